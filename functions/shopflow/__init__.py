@@ -1,0 +1,1 @@
+"""shopflow: automation backend for online shops, on AWS Lambda."""

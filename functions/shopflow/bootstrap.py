@@ -1,0 +1,75 @@
+"""Wiring, done once per Lambda container and lazily: no AWS client exists at import time.
+
+Everything a handler needs comes from `runtime()`. Tests and `shopflow local` call
+`reset()` to rebuild it against their own endpoints or clock.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from shopflow.clock import Clock, SystemClock
+from shopflow.config import SettingsLoader
+from shopflow.outbox.dispatch import ROUTES, Dispatcher
+from shopflow.store.models import bind_table
+from shopflow.store.orders import DynamoOrderStore
+
+DEFAULT_STAGE = "dev"
+
+
+def _queue_env_var(concern: str) -> str:
+    return f"{concern.upper().replace('-', '_')}_QUEUE_URL"
+
+
+@dataclass
+class Runtime:
+    stage: str
+    table_name: str
+    clock: Clock = field(default_factory=SystemClock)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service)
+        return self._clients[service]
+
+    @cached_property
+    def settings(self) -> SettingsLoader:
+        return SettingsLoader(self.stage, ssm_client=self.client("ssm"))
+
+    @cached_property
+    def orders(self) -> DynamoOrderStore:
+        bind_table(self.table_name)
+        return DynamoOrderStore()
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        concerns = {c for routes in ROUTES.values() for c in routes}
+        urls = {c: os.environ[_queue_env_var(c)] for c in concerns}
+        return Dispatcher(lambda: self.client("sqs"), urls)
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        stage = os.environ.get("SHOPFLOW_STAGE", DEFAULT_STAGE)
+        _runtime = Runtime(stage=stage, table_name=os.environ.get("SHOPFLOW_TABLE", f"shopflow-{stage}"))
+    return _runtime
+
+
+def reset(clock: Clock | None = None) -> Runtime:
+    """Forget the wiring (clients, caches) and build it again from the environment."""
+    global _runtime
+    _runtime = None
+    built = runtime()
+    if clock is not None:
+        built.clock = clock
+    return built

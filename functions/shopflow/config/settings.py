@@ -1,0 +1,104 @@
+"""Reading the owner's settings from SSM, with typed values and a last-good fallback.
+
+A bad value in SSM never stops the pipeline: it is logged with its key and the last good
+value (or the default) is used instead. SSM is read through Powertools' parameters
+utility, which caches for `max_age_seconds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shopflow.config.spec import BY_KEY, SETTINGS, SettingError, Value, key_to_name, parse_setting
+from shopflow.observability import logger
+
+
+def ssm_path(stage: str) -> str:
+    return f"/shopflow/{stage}"
+
+
+class Settings:
+    """One consistent set of typed values."""
+
+    def __init__(self, values: Mapping[str, Value]) -> None:
+        self._values = dict(values)
+
+    def get(self, key: str) -> Value:
+        if key not in BY_KEY:
+            raise KeyError(key)
+        return self._values.get(key, BY_KEY[key].default)
+
+    def secrets(self, sender: str) -> tuple[str, ...]:
+        """The current and previous secret of a webhook sender, those that are set."""
+        found = (self.get(f"webhooks.{sender}.secret"), self.get(f"webhooks.{sender}.previous_secret"))
+        return tuple(s for s in found if isinstance(s, str) and s)
+
+    @property
+    def shopify_shop_domains(self) -> frozenset[str]:
+        domains = self.get("webhooks.shopify.shop_domains")
+        return frozenset(domains) if isinstance(domains, tuple) else frozenset()
+
+    @property
+    def dedup_retention_days(self) -> int:
+        days = self.get("dedup.retention_days")
+        return days if isinstance(days, int) and not isinstance(days, bool) else 8
+
+    def as_dict(self) -> dict[str, Value]:
+        return {s.key: self.get(s.key) for s in SETTINGS}
+
+
+Fetch = Callable[[], Mapping[str, str]]
+
+
+class SettingsLoader:
+    """Loads `Settings` for a stage; keeps the last good value of every key across loads."""
+
+    def __init__(self, stage: str, fetch: Fetch | None = None, *, max_age_seconds: int = 60,
+                 ssm_client: Any = None) -> None:
+        self.stage = stage
+        self._max_age = max_age_seconds
+        self._ssm_client = ssm_client
+        self._fetch = fetch or self._fetch_from_ssm
+        self._provider: Any = None
+        self._last_good: dict[str, Value] = {}
+        self._parsed_from: Mapping[str, str] | None = None
+        self._settings = Settings({})
+
+    def _fetch_from_ssm(self) -> Mapping[str, str]:
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+            self._provider = SSMProvider(boto3_client=self._ssm_client) if self._ssm_client else SSMProvider()
+        values: Mapping[str, str] = self._provider.get_multiple(
+            ssm_path(self.stage), max_age=self._max_age, recursive=True, decrypt=True
+        )
+        return values
+
+    def load(self) -> Settings:
+        try:
+            raw = self._fetch()
+        except Exception:
+            logger.exception("settings could not be read; using last good values and defaults",
+                             extra={"stage": self.stage})
+            return self._settings
+        if raw is self._parsed_from:  # Powertools served its cache: nothing new to parse
+            return self._settings
+        values: dict[str, Value] = {}
+        for setting in SETTINGS:
+            text = raw.get(key_to_name(setting.key))
+            if text is None:
+                values[setting.key] = setting.default
+                continue
+            try:
+                values[setting.key] = self._last_good[setting.key] = parse_setting(setting.key, text)
+            except SettingError as exc:
+                fallback = self._last_good.get(setting.key, setting.default)
+                logger.warning("invalid setting ignored", extra={
+                    "setting": setting.key, "reason": str(exc),
+                    "using": "last good value" if setting.key in self._last_good else "default",
+                })
+                values[setting.key] = fallback
+        self._parsed_from = raw
+        self._settings = Settings(values)
+        return self._settings

@@ -1,0 +1,122 @@
+"""The canonical order every storefront's payload is normalized into.
+
+Money is `Decimal` in the order's currency (the currency the customer paid in); the
+shop's own currency and total are kept beside it when the platform reports both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    RETURNED = "returned"
+
+
+# The state machine (docs/orders.md). A status only ever moves along these arrows, so a
+# late or replayed delivery can never move an order back (delivered -> shipped, say).
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset(
+        {OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED,
+         OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED,
+         OrderStatus.REFUNDED}
+    ),
+    OrderStatus.PROCESSING: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED, OrderStatus.RETURNED, OrderStatus.REFUNDED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED, OrderStatus.REFUNDED}),
+    OrderStatus.RETURNED: frozenset({OrderStatus.REFUNDED}),
+    # A cancelled order whose payment was captured is refunded afterwards.
+    OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.REFUNDED: frozenset(),
+}
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def _upper(code: str) -> str:
+    return code.upper()
+
+
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(_upper)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Consent(_Model):
+    """Marketing consent per channel; transactional messages need none."""
+
+    email: bool = False
+    sms: bool = False
+
+
+class Customer(_Model):
+    external_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    consent: Consent = Consent()
+
+
+class OrderLine(_Model):
+    sku: str | None = None
+    name: str
+    quantity: int = Field(ge=0)
+    unit_price: Amount
+    product_id: str | None = None
+
+
+class Tracking(_Model):
+    number: str
+    url: str | None = None
+    carrier: str | None = None
+
+
+class Order(_Model):
+    order_id: str
+    source: str
+    external_id: str
+    number: str
+    status: OrderStatus
+    currency: CurrencyCode
+    total: Amount
+    subtotal: Amount | None = None
+    shop_currency: CurrencyCode | None = None
+    shop_total: Amount | None = None
+    lines: tuple[OrderLine, ...] = ()
+    customer: Customer = Customer()
+    tracking: tuple[Tracking, ...] = ()
+    placed_at: datetime | None = None
+    # The platform's own last-modified time of the order body: what orders deliveries.
+    source_updated_at: datetime | None = None
+    refunded_total: Amount = Decimal("0")
+    refund_ids: tuple[str, ...] = ()
+    # False while only fulfillments or refunds have arrived for an order whose body has not.
+    details_received: bool = True
+
+
+def order_id_for(source: str, external_id: str) -> str:
+    return f"{source}:{external_id}"

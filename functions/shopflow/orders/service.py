@@ -1,0 +1,69 @@
+"""Recording one verified delivery: read, apply, commit once; retry only on a lost race."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from shopflow.orders.changes import apply_change
+from shopflow.orders.model import OrderStatus
+from shopflow.store.orders import Commit, DuplicateDelivery, OrderStore, StoredOrder, VersionConflict
+from shopflow.webhooks.common import Delivery
+
+MAX_ATTEMPTS = 6
+
+
+class ConcurrentUpdates(Exception):
+    """The order kept changing under us; the sender should retry later (answer 503)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    status: Literal["accepted", "duplicate", "ignored"]
+    order_id: str
+    order_status: OrderStatus | None = None
+    changes: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def record_delivery(
+    delivery: Delivery,
+    store: OrderStore,
+    *,
+    now: datetime,
+    dedup_retention: timedelta,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Recorded:
+    change = delivery.change
+    order_id = change.order_id
+    read_first = not delivery.expect_new
+    for attempt in range(MAX_ATTEMPTS):
+        stored: StoredOrder | None = None
+        if read_first:
+            loaded = store.load(order_id, delivery.dedup_keys)
+            if loaded.duplicate:
+                return Recorded("duplicate", order_id)
+            stored = loaded.stored
+        read_first = True
+        outcome = apply_change(stored.order if stored else None, change, via=delivery.via, now=now)
+        if outcome.timeline is None or outcome.order is None:
+            status = stored.order.status if stored else None
+            return Recorded("ignored", order_id, status, reason=outcome.ignored_because)
+        try:
+            store.commit(Commit(
+                dedup_keys=delivery.dedup_keys, order=outcome.order,
+                expected_version=stored.version if stored else None, timeline=outcome.timeline,
+                events=outcome.events, now=now, dedup_retention=dedup_retention,
+            ))
+        except DuplicateDelivery:
+            return Recorded("duplicate", order_id)
+        except VersionConflict:
+            # Someone else changed the order since our read: back off a little, read again.
+            sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+            continue
+        return Recorded("accepted", order_id, outcome.order.status, outcome.timeline.changes)
+    raise ConcurrentUpdates(order_id)

@@ -1,0 +1,63 @@
+"""dispatch: DynamoDB stream (outbox items only) -> one SQS queue per concern.
+
+Runs at least once per outbox item: a retried batch may send an item again, so every
+message carries its `outbox_id` and consumers deduplicate on it. Failed records are
+reported as partial batch failures (Powertools batch), so only they are retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from shopflow.observability import logger
+
+# Which queues (by concern) hear of each event type. Adding a concern: a queue in
+# template.yaml, its URL in the dispatch function's environment, and a line here.
+ROUTES: dict[str, tuple[str, ...]] = {
+    "OrderPlaced": ("notify",),
+    "OrderStatusChanged": ("notify",),
+}
+
+
+class UnroutableEvent(Exception):
+    pass
+
+
+def message_body(outbox_id: str, event_type: str, payload: str) -> str:
+    return json.dumps({"outbox_id": outbox_id, "type": event_type, "event": json.loads(payload)})
+
+
+class Dispatcher:
+    def __init__(self, sqs_client: Callable[[], Any], queue_urls: Mapping[str, str]) -> None:
+        self._sqs = sqs_client
+        self._queue_urls = queue_urls
+        self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(event=event, record_handler=self._publish,
+                                        processor=self._processor, context=context)
+
+    def _publish(self, record: DynamoDBRecord) -> None:
+        image = record.dynamodb.new_image if record.dynamodb else {}
+        if record.event_name is None or record.event_name.name != "INSERT" or image.get("item_type") != "OUTBOX":
+            return  # the event source filter already drops these; stay safe if it is ever widened
+        outbox_id, event_type = str(image["outbox_id"]), str(image["event_type"])
+        concerns = ROUTES.get(event_type)
+        if not concerns:
+            raise UnroutableEvent(f"no queue is routed for {event_type}")
+        body = message_body(outbox_id, event_type, str(image["payload"]))
+        for concern in concerns:
+            self._sqs().send_message(
+                QueueUrl=self._queue_urls[concern], MessageBody=body,
+                MessageAttributes={
+                    "outbox_id": {"DataType": "String", "StringValue": outbox_id},
+                    "event_type": {"DataType": "String", "StringValue": event_type},
+                },
+            )
+        logger.info("outbox item dispatched", extra={"outbox_id": outbox_id, "event_type": event_type,
+                                                      "queues": list(concerns)})

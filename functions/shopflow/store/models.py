@@ -1,0 +1,97 @@
+"""The PynamoDB models of shopflow's single table.
+
+Every item lives in one table (`ShopflowTable` in template.yaml) keyed by `pk`/`sk`, so one
+transaction can write a dedup marker, an order, its timeline entry and its outbox items.
+`item_type` tells items apart and is what the stream filter selects outbox items by.
+Table name and endpoint are bound at run time (`bind_table`), not at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _Item(Model):
+    class Meta:
+        table_name = "shopflow-unbound"  # replaced by bind_table()
+        region: str | None = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = UnicodeAttribute()
+    # DynamoDB TTL clean-up only ("within a few days"): never used for timing.
+    expires_at = NumberAttribute(null=True)
+
+
+class OrderItem(_Item):
+    """pk `ORDER#{order_id}`, sk `ORDER`: the canonical order as JSON, guarded by `version`."""
+
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    source = UnicodeAttribute()
+    document = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class TimelineItem(_Item):
+    """pk `ORDER#{order_id}`, sk `TIMELINE#{recorded_at}#{seq}`: one line of the order's history."""
+
+    document = UnicodeAttribute()
+
+
+class DedupItem(_Item):
+    """pk `DEDUP#{delivery key}`, sk `DEDUP`: this delivery was recorded (kept >= 7 days)."""
+
+    order_id = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+
+
+class OutboxItem(_Item):
+    """pk `OUTBOX#{outbox_id}`, sk `OUTBOX`: an event to publish; the stream carries it to dispatch."""
+
+    outbox_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class TimerIndex(GlobalSecondaryIndex["TimerItem"]):
+    """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
+
+    class Meta:
+        index_name = "timers"
+        projection = AllProjection()
+
+    timer_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class TimerItem(_Item):
+    """pk `TIMER#{timer_id}`, sk `TIMER`: a delayed action, found by the sweep through `timers`."""
+
+    timer_shard = UnicodeAttribute()
+    due_at = UnicodeAttribute()
+    action = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    timers = TimerIndex()
+
+
+MODELS: tuple[type[_Item], ...] = (OrderItem, TimelineItem, DedupItem, OutboxItem, TimerItem)
+
+
+def bind_table(table_name: str, *, region: str | None = None) -> None:
+    """Point every model at `table_name`. The endpoint (DynamoDB Local, moto) comes from
+    botocore's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, as for every client."""
+    _Item.Meta.table_name = table_name
+    _Item.Meta.region = region
+    for model in (_Item, *MODELS):
+        model._connection = None  # PynamoDB caches a connection per class
+
+
+def connection_settings() -> dict[str, Any]:
+    return {"region": _Item.Meta.region}

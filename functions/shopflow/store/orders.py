@@ -1,0 +1,226 @@
+"""Where orders are kept: one read and one transaction per delivery.
+
+`DynamoOrderStore` is the real one; `InMemoryOrderStore` is its twin for unit tests and
+keeps the same rules (dedup markers, version conditions, all-or-nothing commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from shopflow.orders.changes import DomainEvent, TimelineEntry
+from shopflow.orders.model import Order
+from shopflow.store.models import DedupItem, OrderItem, OutboxItem, TimelineItem, connection_settings
+
+OUTBOX_RETENTION = timedelta(days=7)
+
+
+class DuplicateDelivery(Exception):
+    """A dedup marker for this delivery already exists: it was recorded before."""
+
+
+class VersionConflict(Exception):
+    """The order changed (or was created) since it was read: read again and retry."""
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order: Order
+    version: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    stored: StoredOrder | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one accepted delivery writes, in one transaction."""
+
+    dedup_keys: tuple[str, ...]
+    order: Order
+    expected_version: int | None  # None: the order must not exist yet
+    timeline: TimelineEntry
+    events: tuple[DomainEvent, ...]
+    now: datetime
+    dedup_retention: timedelta
+
+    @property
+    def new_version(self) -> int:
+        return (self.expected_version or 0) + 1
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    outbox_id: str
+    event_type: str
+    payload: str  # JSON of the event
+
+
+def outbox_messages(commit: Commit) -> tuple[OutboxMessage, ...]:
+    # The id is derived from the order version, so the same change can never yield two ids.
+    return tuple(
+        OutboxMessage(
+            outbox_id=f"{commit.order.order_id}#v{commit.new_version}#{event.type}",
+            event_type=event.type,
+            payload=event.model_dump_json(),
+        )
+        for event in commit.events
+    )
+
+
+def timeline_sort_key(entry: TimelineEntry, version: int) -> str:
+    return f"TIMELINE#{iso(entry.recorded_at)}#{version:08d}"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class OrderStore(Protocol):
+    def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded: ...
+
+    def commit(self, commit: Commit) -> None:
+        """Write all of `commit` or nothing. Raises `DuplicateDelivery` or `VersionConflict`."""
+        ...
+
+    def get(self, order_id: str) -> StoredOrder | None: ...
+
+    def timeline(self, order_id: str) -> list[TimelineEntry]: ...
+
+
+def _order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def _dedup_pk(key: str) -> str:
+    return f"DEDUP#{key}"
+
+
+class DynamoOrderStore:
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(**connection_settings())
+        return self._connection
+
+    def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
+        # One TransactGetItems reads the order and every dedup marker: a duplicate costs one request.
+        with TransactGet(connection=self.connection) as get:
+            order_future = get.get(OrderItem, _order_pk(order_id), "ORDER")
+            marker_futures = [get.get(DedupItem, _dedup_pk(key), "DEDUP") for key in dedup_keys]
+        duplicate = any(_exists(f) for f in marker_futures)
+        try:
+            item = order_future.get()
+        except OrderItem.DoesNotExist:
+            return Loaded(None, duplicate)
+        return Loaded(_stored(item), duplicate)
+
+    def get(self, order_id: str) -> StoredOrder | None:
+        try:
+            return _stored(OrderItem.get(_order_pk(order_id), "ORDER", consistent_read=True))
+        except OrderItem.DoesNotExist:
+            return None
+
+    def timeline(self, order_id: str) -> list[TimelineEntry]:
+        items = TimelineItem.query(_order_pk(order_id), TimelineItem.sk.startswith("TIMELINE#"),
+                                   consistent_read=True)
+        return [TimelineEntry.model_validate_json(item.document) for item in items]
+
+    def commit(self, commit: Commit) -> None:
+        order = commit.order
+        now = iso(commit.now)
+        dedup_expiry = int((commit.now + commit.dedup_retention).timestamp())
+        outbox_expiry = int((commit.now + OUTBOX_RETENTION).timestamp())
+        order_item = OrderItem(
+            _order_pk(order.order_id), "ORDER", item_type="ORDER", version=commit.new_version,
+            status=order.status.value, source=order.source, document=order.model_dump_json(),
+            created_at=now, updated_at=now,
+        )
+        if commit.expected_version is None:
+            order_condition = OrderItem.pk.does_not_exist()
+        else:
+            order_condition = OrderItem.version == commit.expected_version
+        try:
+            with TransactWrite(connection=self.connection) as write:
+                for key in commit.dedup_keys:
+                    write.save(DedupItem(_dedup_pk(key), "DEDUP", item_type="DEDUP", order_id=order.order_id,
+                                         recorded_at=now, expires_at=dedup_expiry),
+                               condition=DedupItem.pk.does_not_exist())
+                write.save(order_item, condition=order_condition)
+                write.save(TimelineItem(_order_pk(order.order_id), timeline_sort_key(commit.timeline,
+                                                                                      commit.new_version),
+                                        item_type="TIMELINE", document=commit.timeline.model_dump_json()))
+                for message in outbox_messages(commit):
+                    write.save(OutboxItem(f"OUTBOX#{message.outbox_id}", "OUTBOX", item_type="OUTBOX",
+                                          outbox_id=message.outbox_id, event_type=message.event_type,
+                                          payload=message.payload, created_at=now, expires_at=outbox_expiry))
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            dedup_codes = codes[: len(commit.dedup_keys)]
+            if "ConditionalCheckFailed" in dedup_codes:
+                raise DuplicateDelivery() from exc
+            if exc.cause_response_code == "TransactionCanceledException" and (
+                "ConditionalCheckFailed" in codes or "TransactionConflict" in codes
+            ):
+                raise VersionConflict() from exc
+            if exc.cause_response_code == "TransactionConflictException":
+                raise VersionConflict() from exc
+            raise
+
+
+def _exists(future: object) -> bool:
+    try:
+        future.get()  # type: ignore[attr-defined]
+    except DedupItem.DoesNotExist:
+        return False
+    return True
+
+
+def _stored(item: OrderItem) -> StoredOrder:
+    return StoredOrder(Order.model_validate_json(item.document), int(item.version))
+
+
+@dataclass
+class InMemoryOrderStore:
+    """The same contract in a dict: for unit tests of the service layer."""
+
+    orders: dict[str, StoredOrder] = field(default_factory=dict)
+    timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    markers: set[str] = field(default_factory=set)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+    requests: int = 0
+
+    def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
+        self.requests += 1
+        return Loaded(self.orders.get(order_id), any(k in self.markers for k in dedup_keys))
+
+    def get(self, order_id: str) -> StoredOrder | None:
+        return self.orders.get(order_id)
+
+    def timeline(self, order_id: str) -> list[TimelineEntry]:
+        return list(self.timelines.get(order_id, []))
+
+    def commit(self, commit: Commit) -> None:
+        self.requests += 1
+        if any(k in self.markers for k in commit.dedup_keys):
+            raise DuplicateDelivery()
+        current = self.orders.get(commit.order.order_id)
+        if (current.version if current else None) != commit.expected_version:
+            raise VersionConflict()
+        self.markers.update(commit.dedup_keys)
+        self.orders[commit.order.order_id] = StoredOrder(commit.order, commit.new_version)
+        self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
+        self.outbox.extend(outbox_messages(commit))

@@ -1,0 +1,1 @@
+"""Webhooks: per-sender signature checks and normalization into canonical order changes."""

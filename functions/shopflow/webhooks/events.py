@@ -1,0 +1,161 @@
+"""shopflow's own signed format for ERPs, marketplaces and any other sender.
+
+Transport follows the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`,
+`webhook-signature`); the body is `{"type", "timestamp", "data"}`. The models here are the
+one definition of each canonical event: `infra/schemas/*.json` is generated from them
+(`python -m shopflow.webhooks.events`) and docs/events.md describes them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
+from shopflow.orders.model import (
+    Amount,
+    CurrencyCode,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Tracking,
+    order_id_for,
+)
+from shopflow.webhooks.common import Delivery, Ignored, as_utc, parse_json_object, validate
+from shopflow.webhooks.signatures import verify_standard_webhook
+
+# A sender names itself ("erp", "allegro", "amazon-de"): it becomes the order id's prefix.
+SourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")]
+ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrderLineData(_Strict):
+    sku: str | None = None
+    name: str = Field(min_length=1)
+    quantity: int = Field(ge=0)
+    unit_price: Amount
+
+
+class OrderCreatedData(_Strict):
+    source: SourceName
+    external_id: ExternalId
+    number: str | None = Field(default=None, description="The number the customer sees; defaults to external_id.")
+    status: OrderStatus = OrderStatus.PENDING
+    currency: CurrencyCode
+    total: Amount
+    subtotal: Amount | None = None
+    lines: list[OrderLineData] = Field(min_length=1)
+    customer: Customer
+    tracking: list[Tracking] = []
+    placed_at: datetime | None = None
+    updated_at: datetime = Field(description="When the sender last changed the order; orders deliveries.")
+
+
+class OrderStatusChangedData(_Strict):
+    source: SourceName
+    external_id: ExternalId
+    status: OrderStatus
+    updated_at: datetime = Field(description="When the status changed at the sender; older updates are ignored.")
+    tracking: list[Tracking] = []
+    note: str | None = Field(default=None, max_length=500)
+
+
+class OrderCreated(_Strict):
+    """`order.created`: an order placed at the sender (also accepted as a full update)."""
+
+    type: Literal["order.created"]
+    timestamp: datetime
+    data: OrderCreatedData
+
+
+class OrderStatusChanged(_Strict):
+    """`order.status_changed`: the sender moved an order to another status."""
+
+    type: Literal["order.status_changed"]
+    timestamp: datetime
+    data: OrderStatusChangedData
+
+
+EVENT_MODELS: dict[str, type[OrderCreated] | type[OrderStatusChanged]] = {
+    "order.created": OrderCreated,
+    "order.status_changed": OrderStatusChanged,
+}
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(min_length=1)
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+def receive(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime) -> Delivery | Ignored:
+    """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`."""
+    msg_id = headers.get("webhook-id")
+    verify_standard_webhook(
+        body, msg_id=msg_id, timestamp=headers.get("webhook-timestamp"),
+        signature=headers.get("webhook-signature"), secrets=secrets, now=now,
+    )
+    envelope = validate(_Envelope, parse_json_object(body))
+    model = EVENT_MODELS.get(envelope.type)
+    if model is None:
+        return Ignored(f"event type {envelope.type} is not handled")
+    event = validate(model, envelope.model_dump())
+    return Delivery(dedup_keys=(f"events:{msg_id}",), change=to_change(event), via=f"{event.data.source} {event.type}",
+                    expect_new=event.type == "order.created")
+
+
+def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
+    data = event.data
+    order_id = order_id_for(data.source, data.external_id)
+    tracking = tuple(data.tracking)
+    if isinstance(data, OrderStatusChangedData):
+        return StatusUpdate(order_id=order_id, source=data.source, external_id=data.external_id,
+                            status=data.status, occurred_at=as_utc(data.updated_at),
+                            updated_at=as_utc(data.updated_at), tracking=tracking, note=data.note)
+    order = Order(
+        order_id=order_id, source=data.source, external_id=data.external_id,
+        number=data.number or data.external_id, status=data.status, currency=data.currency,
+        total=data.total, subtotal=data.subtotal,
+        lines=tuple(OrderLine(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in data.lines),
+        customer=data.customer, tracking=tracking,
+        placed_at=as_utc(data.placed_at or data.updated_at),
+    )
+    return OrderSnapshot(order_id=order_id, source=data.source, external_id=data.external_id, order=order,
+                         updated_at=as_utc(data.updated_at))
+
+
+SCHEMA_DIR = Path("infra") / "schemas"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The published JSON Schema of each event type, by file name."""
+    return {
+        f"{name}.schema.json": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://shopflow.dev/schemas/{name}.schema.json",
+            **model.model_json_schema(mode="validation"),
+        }
+        for name, model in EVENT_MODELS.items()
+    }
+
+
+def write_schemas(root: Path) -> None:
+    for name, schema in json_schemas().items():
+        (root / SCHEMA_DIR / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates infra/schemas
+    write_schemas(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd())

@@ -1,0 +1,57 @@
+"""The HTTP face of intake, shared by every webhook route: size, verify, normalize, record, answer.
+
+Every 4xx is decided before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from shopflow.bootstrap import Runtime
+from shopflow.config import Settings
+from shopflow.observability import logger
+from shopflow.orders.service import ConcurrentUpdates, record_delivery
+from shopflow.webhooks.common import MAX_BODY_BYTES, Delivery, Ignored, PayloadError
+from shopflow.webhooks.signatures import SignatureError
+
+Receiver = Callable[[Mapping[str, str], bytes, Settings, Runtime], Delivery | Ignored]
+Answer = tuple[int, dict[str, Any]]
+
+_CORRELATION_HEADERS = ("X-Shopify-Webhook-Id", "X-WC-Webhook-Delivery-ID", "webhook-id")
+
+
+def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, receive: Receiver,
+                   runtime: Runtime) -> Answer:
+    logger.set_correlation_id(next((headers[h] for h in _CORRELATION_HEADERS if headers.get(h)), None))
+    if len(body) > MAX_BODY_BYTES:
+        return 413, {"error": "payload_too_large", "message": f"body exceeds {MAX_BODY_BYTES} bytes"}
+    settings = runtime.settings.load()
+    try:
+        received = receive(headers, body, settings, runtime)
+    except SignatureError as exc:
+        logger.warning("webhook rejected", extra={"sender": sender, "reason": str(exc)})
+        return 401, {"error": "unauthorized", "message": str(exc)}
+    except PayloadError as exc:
+        logger.warning("webhook payload invalid", extra={"sender": sender, "field": exc.field})
+        return 400, {"error": "invalid_payload", "field": exc.field, "message": exc.message}
+    if isinstance(received, Ignored):
+        logger.info("webhook ignored", extra={"sender": sender, "reason": received.reason})
+        return 200, {"status": "ignored", "reason": received.reason}
+    try:
+        recorded = record_delivery(received, runtime.orders, now=runtime.clock.now(),
+                                   dedup_retention=timedelta(days=settings.dedup_retention_days))
+    except ConcurrentUpdates:
+        logger.warning("order busy; asking the sender to retry", extra={"order_id": received.change.order_id})
+        return 503, {"error": "busy", "message": "the order is being changed concurrently; retry later"}
+    logger.info("webhook recorded", extra={"sender": sender, "via": received.via, "result": recorded.status,
+                                           "order_id": recorded.order_id, "reason": recorded.reason})
+    answer: dict[str, Any] = {"status": recorded.status, "order_id": recorded.order_id}
+    if recorded.order_status is not None:
+        answer["order_status"] = recorded.order_status.value
+    if recorded.changes:
+        answer["changes"] = list(recorded.changes)
+    if recorded.reason:
+        answer["reason"] = recorded.reason
+    return 200, answer

@@ -1,0 +1,294 @@
+"""Shopify webhooks: verification and normalization of order, fulfillment and refund topics.
+
+Shopify signs the raw body (`X-Shopify-Hmac-Sha256`), retries a failed delivery up to 8
+times over 4 hours, and may send the same event under several topics
+(`orders/paid` and `orders/updated` for one payment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
+from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
+from shopflow.webhooks.common import Delivery, Ignored, PayloadError, as_utc, header, parse_json_object, validate
+from shopflow.webhooks.signatures import SignatureError, verify_hmac_base64
+
+SOURCE = "shopify"
+ORDER_TOPICS = frozenset(
+    {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled"}
+)
+FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
+REFUND_TOPICS = frozenset({"refunds/create"})
+HANDLED_TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS
+
+
+class _In(BaseModel):
+    # Shopify adds fields over time: read what we need, ignore the rest.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Money(_In):
+    amount: Decimal
+    currency_code: str
+
+
+class _MoneySet(_In):
+    shop_money: _Money
+    presentment_money: _Money
+
+
+class _MarketingConsent(_In):
+    state: str | None = None
+
+
+class _Customer(_In):
+    id: int | str | None = None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    accepts_marketing: bool | None = None
+    email_marketing_consent: _MarketingConsent | None = None
+    sms_marketing_consent: _MarketingConsent | None = None
+
+
+class _Address(_In):
+    name: str | None = None
+    phone: str | None = None
+
+
+class _Line(_In):
+    sku: str | None = None
+    title: str
+    name: str | None = None
+    quantity: int
+    price: Decimal
+    price_set: _MoneySet | None = None
+    product_id: int | str | None = None
+
+
+class _Fulfillment(_In):
+    id: int | str
+    order_id: int | str
+    status: str | None = None
+    shipment_status: str | None = None
+    tracking_company: str | None = None
+    tracking_numbers: list[str] = []
+    tracking_urls: list[str] = []
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime
+
+
+class _OrderFulfillment(_Fulfillment):
+    order_id: int | str | None = None  # type: ignore[assignment]
+    updated_at: datetime | None = None  # type: ignore[assignment]
+
+
+class _Order(_In):
+    id: int | str
+    name: str | None = None
+    order_number: int | None = None
+    email: str | None = None
+    contact_email: str | None = None
+    phone: str | None = None
+    customer_locale: str | None = None
+    currency: str
+    presentment_currency: str | None = None
+    total_price: Decimal
+    subtotal_price: Decimal | None = None
+    total_price_set: _MoneySet | None = None
+    subtotal_price_set: _MoneySet | None = None
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    cancelled_at: datetime | None = None
+    created_at: datetime | None = None
+    processed_at: datetime | None = None
+    updated_at: datetime
+    buyer_accepts_marketing: bool | None = None
+    customer: _Customer | None = None
+    billing_address: _Address | None = None
+    shipping_address: _Address | None = None
+    line_items: list[_Line]
+    fulfillments: list[_OrderFulfillment] = []
+
+
+class _Transaction(_In):
+    kind: str
+    status: str | None = None
+    amount: Decimal
+
+
+class _Refund(_In):
+    id: int | str
+    order_id: int | str
+    created_at: datetime
+    processed_at: datetime | None = None
+    transactions: list[_Transaction] = []
+
+
+# Fulfillment statuses that never reached the customer: their tracking numbers mean nothing.
+_FAILED_FULFILLMENT = frozenset({"cancelled", "error", "failure"})
+
+
+def receive(
+    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], shop_domains: frozenset[str]
+) -> Delivery | Ignored:
+    """Verify and normalize one Shopify delivery. Raises `SignatureError` or `PayloadError`."""
+    shop = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    if not shop or shop not in shop_domains:
+        raise SignatureError("unknown shop domain")
+    verify_hmac_base64(body, headers.get("X-Shopify-Hmac-Sha256"), secrets)
+    topic = header(headers, "X-Shopify-Topic")
+    webhook_id = header(headers, "X-Shopify-Webhook-Id")
+    if topic not in HANDLED_TOPICS:
+        return Ignored(f"topic {topic} is not handled")
+    data = parse_json_object(body)
+    dedup_keys = [f"shopify:webhook:{webhook_id}"]
+    event_id = headers.get("X-Shopify-Event-Id")
+    if event_id:
+        dedup_keys.append(f"shopify:event:{topic}:{event_id}")
+    return Delivery(dedup_keys=tuple(dedup_keys), change=normalize(topic, data), via=f"shopify {topic}",
+                    expect_new=topic == "orders/create")
+
+
+def normalize(topic: str, data: Mapping[str, Any]) -> OrderChange:
+    """The canonical change a webhook body (unwrapped) of `topic` describes."""
+    if topic in ORDER_TOPICS:
+        return _order_snapshot(validate(_Order, data))
+    if topic in FULFILLMENT_TOPICS:
+        return _shipment(validate(_Fulfillment, data))
+    if topic in REFUND_TOPICS:
+        return _refund(validate(_Refund, data))
+    raise PayloadError("header X-Shopify-Topic", f"topic {topic} is not handled")
+
+
+def order_status(order: _Order) -> OrderStatus:
+    if order.financial_status == "refunded":
+        return OrderStatus.REFUNDED
+    if order.cancelled_at is not None:
+        return OrderStatus.CANCELLED
+    if any(f.shipment_status == "delivered" for f in order.fulfillments):
+        return OrderStatus.DELIVERED
+    if order.fulfillment_status == "fulfilled":
+        return OrderStatus.SHIPPED
+    if order.fulfillment_status == "partial":
+        return OrderStatus.PROCESSING
+    if order.financial_status in ("paid", "partially_refunded"):
+        return OrderStatus.PAID
+    # pending, authorized (not captured yet), partially_paid, voided, missing
+    return OrderStatus.PENDING
+
+
+def _presentment(plain: Decimal, money_set: _MoneySet | None) -> Decimal:
+    # The presentment amount is what the customer saw and paid; messages must quote it.
+    return money_set.presentment_money.amount if money_set else plain
+
+
+def _tracking(fulfillment: _Fulfillment) -> tuple[Tracking, ...]:
+    if fulfillment.status in _FAILED_FULFILLMENT:
+        return ()
+    numbers = fulfillment.tracking_numbers or ([fulfillment.tracking_number] if fulfillment.tracking_number else [])
+    urls = fulfillment.tracking_urls or ([fulfillment.tracking_url] if fulfillment.tracking_url else [])
+    return tuple(
+        Tracking(number=number, url=urls[i] if i < len(urls) else None, carrier=fulfillment.tracking_company)
+        for i, number in enumerate(numbers)
+    )
+
+
+def _customer(order: _Order) -> Customer:
+    c = order.customer or _Customer()
+    addresses = [a for a in (order.shipping_address, order.billing_address) if a is not None]
+    name = " ".join(part for part in (c.first_name, c.last_name) if part) or next(
+        (a.name for a in addresses if a.name), None
+    )
+    email_consent = (
+        c.email_marketing_consent.state == "subscribed"
+        if c.email_marketing_consent and c.email_marketing_consent.state
+        else bool(c.accepts_marketing if c.accepts_marketing is not None else order.buyer_accepts_marketing)
+    )
+    return Customer(
+        external_id=str(c.id) if c.id is not None else None,
+        email=order.email or order.contact_email or c.email or None,
+        phone=order.phone or c.phone or next((a.phone for a in addresses if a.phone), None),
+        name=name,
+        locale=order.customer_locale,
+        consent=Consent(
+            email=email_consent,
+            sms=bool(c.sms_marketing_consent and c.sms_marketing_consent.state == "subscribed"),
+        ),
+    )
+
+
+def _order_snapshot(order: _Order) -> OrderSnapshot:
+    external_id = str(order.id)
+    currency = (
+        order.total_price_set.presentment_money.currency_code
+        if order.total_price_set
+        else order.presentment_currency or order.currency
+    )
+    canonical = Order(
+        order_id=order_id_for(SOURCE, external_id),
+        source=SOURCE,
+        external_id=external_id,
+        number=order.name or str(order.order_number or external_id),
+        status=order_status(order),
+        currency=currency,
+        total=_presentment(order.total_price, order.total_price_set),
+        subtotal=(
+            _presentment(order.subtotal_price, order.subtotal_price_set)
+            if order.subtotal_price is not None
+            else None
+        ),
+        shop_currency=order.currency,
+        shop_total=order.total_price,
+        lines=tuple(
+            OrderLine(
+                sku=line.sku or None,
+                name=line.name or line.title,
+                quantity=line.quantity,
+                unit_price=_presentment(line.price, line.price_set),
+                product_id=str(line.product_id) if line.product_id is not None else None,
+            )
+            for line in order.line_items
+        ),
+        customer=_customer(order),
+        tracking=tuple(t for f in order.fulfillments for t in _tracking(f)),
+        placed_at=as_utc(order.processed_at or order.created_at or order.updated_at),
+    )
+    return OrderSnapshot(order_id=canonical.order_id, source=SOURCE, external_id=external_id, order=canonical,
+                         updated_at=as_utc(order.updated_at))
+
+
+def _shipment(fulfillment: _Fulfillment) -> ShipmentUpdate:
+    external_id = str(fulfillment.order_id)
+    status: OrderStatus | None = None
+    if fulfillment.status not in _FAILED_FULFILLMENT:
+        if fulfillment.shipment_status == "delivered":
+            status = OrderStatus.DELIVERED
+        elif fulfillment.status == "success":
+            status = OrderStatus.SHIPPED
+    return ShipmentUpdate(
+        order_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id,
+        tracking=_tracking(fulfillment), status=status,  # type: ignore[arg-type]
+        occurred_at=as_utc(fulfillment.updated_at),
+    )
+
+
+def _refund(refund: _Refund) -> RefundIssued:
+    external_id = str(refund.order_id)
+    amount = sum(
+        (t.amount for t in refund.transactions if t.kind == "refund" and t.status in (None, "success")),
+        Decimal("0"),
+    )
+    return RefundIssued(
+        order_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id,
+        refund_id=str(refund.id), amount=amount, occurred_at=as_utc(refund.processed_at or refund.created_at),
+    )

@@ -1,0 +1,69 @@
+"""Service tests: the Chalice app against moto, with resources built from template.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app
+from shopflow import bootstrap
+from shopflow.clock import FakeClock
+from shopflow.local.resources import Provisioned, function_environment, provision
+from shopflow.local.template import Template
+from tests.support import EVENTS_SECRET, SHOP_DOMAIN, SHOPIFY_PREVIOUS_SECRET, SHOPIFY_SECRET, WOO_SECRET
+
+STAGE = "test"
+SECRETS = {
+    "webhooks/shopify/secret": SHOPIFY_SECRET,
+    "webhooks/shopify/previous_secret": SHOPIFY_PREVIOUS_SECRET,
+    "webhooks/woocommerce/secret": WOO_SECRET,
+    "webhooks/events/secret": EVENTS_SECRET,
+}
+
+
+@dataclass
+class Stack:
+    template: Template
+    provisioned: Provisioned
+    clock: FakeClock
+    client: Client
+
+    @property
+    def table(self) -> Any:
+        return boto3.resource("dynamodb").Table(self.provisioned.table_name())
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.table.scan(ConsistentRead=True)["Items"]
+
+    def items_of(self, item_type: str) -> list[dict[str, Any]]:
+        return [i for i in self.items() if i["item_type"] == item_type]
+
+    def put_setting(self, name: str, value: str, secure: bool = False) -> None:
+        boto3.client("ssm").put_parameter(Name=f"/shopflow/{STAGE}/{name}", Value=value, Overwrite=True,
+                                          Type="SecureString" if secure else "String")
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        template = Template.load(Stage=STAGE)
+        provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
+        for function in ("ApiFunction", "DispatchFunction"):
+            for key, value in function_environment(template, function, provisioned).items():
+                monkeypatch.setenv(key, value)
+        ssm = boto3.client("ssm")
+        for name, value in SECRETS.items():
+            ssm.put_parameter(Name=f"/shopflow/{STAGE}/{name}", Value=value, Type="SecureString")
+        ssm.put_parameter(Name=f"/shopflow/{STAGE}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN,
+                          Type="String")
+        clock = FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+        bootstrap.reset(clock)
+        with Client(app) as client:
+            yield Stack(template, provisioned, clock, client)
