@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 
 from shopflow import bootstrap
 from shopflow.config import Settings
@@ -16,31 +16,38 @@ from shopflow.webhooks import events, shopify, woocommerce
 from shopflow.webhooks.common import Delivery, Ignored
 from shopflow.webhooks.http import Receiver, answer_webhook
 
-app = Chalice(app_name="shopflow")
-app.log.disabled = True  # Powertools' logger writes the structured logs
+# Chalice's own logger is logging.getLogger("shopflow"), the one Powertools writes structured
+# JSON through: Chalice must not add its handler or change its level.
+app = Chalice(app_name="shopflow", configure_logs=False)
 
 JSON = ["application/json"]
 
 
 def _respond(sender: str, receive: Receiver) -> Response:
     request = app.current_request
+    assert request is not None  # Chalice sets it for every route call
     body = request.raw_body if isinstance(request.raw_body, bytes) else request.raw_body.encode()
     status, answer = answer_webhook(sender, request.headers, body, receive, bootstrap.runtime())
     return Response(body=answer, status_code=status, headers={"Content-Type": "application/json"})
 
 
 def _shopify(headers: Mapping[str, str], body: bytes, settings: Settings, _: Any) -> Delivery | Ignored:
-    return shopify.receive(headers, body, secrets=settings.secrets("shopify"),
-                           shop_domains=settings.shopify_shop_domains)
+    return shopify.receive(
+        headers, body, secrets=settings.secrets("shopify"), shop_domains=settings.shopify_shop_domains
+    )
 
 
-def _woocommerce(headers: Mapping[str, str], body: bytes, settings: Settings,
-                 runtime: bootstrap.Runtime) -> Delivery | Ignored:
-    return woocommerce.receive(headers, body, secrets=settings.secrets("woocommerce"), now=runtime.clock.now())
+def _woocommerce(
+    headers: Mapping[str, str], body: bytes, settings: Settings, runtime: bootstrap.Runtime
+) -> Delivery | Ignored:
+    return woocommerce.receive(
+        headers, body, secrets=settings.secrets("woocommerce"), now=runtime.clock.now()
+    )
 
 
-def _events(headers: Mapping[str, str], body: bytes, settings: Settings,
-            runtime: bootstrap.Runtime) -> Delivery | Ignored:
+def _events(
+    headers: Mapping[str, str], body: bytes, settings: Settings, runtime: bootstrap.Runtime
+) -> Delivery | Ignored:
     return events.receive(headers, body, secrets=settings.secrets("events"), now=runtime.clock.now())
 
 
@@ -50,8 +57,9 @@ def shopify_webhook() -> Response:
 
 
 # WooCommerce's creation ping is form-encoded.
-@app.route("/webhooks/woocommerce", methods=["POST"],
-           content_types=[*JSON, "application/x-www-form-urlencoded"])
+@app.route(
+    "/webhooks/woocommerce", methods=["POST"], content_types=[*JSON, "application/x-www-form-urlencoded"]
+)
 def woocommerce_webhook() -> Response:
     return _respond("woocommerce", _woocommerce)
 

@@ -28,8 +28,15 @@ def corpus(name: str) -> dict[str, Any]:
     return data
 
 
-def shopify_headers(body: bytes, topic: str, *, webhook_id: str | None = None, event_id: str | None = None,
-                    secret: str = SHOPIFY_SECRET, shop: str = SHOP_DOMAIN) -> dict[str, str]:
+def shopify_headers(
+    body: bytes,
+    topic: str,
+    *,
+    webhook_id: str | None = None,
+    event_id: str | None = None,
+    secret: str = SHOPIFY_SECRET,
+    shop: str = SHOP_DOMAIN,
+) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
@@ -57,8 +64,9 @@ def woo_headers(body: bytes, topic: str, *, secret: str = WOO_SECRET) -> dict[st
     }
 
 
-def events_headers(body: bytes, *, msg_id: str | None = None, timestamp: int | None = None,
-                   secret: str = EVENTS_SECRET) -> dict[str, str]:
+def events_headers(
+    body: bytes, *, msg_id: str | None = None, timestamp: int | None = None, secret: str = EVENTS_SECRET
+) -> dict[str, str]:
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     timestamp = timestamp if timestamp is not None else int(time.time())
     return {

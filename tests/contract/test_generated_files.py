@@ -12,7 +12,8 @@ from tests.support import REPO
 
 def test_infra_parameters_yaml_is_the_spec() -> None:
     assert (REPO / "infra" / "parameters.yaml").read_text() == defaults_document(), (
-        "regenerate: python -m shopflow.config.spec > infra/parameters.yaml")
+        "regenerate: python -m shopflow.config.spec > infra/parameters.yaml"
+    )
 
 
 def test_event_json_schemas_are_the_models() -> None:
@@ -29,7 +30,10 @@ def test_every_event_type_is_documented() -> None:
 
 def test_layer_requirements_equal_the_runtime_dependencies() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    layer = [line.strip() for line in (REPO / "layers" / "dependencies" / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    layer = [
+        line.strip()
+        for line in (REPO / "layers" / "dependencies" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert sorted(layer) == sorted(pyproject["project"]["dependencies"])
     assert all("==" in requirement for requirement in layer)

@@ -67,7 +67,8 @@ def test_table_keys_and_indexes_equal_the_pynamodb_models() -> None:
     }
     model_indexes = {
         i["index_name"]: (_keys(i["key_schema"]), i["projection"]["ProjectionType"])
-        for model in MODELS for i in model._get_schema().get("global_secondary_indexes", [])
+        for model in MODELS
+        for i in model._get_schema().get("global_secondary_indexes", [])
     }
     assert model_indexes == template_indexes
 
@@ -99,8 +100,11 @@ def test_every_function_has_its_own_role_timeout_memory_and_log_retention() -> N
         props = TEMPLATE.function_properties(logical_id)
         assert "Role" not in props and props["Policies"], logical_id  # SAM makes one role per function
         assert props["Timeout"] and props["MemorySize"], logical_id
-        groups = [g for g in TEMPLATE.of_type("AWS::Logs::LogGroup").values()
-                  if g["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}]
+        groups = [
+            g
+            for g in TEMPLATE.of_type("AWS::Logs::LogGroup").values()
+            if g["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        ]
         assert len(groups) == 1, logical_id
 
 
@@ -108,5 +112,7 @@ def test_cfn_lint_is_clean() -> None:
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which("cfn-lint")
     if cfn_lint is None:
         pytest.fail("cfn-lint is not installed: pip install -e '.[dev]'")
-    result = subprocess.run([cfn_lint, str(REPO / "template.yaml")], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [cfn_lint, str(REPO / "template.yaml")], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

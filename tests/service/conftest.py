@@ -46,8 +46,12 @@ class Stack:
         return [i for i in self.items() if i["item_type"] == item_type]
 
     def put_setting(self, name: str, value: str, secure: bool = False) -> None:
-        boto3.client("ssm").put_parameter(Name=f"/shopflow/{STAGE}/{name}", Value=value, Overwrite=True,
-                                          Type="SecureString" if secure else "String")
+        boto3.client("ssm").put_parameter(
+            Name=f"/shopflow/{STAGE}/{name}",
+            Value=value,
+            Overwrite=True,
+            Type="SecureString" if secure else "String",
+        )
 
 
 @pytest.fixture
@@ -61,8 +65,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         ssm = boto3.client("ssm")
         for name, value in SECRETS.items():
             ssm.put_parameter(Name=f"/shopflow/{STAGE}/{name}", Value=value, Type="SecureString")
-        ssm.put_parameter(Name=f"/shopflow/{STAGE}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN,
-                          Type="String")
+        ssm.put_parameter(
+            Name=f"/shopflow/{STAGE}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN, Type="String"
+        )
         clock = FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
         bootstrap.reset(clock)
         with Client(app) as client:

@@ -27,8 +27,9 @@ def notify_messages(stack: Stack) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     url = stack.provisioned.refs["NotifyQueue"]
     found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", []):
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", []):
         for message in batch:
             found.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -37,8 +38,10 @@ def notify_messages(stack: Stack) -> list[dict[str, Any]]:
 
 def place_and_pay(stack: Stack) -> None:
     order = corpus("shopify/order.json")
-    for topic, payload in (("orders/create", order), ("orders/paid", {
-            **order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"})):
+    for topic, payload in (
+        ("orders/create", order),
+        ("orders/paid", {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}),
+    ):
         body = dumps(payload)
         stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, topic), body=body)
 
@@ -60,7 +63,9 @@ def test_only_outbox_inserts_reach_dispatch_and_each_lands_on_notify(stack: Stac
     assert changed["event"]["previous_status"] == "pending" and changed["event"]["status"] == "paid"
 
 
-def test_a_failed_send_is_reported_alone_and_succeeds_on_retry(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_send_is_reported_alone_and_succeeds_on_retry(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     place_and_pay(stack)
     event = stream_event(stack)
     sqs = bootstrap.runtime().client("sqs")
@@ -75,7 +80,9 @@ def test_a_failed_send_is_reported_alone_and_succeeds_on_retry(stack: Stack, mon
     monkeypatch.setattr(sqs, "send_message", flaky_send)
     result = dispatch(event, None)
 
-    failed_record = next(r for r in event["Records"] if r["dynamodb"]["NewImage"]["outbox_id"]["S"] == failing_id)
+    failed_record = next(
+        r for r in event["Records"] if r["dynamodb"]["NewImage"]["outbox_id"]["S"] == failing_id
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": failed_record["dynamodb"]["SequenceNumber"]}]}
     assert [m["outbox_id"] for m in notify_messages(stack)] == ["shopify:450789469#v1#OrderPlaced"]
 

@@ -23,14 +23,29 @@ def shopify(stack: Stack, headers: dict[str, str], body: bytes = ORDER):
     return stack.client.http.post("/webhooks/shopify", headers=headers, body=body)
 
 
-@pytest.mark.parametrize("tamper", [
-    pytest.param(lambda h: h.update({"X-Shopify-Hmac-Sha256": flip_bit(h["X-Shopify-Hmac-Sha256"])}), id="bit-flip"),
-    pytest.param(lambda h: h.pop("X-Shopify-Hmac-Sha256"), id="missing-signature"),
-    pytest.param(lambda h: h.update({"X-Shopify-Hmac-Sha256": shopify_headers(ORDER, "orders/create",
-                                    secret="an-attackers-secret-99")["X-Shopify-Hmac-Sha256"]}), id="wrong-secret"),
-    pytest.param(lambda h: h.update({"X-Shopify-Shop-Domain": "other-shop.myshopify.com"}), id="unknown-shop"),
-    pytest.param(lambda h: h.pop("X-Shopify-Shop-Domain"), id="missing-shop"),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(
+            lambda h: h.update({"X-Shopify-Hmac-Sha256": flip_bit(h["X-Shopify-Hmac-Sha256"])}), id="bit-flip"
+        ),
+        pytest.param(lambda h: h.pop("X-Shopify-Hmac-Sha256"), id="missing-signature"),
+        pytest.param(
+            lambda h: h.update(
+                {
+                    "X-Shopify-Hmac-Sha256": shopify_headers(
+                        ORDER, "orders/create", secret="an-attackers-secret-99"
+                    )["X-Shopify-Hmac-Sha256"]
+                }
+            ),
+            id="wrong-secret",
+        ),
+        pytest.param(
+            lambda h: h.update({"X-Shopify-Shop-Domain": "other-shop.myshopify.com"}), id="unknown-shop"
+        ),
+        pytest.param(lambda h: h.pop("X-Shopify-Shop-Domain"), id="missing-shop"),
+    ],
+)
 def test_unverifiable_shopify_delivery_is_401(stack: Stack, tamper) -> None:
     headers = shopify_headers(ORDER, "orders/create")
     tamper(headers)

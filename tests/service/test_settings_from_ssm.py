@@ -12,7 +12,9 @@ def test_invalid_value_in_ssm_does_not_stop_intake(stack: Stack) -> None:
     bootstrap.reset(stack.clock)
     body = dumps(corpus("shopify/order.json"))
 
-    response = stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, "orders/create"), body=body)
+    response = stack.client.http.post(
+        "/webhooks/shopify", headers=shopify_headers(body, "orders/create"), body=body
+    )
 
     assert response.json_body["status"] == "accepted"
     [marker] = stack.items_of("DEDUP")

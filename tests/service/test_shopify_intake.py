@@ -11,7 +11,9 @@ from tests.support import SHOPIFY_PREVIOUS_SECRET, corpus, dumps, shopify_header
 
 def post(stack: Stack, topic: str, payload: dict, **kwargs):
     body = dumps(payload)
-    return stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, topic, **kwargs), body=body)
+    return stack.client.http.post(
+        "/webhooks/shopify", headers=shopify_headers(body, topic, **kwargs), body=body
+    )
 
 
 def order_document(stack: Stack, order_id: str) -> dict:
@@ -23,8 +25,12 @@ def test_new_order_is_recorded_with_timeline_and_outbox(stack: Stack) -> None:
     response = post(stack, "orders/create", corpus("shopify/order.json"))
 
     assert response.status_code == 200
-    assert response.json_body == {"status": "accepted", "order_id": "shopify:450789469",
-                                  "order_status": "pending", "changes": ["placed"]}
+    assert response.json_body == {
+        "status": "accepted",
+        "order_id": "shopify:450789469",
+        "order_status": "pending",
+        "changes": ["placed"],
+    }
     order = order_document(stack, "shopify:450789469")
     assert order["number"] == "#1001"
     assert Decimal(order["total"]) == Decimal("409.94")
@@ -71,10 +77,15 @@ def test_paid_update_moves_the_order_and_announces_it(stack: Stack) -> None:
 
     response = post(stack, "orders/paid", paid)
 
-    assert response.json_body == {"status": "accepted", "order_id": "shopify:450789469", "order_status": "paid",
-                                  "changes": ["status"]}
-    assert [json.loads(i["document"])["event"] for i in sorted(stack.items_of("TIMELINE"), key=lambda i: i["sk"])] \
-        == ["placed", "status_changed"]
+    assert response.json_body == {
+        "status": "accepted",
+        "order_id": "shopify:450789469",
+        "order_status": "paid",
+        "changes": ["status"],
+    }
+    assert [
+        json.loads(i["document"])["event"] for i in sorted(stack.items_of("TIMELINE"), key=lambda i: i["sk"])
+    ] == ["placed", "status_changed"]
     assert sorted(i["event_type"] for i in stack.items_of("OUTBOX")) == ["OrderPlaced", "OrderStatusChanged"]
     [stored] = stack.items_of("ORDER")
     assert (stored["status"], int(stored["version"])) == ("paid", 2)
@@ -88,8 +99,12 @@ def test_updated_before_create_gives_the_right_order(stack: Stack) -> None:
     late_create = post(stack, "orders/create", order)
 
     assert early.json_body["status"] == "accepted"
-    assert late_create.json_body == {"status": "ignored", "order_id": "shopify:450789469", "order_status": "paid",
-                                     "reason": "stale"}
+    assert late_create.json_body == {
+        "status": "ignored",
+        "order_id": "shopify:450789469",
+        "order_status": "paid",
+        "reason": "stale",
+    }
     assert order_document(stack, "shopify:450789469")["status"] == "paid"
     assert len(stack.items_of("TIMELINE")) == 1
 
@@ -97,11 +112,18 @@ def test_updated_before_create_gives_the_right_order(stack: Stack) -> None:
 def test_stale_update_after_a_newer_one_changes_nothing(stack: Stack) -> None:
     order = corpus("shopify/order.json")
     post(stack, "orders/create", order)
-    post(stack, "orders/updated", {**order, "financial_status": "paid", "updated_at": "2008-01-10T12:00:00-05:00"})
+    post(
+        stack,
+        "orders/updated",
+        {**order, "financial_status": "paid", "updated_at": "2008-01-10T12:00:00-05:00"},
+    )
     before = stack.items()
 
-    stale = post(stack, "orders/updated", {**order, "cancelled_at": "2008-01-10T11:30:00-05:00",
-                                           "updated_at": "2008-01-10T11:30:00-05:00"})
+    stale = post(
+        stack,
+        "orders/updated",
+        {**order, "cancelled_at": "2008-01-10T11:30:00-05:00", "updated_at": "2008-01-10T11:30:00-05:00"},
+    )
 
     assert stale.json_body["reason"] == "stale"
     assert stack.items() == before
@@ -110,7 +132,11 @@ def test_stale_update_after_a_newer_one_changes_nothing(stack: Stack) -> None:
 def test_fulfillment_and_delivery_and_refund(stack: Stack) -> None:
     order = {**corpus("shopify/order.json"), "financial_status": "paid"}
     post(stack, "orders/create", order)
-    shipped = {**corpus("shopify/fulfillment.json"), "status": "success", "updated_at": "2013-11-02T10:00:00-04:00"}
+    shipped = {
+        **corpus("shopify/fulfillment.json"),
+        "status": "success",
+        "updated_at": "2013-11-02T10:00:00-04:00",
+    }
     delivered = {**shipped, "shipment_status": "delivered", "updated_at": "2013-11-04T10:00:00-04:00"}
 
     assert post(stack, "fulfillments/create", shipped).json_body["order_status"] == "shipped"
@@ -120,8 +146,9 @@ def test_fulfillment_and_delivery_and_refund(stack: Stack) -> None:
     assert refund.json_body["changes"] == ["refunded_total"]  # 209.00 of 409.94: partial
     document = order_document(stack, "shopify:450789469")
     assert document["status"] == "delivered"
-    assert document["tracking"] == [{"number": "1Z2345", "url": "http://www.google.com/search?q=1Z2345",
-                                     "carrier": "null-company"}]
+    assert document["tracking"] == [
+        {"number": "1Z2345", "url": "http://www.google.com/search?q=1Z2345", "carrier": "null-company"}
+    ]
     assert Decimal(document["refunded_total"]) == Decimal("209.00")
 
 

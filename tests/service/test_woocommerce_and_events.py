@@ -21,7 +21,8 @@ def event(stack: Stack, payload: dict, **kwargs):
 
 def test_woocommerce_creation_ping_is_answered_and_stores_nothing(stack: Stack) -> None:
     response = stack.client.http.post(
-        "/webhooks/woocommerce", body=b"webhook_id=7",
+        "/webhooks/woocommerce",
+        body=b"webhook_id=7",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
 
@@ -32,7 +33,8 @@ def test_woocommerce_creation_ping_is_answered_and_stores_nothing(stack: Stack) 
 
 def test_woocommerce_form_body_that_is_not_a_ping_needs_a_signature(stack: Stack) -> None:
     response = stack.client.http.post(
-        "/webhooks/woocommerce", body=b"webhook_id=7&status=completed",
+        "/webhooks/woocommerce",
+        body=b"webhook_id=7&status=completed",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
 
@@ -47,8 +49,12 @@ def test_woocommerce_order_resend_is_a_duplicate(stack: Stack) -> None:
     before = stack.items()
     resent = woo(stack, "order.created", order)  # new delivery id, same order and date_modified_gmt
 
-    assert first.json_body == {"status": "accepted", "order_id": "woocommerce:727", "order_status": "paid",
-                               "changes": ["placed"]}
+    assert first.json_body == {
+        "status": "accepted",
+        "order_id": "woocommerce:727",
+        "order_status": "paid",
+        "changes": ["placed"],
+    }
     assert resent.json_body["status"] == "duplicate"
     assert stack.items() == before
 
@@ -62,8 +68,12 @@ def test_woocommerce_completed_then_deleted(stack: Stack) -> None:
     deleted = woo(stack, "order.deleted", {"id": 727})
 
     # delivered orders cannot be cancelled: the deletion is recorded, the status stays
-    assert deleted.json_body == {"status": "ignored", "order_id": "woocommerce:727", "order_status": "delivered",
-                                 "reason": "no change"}
+    assert deleted.json_body == {
+        "status": "ignored",
+        "order_id": "woocommerce:727",
+        "order_status": "delivered",
+        "reason": "no change",
+    }
 
 
 def test_woocommerce_pending_order_deleted_is_cancelled(stack: Stack) -> None:
@@ -87,8 +97,13 @@ CANONICAL_ORDER = {
         "currency": "PLN",
         "total": "149.90",
         "lines": [{"sku": "KAWA-1KG", "name": "Kawa ziarnista 1 kg", "quantity": 2, "unit_price": "74.95"}],
-        "customer": {"email": "anna@example.pl", "name": "Anna Nowak", "locale": "pl",
-                     "timezone": "Europe/Warsaw", "consent": {"email": True, "sms": False}},
+        "customer": {
+            "email": "anna@example.pl",
+            "name": "Anna Nowak",
+            "locale": "pl",
+            "timezone": "Europe/Warsaw",
+            "consent": {"email": True, "sms": False},
+        },
         "updated_at": "2026-11-02T08:58:00Z",
     },
 }
@@ -96,14 +111,33 @@ CANONICAL_ORDER = {
 
 def test_canonical_order_and_status_change(stack: Stack) -> None:
     created = event(stack, CANONICAL_ORDER)
-    shipped = event(stack, {"type": "order.status_changed", "timestamp": "2026-11-02T09:00:00Z", "data": {
-        "source": "erp", "external_id": "SO-1001", "status": "shipped", "updated_at": "2026-11-02T09:00:00Z",
-        "tracking": [{"number": "PX123", "carrier": "InPost", "url": "https://inpost.example/PX123"}]}})
+    shipped = event(
+        stack,
+        {
+            "type": "order.status_changed",
+            "timestamp": "2026-11-02T09:00:00Z",
+            "data": {
+                "source": "erp",
+                "external_id": "SO-1001",
+                "status": "shipped",
+                "updated_at": "2026-11-02T09:00:00Z",
+                "tracking": [{"number": "PX123", "carrier": "InPost", "url": "https://inpost.example/PX123"}],
+            },
+        },
+    )
 
-    assert created.json_body == {"status": "accepted", "order_id": "erp:SO-1001", "order_status": "paid",
-                                 "changes": ["placed"]}
-    assert shipped.json_body == {"status": "accepted", "order_id": "erp:SO-1001", "order_status": "shipped",
-                                 "changes": ["status", "tracking"]}
+    assert created.json_body == {
+        "status": "accepted",
+        "order_id": "erp:SO-1001",
+        "order_status": "paid",
+        "changes": ["placed"],
+    }
+    assert shipped.json_body == {
+        "status": "accepted",
+        "order_id": "erp:SO-1001",
+        "order_status": "shipped",
+        "changes": ["status", "tracking"],
+    }
     [order] = stack.items_of("ORDER")
     document = json.loads(order["document"])
     assert document["customer"]["locale"] == "pl" and document["customer"]["consent"]["email"] is True
@@ -129,7 +163,9 @@ def test_canonical_event_redelivered_with_the_same_id_is_a_duplicate(stack: Stac
 
 
 def test_canonical_event_of_an_unhandled_type_is_ignored(stack: Stack) -> None:
-    response = event(stack, {"type": "cart.updated", "timestamp": "2026-11-02T09:00:00Z", "data": {"cart": "c1"}})
+    response = event(
+        stack, {"type": "cart.updated", "timestamp": "2026-11-02T09:00:00Z", "data": {"cart": "c1"}}
+    )
 
     assert response.json_body == {"status": "ignored", "reason": "event type cart.updated is not handled"}
     assert stack.items() == []

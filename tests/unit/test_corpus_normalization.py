@@ -57,7 +57,9 @@ def test_shopify_fulfillment_carries_tracking() -> None:
 
     assert isinstance(change, ShipmentUpdate)
     assert change.order_id == "shopify:450789469"
-    assert [(t.number, t.url) for t in change.tracking] == [("1Z2345", "http://www.google.com/search?q=1Z2345")]
+    assert [(t.number, t.url) for t in change.tracking] == [
+        ("1Z2345", "http://www.google.com/search?q=1Z2345")
+    ]
     assert change.status is None  # "pending": not shipped yet
 
 
@@ -74,8 +76,11 @@ def test_shopify_refund_sums_successful_refund_transactions() -> None:
     change = shopify.normalize("refunds/create", corpus("shopify/refund.json"))
 
     assert isinstance(change, RefundIssued)
-    assert (change.order_id, change.refund_id, change.amount) == ("shopify:450789469", "509562969",
-                                                                  Decimal("209.00"))
+    assert (change.order_id, change.refund_id, change.amount) == (
+        "shopify:450789469",
+        "509562969",
+        Decimal("209.00"),
+    )
 
 
 def test_woocommerce_order() -> None:
@@ -86,9 +91,14 @@ def test_woocommerce_order() -> None:
     assert order.status is OrderStatus.PAID  # "processing": paid, being prepared
     assert (order.currency, order.total, order.subtotal) == ("USD", Decimal("29.35"), Decimal("18.00"))
     assert [(line.sku, line.quantity, line.unit_price) for line in order.lines] == [
-        (None, 2, Decimal("3")), ("Bar3", 1, Decimal("12"))]
+        (None, 2, Decimal("3")),
+        ("Bar3", 1, Decimal("12")),
+    ]
     assert (order.customer.email, order.customer.phone, order.customer.name) == (
-        "john.doe@example.com", "(555) 555-5555", "John Doe")
+        "john.doe@example.com",
+        "(555) 555-5555",
+        "John Doe",
+    )
     assert order.customer.external_id is None  # customer_id 0: a guest
     assert change.updated_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=UTC)
 
@@ -96,10 +106,23 @@ def test_woocommerce_order() -> None:
 def test_woocommerce_shipment_tracking_extension_meta() -> None:
     payload = corpus("woocommerce/order.json")
     payload["status"] = "completed"
-    payload["meta_data"].append({"id": 1, "key": "_wc_shipment_tracking_items", "value": [
-        {"tracking_provider": "DHL", "tracking_number": "JD0001", "custom_tracking_link": "https://dhl.example/JD0001"}]})
+    payload["meta_data"].append(
+        {
+            "id": 1,
+            "key": "_wc_shipment_tracking_items",
+            "value": [
+                {
+                    "tracking_provider": "DHL",
+                    "tracking_number": "JD0001",
+                    "custom_tracking_link": "https://dhl.example/JD0001",
+                }
+            ],
+        }
+    )
 
     order = woocommerce.normalize(payload).order
 
     assert order.status is OrderStatus.DELIVERED
-    assert [(t.number, t.carrier, t.url) for t in order.tracking] == [("JD0001", "DHL", "https://dhl.example/JD0001")]
+    assert [(t.number, t.carrier, t.url) for t in order.tracking] == [
+        ("JD0001", "DHL", "https://dhl.example/JD0001")
+    ]

@@ -25,24 +25,35 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def snapshot(status: str, at: datetime, **fields: object) -> OrderSnapshot:
-    payload = {**corpus("shopify/orders_create_multicurrency.json"), "financial_status": status,
-               "updated_at": at.isoformat(), **fields}
+    payload = {
+        **corpus("shopify/orders_create_multicurrency.json"),
+        "financial_status": status,
+        "updated_at": at.isoformat(),
+        **fields,
+    }
     change = shopify.normalize("orders/updated", payload)
     assert isinstance(change, OrderSnapshot)
     return change
 
 
 def shipment(status: OrderStatus | None, at: datetime, number: str = "1Z999") -> ShipmentUpdate:
-    return ShipmentUpdate(order_id="shopify:2998548365461", source="shopify", external_id="2998548365461",
-                          tracking=(Tracking(number=number, url=f"https://track.example/{number}"),),
-                          status=status, occurred_at=at)
+    return ShipmentUpdate(
+        order_id="shopify:2998548365461",
+        source="shopify",
+        external_id="2998548365461",
+        tracking=(Tracking(number=number, url=f"https://track.example/{number}"),),
+        status=status,
+        occurred_at=at,
+    )
 
 
 def test_a_new_order_is_placed_once_with_its_status() -> None:
     outcome = apply_change(None, snapshot("paid", T0), via="shopify orders/create", now=NOW)
 
     assert outcome.order is not None and outcome.order.status is OrderStatus.PAID
-    assert outcome.events == (OrderPlaced(order_id="shopify:2998548365461", status=OrderStatus.PAID, occurred_at=T0),)
+    assert outcome.events == (
+        OrderPlaced(order_id="shopify:2998548365461", status=OrderStatus.PAID, occurred_at=T0),
+    )
     assert outcome.timeline is not None and outcome.timeline.event == "placed"
     assert outcome.timeline.recorded_at == NOW
 
@@ -50,12 +61,19 @@ def test_a_new_order_is_placed_once_with_its_status() -> None:
 def test_a_newer_update_changes_status_and_announces_it() -> None:
     placed = apply_change(None, snapshot("pending", T0), via="v", now=NOW).order
 
-    outcome = apply_change(placed, snapshot("paid", T0 + timedelta(minutes=5)), via="shopify orders/paid", now=NOW)
+    outcome = apply_change(
+        placed, snapshot("paid", T0 + timedelta(minutes=5)), via="shopify orders/paid", now=NOW
+    )
 
     assert outcome.order is not None and outcome.order.status is OrderStatus.PAID
-    assert outcome.events == (OrderStatusChanged(order_id="shopify:2998548365461", status=OrderStatus.PAID,
-                                                 previous_status=OrderStatus.PENDING,
-                                                 occurred_at=T0 + timedelta(minutes=5)),)
+    assert outcome.events == (
+        OrderStatusChanged(
+            order_id="shopify:2998548365461",
+            status=OrderStatus.PAID,
+            previous_status=OrderStatus.PENDING,
+            occurred_at=T0 + timedelta(minutes=5),
+        ),
+    )
     assert outcome.timeline is not None
     assert outcome.timeline.detail == "status pending -> paid"
     assert outcome.timeline.source == "shopify orders/paid"
@@ -92,10 +110,13 @@ def test_same_content_again_is_no_change() -> None:
 
 def test_delivered_is_not_undone_by_a_late_shipped() -> None:
     order = apply_change(None, snapshot("paid", T0), via="v", now=NOW).order
-    delivered = apply_change(order, shipment(OrderStatus.DELIVERED, T0 + timedelta(days=2)), via="v", now=NOW).order
+    delivered = apply_change(
+        order, shipment(OrderStatus.DELIVERED, T0 + timedelta(days=2)), via="v", now=NOW
+    ).order
 
-    late = apply_change(delivered, shipment(OrderStatus.SHIPPED, T0 + timedelta(days=1), number="1Z999"),
-                        via="v", now=NOW)
+    late = apply_change(
+        delivered, shipment(OrderStatus.SHIPPED, T0 + timedelta(days=1), number="1Z999"), via="v", now=NOW
+    )
 
     assert delivered is not None and delivered.status is OrderStatus.DELIVERED
     assert late.ignored_because == "no change"
@@ -125,15 +146,22 @@ def test_fulfillment_before_its_order_is_held_then_announced_with_the_order() ->
     assert arrived.order is not None and arrived.order.details_received
     assert arrived.order.status is OrderStatus.SHIPPED  # the body's "paid" is behind
     assert [t.number for t in arrived.order.tracking] == ["1Z999"]
-    assert arrived.events == (OrderPlaced(order_id="shopify:2998548365461", status=OrderStatus.SHIPPED,
-                                          occurred_at=T0),)
+    assert arrived.events == (
+        OrderPlaced(order_id="shopify:2998548365461", status=OrderStatus.SHIPPED, occurred_at=T0),
+    )
 
 
 def test_full_refund_makes_the_order_refunded_and_is_counted_once() -> None:
     order = apply_change(None, snapshot("paid", T0), via="v", now=NOW).order
     assert order is not None
-    refund = RefundIssued(order_id=order.order_id, source="shopify", external_id=order.external_id,
-                          refund_id="r1", amount=order.total, occurred_at=T0 + timedelta(days=3))
+    refund = RefundIssued(
+        order_id=order.order_id,
+        source="shopify",
+        external_id=order.external_id,
+        refund_id="r1",
+        amount=order.total,
+        occurred_at=T0 + timedelta(days=3),
+    )
 
     refunded = apply_change(order, refund, via="shopify refunds/create", now=NOW)
     again = apply_change(refunded.order, refund, via="shopify refunds/create", now=NOW)
@@ -146,8 +174,14 @@ def test_full_refund_makes_the_order_refunded_and_is_counted_once() -> None:
 def test_partial_refund_is_recorded_without_changing_status() -> None:
     order = apply_change(None, snapshot("paid", T0), via="v", now=NOW).order
     assert order is not None
-    refund = RefundIssued(order_id=order.order_id, source="shopify", external_id=order.external_id,
-                          refund_id="r1", amount=Decimal("10.00"), occurred_at=T0)
+    refund = RefundIssued(
+        order_id=order.order_id,
+        source="shopify",
+        external_id=order.external_id,
+        refund_id="r1",
+        amount=Decimal("10.00"),
+        occurred_at=T0,
+    )
 
     outcome = apply_change(order, refund, via="v", now=NOW)
 
@@ -159,9 +193,14 @@ def test_partial_refund_is_recorded_without_changing_status() -> None:
 def test_status_update_older_than_the_order_body_is_stale() -> None:
     order = apply_change(None, snapshot("paid", T0), via="v", now=NOW).order
     assert order is not None
-    old = StatusUpdate(order_id=order.order_id, source="shopify", external_id=order.external_id,
-                       status=OrderStatus.CANCELLED, occurred_at=T0 - timedelta(hours=1),
-                       updated_at=T0 - timedelta(hours=1))
+    old = StatusUpdate(
+        order_id=order.order_id,
+        source="shopify",
+        external_id=order.external_id,
+        status=OrderStatus.CANCELLED,
+        occurred_at=T0 - timedelta(hours=1),
+        updated_at=T0 - timedelta(hours=1),
+    )
 
     assert apply_change(order, old, via="v", now=NOW).ignored_because == "stale"
 

@@ -29,29 +29,40 @@ def test_defaults_apply_when_nothing_is_set() -> None:
 
 
 def test_values_are_typed() -> None:
-    settings = SettingsLoader("dev", fetch=FakeSSM({
-        "webhooks/shopify/shop_domains": " Demo-Shop.myshopify.com, other.myshopify.com ",
-        "webhooks/shopify/secret": "s" * 32,
-        "webhooks/shopify/previous_secret": "p" * 32,
-        "dedup/retention_days": "14",
-    })).load()
+    settings = SettingsLoader(
+        "dev",
+        fetch=FakeSSM(
+            {
+                "webhooks/shopify/shop_domains": " Demo-Shop.myshopify.com, other.myshopify.com ",
+                "webhooks/shopify/secret": "s" * 32,
+                "webhooks/shopify/previous_secret": "p" * 32,
+                "dedup/retention_days": "14",
+            }
+        ),
+    ).load()
 
     assert settings.shopify_shop_domains == frozenset({"demo-shop.myshopify.com", "other.myshopify.com"})
     assert settings.secrets("shopify") == ("s" * 32, "p" * 32)
     assert settings.dedup_retention_days == 14
 
 
-def test_a_bad_value_falls_back_to_the_last_good_one_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_bad_value_falls_back_to_the_last_good_one_and_is_logged() -> None:
     ssm = FakeSSM({"dedup/retention_days": "10"})
     loader = SettingsLoader("dev", fetch=ssm)
     assert loader.load().dedup_retention_days == 10
 
     ssm.values["dedup/retention_days"] = "3"  # below the 7-day minimum
-    with caplog.at_level(logging.WARNING, logger="shopflow"):
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger("shopflow").addHandler(handler)  # Powertools' logger, whatever its propagation
+    try:
         settings = loader.load()
+    finally:
+        logging.getLogger("shopflow").removeHandler(handler)
 
     assert settings.dedup_retention_days == 10
-    [record] = [r for r in caplog.records if r.getMessage() == "invalid setting ignored"]
+    [record] = [r for r in seen if r.getMessage() == "invalid setting ignored"]
     assert record.setting == "dedup.retention_days"  # type: ignore[attr-defined]
     assert "at least 7" in record.reason  # type: ignore[attr-defined]
     assert record.using == "last good value"  # type: ignore[attr-defined]
@@ -72,14 +83,17 @@ def test_ssm_outage_keeps_the_last_good_settings() -> None:
     assert loader.load().shopify_shop_domains == frozenset({"demo.myshopify.com"})
 
 
-@pytest.mark.parametrize(("key", "raw", "complaint"), [
-    ("dedup.retention_days", "abc", "whole number"),
-    ("dedup.retention_days", "91", "at most 90"),
-    ("webhooks.shopify.shop_domains", "shop.example.com", "myshopify.com"),
-    ("webhooks.events.secret", "not-whsec", "whsec_"),
-    ("webhooks.shopify.secret", "short", "at least 16"),
-    ("webhooks.nope", "1", "unknown setting"),
-])
+@pytest.mark.parametrize(
+    ("key", "raw", "complaint"),
+    [
+        ("dedup.retention_days", "abc", "whole number"),
+        ("dedup.retention_days", "91", "at most 90"),
+        ("webhooks.shopify.shop_domains", "shop.example.com", "myshopify.com"),
+        ("webhooks.events.secret", "not-whsec", "whsec_"),
+        ("webhooks.shopify.secret", "short", "at least 16"),
+        ("webhooks.nope", "1", "unknown setting"),
+    ],
+)
 def test_invalid_values_are_refused_with_the_key_named(key: str, raw: str, complaint: str) -> None:
     with pytest.raises(SettingError, match=complaint) as error:
         parse_setting(key, raw)

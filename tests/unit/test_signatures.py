@@ -21,13 +21,23 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def test_current_and_previous_secret_are_both_accepted() -> None:
-    verify_hmac_base64(BODY, sign_hmac_base64(BODY, "new-secret-0123456"), ["new-secret-0123456", "old-secret-012345"])
-    verify_hmac_base64(BODY, sign_hmac_base64(BODY, "old-secret-012345"), ["new-secret-0123456", "old-secret-012345"])
+    verify_hmac_base64(
+        BODY, sign_hmac_base64(BODY, "new-secret-0123456"), ["new-secret-0123456", "old-secret-012345"]
+    )
+    verify_hmac_base64(
+        BODY, sign_hmac_base64(BODY, "old-secret-012345"), ["new-secret-0123456", "old-secret-012345"]
+    )
 
 
-@pytest.mark.parametrize("signature", [
-    None, "", "not-base64!", sign_hmac_base64(BODY, "someone-else-secret"),
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "not-base64!",
+        sign_hmac_base64(BODY, "someone-else-secret"),
+    ],
+)
 def test_wrong_or_missing_signature_is_refused(signature: str | None) -> None:
     with pytest.raises(SignatureError):
         verify_hmac_base64(BODY, signature, ["the-shop-secret-0123"])
@@ -50,13 +60,17 @@ def test_no_configured_secret_refuses_everything() -> None:
 
 def _standard(timestamp: datetime, secret: str = EVENTS_SECRET, msg_id: str = "msg_1") -> dict:
     ts = int(timestamp.timestamp())
-    return {"msg_id": msg_id, "timestamp": str(ts),
-            "signature": sign_standard_webhook(BODY, msg_id=msg_id, timestamp=ts, secret=secret)}
+    return {
+        "msg_id": msg_id,
+        "timestamp": str(ts),
+        "signature": sign_standard_webhook(BODY, msg_id=msg_id, timestamp=ts, secret=secret),
+    }
 
 
 def test_standard_webhook_within_tolerance_is_accepted() -> None:
-    assert verify_standard_webhook(BODY, **_standard(NOW - timedelta(minutes=4)), secrets=[EVENTS_SECRET],
-                                   now=NOW) == NOW - timedelta(minutes=4)
+    assert verify_standard_webhook(
+        BODY, **_standard(NOW - timedelta(minutes=4)), secrets=[EVENTS_SECRET], now=NOW
+    ) == NOW - timedelta(minutes=4)
 
 
 def test_standard_webhook_any_listed_v1_signature_may_match() -> None:
@@ -82,5 +96,7 @@ def test_standard_webhook_known_vector() -> None:
     # The Standard Webhooks reference test vector (standard-webhooks/standard-webhooks, libraries' tests).
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"test": 2432232314}'
-    signature = sign_standard_webhook(body, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330, secret=secret)
+    signature = sign_standard_webhook(
+        body, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330, secret=secret
+    )
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="

@@ -54,8 +54,9 @@ Fetch = Callable[[], Mapping[str, str]]
 class SettingsLoader:
     """Loads `Settings` for a stage; keeps the last good value of every key across loads."""
 
-    def __init__(self, stage: str, fetch: Fetch | None = None, *, max_age_seconds: int = 60,
-                 ssm_client: Any = None) -> None:
+    def __init__(
+        self, stage: str, fetch: Fetch | None = None, *, max_age_seconds: int = 60, ssm_client: Any = None
+    ) -> None:
         self.stage = stage
         self._max_age = max_age_seconds
         self._ssm_client = ssm_client
@@ -79,8 +80,9 @@ class SettingsLoader:
         try:
             raw = self._fetch()
         except Exception:
-            logger.exception("settings could not be read; using last good values and defaults",
-                             extra={"stage": self.stage})
+            logger.exception(
+                "settings could not be read; using last good values and defaults", extra={"stage": self.stage}
+            )
             return self._settings
         if raw is self._parsed_from:  # Powertools served its cache: nothing new to parse
             return self._settings
@@ -94,10 +96,14 @@ class SettingsLoader:
                 values[setting.key] = self._last_good[setting.key] = parse_setting(setting.key, text)
             except SettingError as exc:
                 fallback = self._last_good.get(setting.key, setting.default)
-                logger.warning("invalid setting ignored", extra={
-                    "setting": setting.key, "reason": str(exc),
-                    "using": "last good value" if setting.key in self._last_good else "default",
-                })
+                logger.warning(
+                    "invalid setting ignored",
+                    extra={
+                        "setting": setting.key,
+                        "reason": str(exc),
+                        "using": "last good value" if setting.key in self._last_good else "default",
+                    },
+                )
                 values[setting.key] = fallback
         self._parsed_from = raw
         self._settings = Settings(values)

@@ -67,24 +67,57 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("webhooks.shopify.secret", "secret", "Shopify app's client secret: signs X-Shopify-Hmac-Sha256.",
-            check=_hmac_secret),
-    Setting("webhooks.shopify.previous_secret", "secret",
-            "The Shopify secret before the last rotation; still accepted until removed.", check=_hmac_secret),
-    Setting("webhooks.shopify.shop_domains", "list",
-            "Comma-separated shops (name.myshopify.com) whose webhooks are accepted.", default=(),
-            check=_shop_domains),
-    Setting("webhooks.woocommerce.secret", "secret", "WooCommerce webhook secret: signs X-WC-Webhook-Signature.",
-            check=_hmac_secret),
-    Setting("webhooks.woocommerce.previous_secret", "secret",
-            "The WooCommerce secret before the last rotation.", check=_hmac_secret),
-    Setting("webhooks.events.secret", "secret",
-            "Standard Webhooks secret (whsec_...) for /webhooks/events senders.", check=_whsec_secret),
-    Setting("webhooks.events.previous_secret", "secret",
-            "The events secret before the last rotation.", check=_whsec_secret),
-    Setting("dedup.retention_days", "int",
-            "Days a delivery is remembered for deduplication (Shopify retries for 4 hours, others for days).",
-            default=8, minimum=7, maximum=90),
+    Setting(
+        "webhooks.shopify.secret",
+        "secret",
+        "Shopify app's client secret: signs X-Shopify-Hmac-Sha256.",
+        check=_hmac_secret,
+    ),
+    Setting(
+        "webhooks.shopify.previous_secret",
+        "secret",
+        "The Shopify secret before the last rotation; still accepted until removed.",
+        check=_hmac_secret,
+    ),
+    Setting(
+        "webhooks.shopify.shop_domains",
+        "list",
+        "Comma-separated shops (name.myshopify.com) whose webhooks are accepted.",
+        default=(),
+        check=_shop_domains,
+    ),
+    Setting(
+        "webhooks.woocommerce.secret",
+        "secret",
+        "WooCommerce webhook secret: signs X-WC-Webhook-Signature.",
+        check=_hmac_secret,
+    ),
+    Setting(
+        "webhooks.woocommerce.previous_secret",
+        "secret",
+        "The WooCommerce secret before the last rotation.",
+        check=_hmac_secret,
+    ),
+    Setting(
+        "webhooks.events.secret",
+        "secret",
+        "Standard Webhooks secret (whsec_...) for /webhooks/events senders.",
+        check=_whsec_secret,
+    ),
+    Setting(
+        "webhooks.events.previous_secret",
+        "secret",
+        "The events secret before the last rotation.",
+        check=_whsec_secret,
+    ),
+    Setting(
+        "dedup.retention_days",
+        "int",
+        "Days a delivery is remembered for deduplication (Shopify retries for 4 hours, others for days).",
+        default=8,
+        minimum=7,
+        maximum=90,
+    ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -138,7 +171,8 @@ def defaults_document() -> str:
     }
     header = (
         "# shopflow settings: SSM Parameter Store under /shopflow/{stage}/, a key's dots becoming slashes.\n"
-        "# Generated from functions/shopflow/config/spec.py: python -m shopflow.config.spec > infra/parameters.yaml\n"
+        "# Generated from functions/shopflow/config/spec.py:\n"
+        "#   python -m shopflow.config.spec > infra/parameters.yaml\n"
         "# Secrets (secure: true) are SecureStrings and have no default: set them per stage.\n"
     )
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)

@@ -40,8 +40,9 @@ def function_environment(template: Template, logical_id: str, done: Provisioned)
     return {k: str(template.resolve(v, done.refs, done.attributes)) for k, v in variables.items()}
 
 
-def _create_table(template: Template, logical_id: str, props: dict[str, Any], dynamodb: Any,
-                  done: Provisioned) -> None:
+def _create_table(
+    template: Template, logical_id: str, props: dict[str, Any], dynamodb: Any, done: Provisioned
+) -> None:
     name = template.resolve(props["TableName"], done.refs, done.attributes)
     request: dict[str, Any] = {
         "TableName": name,
@@ -74,10 +75,13 @@ def _queue_dependencies(resource: dict[str, Any], queues: dict[str, Any]) -> lis
     return [target["Fn::GetAtt"][0]] if isinstance(target, dict) and "Fn::GetAtt" in target else []
 
 
-def _create_queue(template: Template, logical_id: str, props: dict[str, Any], sqs: Any, done: Provisioned) -> None:
+def _create_queue(
+    template: Template, logical_id: str, props: dict[str, Any], sqs: Any, done: Provisioned
+) -> None:
     name = f"shopflow-{template.parameters.get('Stage', 'dev')}-{logical_id}"
-    attributes = {
-        key: str(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+    attributes: dict[str, str] = {
+        key: str(props[key])
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
         if key in props
     }
     if "RedrivePolicy" in props:

@@ -65,8 +65,10 @@ class Template:
         """A function's properties with the Globals it inherits merged in."""
         merged: dict[str, Any] = dict(self.document.get("Globals", {}).get("Function", {}))
         own = self.resources[logical_id]["Properties"]
-        env = {**merged.get("Environment", {}).get("Variables", {}),
-               **own.get("Environment", {}).get("Variables", {})}
+        env = {
+            **merged.get("Environment", {}).get("Variables", {}),
+            **own.get("Environment", {}).get("Variables", {}),
+        }
         merged.update(own)
         merged["Environment"] = {"Variables": env}
         return merged
@@ -84,6 +86,7 @@ class Template:
             logical_id, attribute = value["Fn::GetAtt"]
             return attributes[(logical_id, attribute)]
         if "Fn::Sub" in value:
+
             def substitute(match: re.Match[str]) -> str:
                 name = match.group(1)
                 if "." in name:
@@ -97,5 +100,9 @@ class Template:
         return {k: self.resolve(v, refs, attributes) for k, v in value.items()}
 
 
-_PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-           "AWS::URLSuffix": "amazonaws.com"}
+_PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}

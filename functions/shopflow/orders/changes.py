@@ -118,8 +118,17 @@ class Outcome:
         return self.timeline is not None
 
 
-_MERGED_FIELDS = ("number", "currency", "total", "subtotal", "shop_currency", "shop_total", "lines",
-                  "customer", "placed_at")
+_MERGED_FIELDS = (
+    "number",
+    "currency",
+    "total",
+    "subtotal",
+    "shop_currency",
+    "shop_total",
+    "lines",
+    "customer",
+    "placed_at",
+)
 
 
 def apply_change(current: Order | None, change: OrderChange, *, via: str, now: datetime) -> Outcome:
@@ -153,14 +162,19 @@ def apply_change(current: Order | None, change: OrderChange, *, via: str, now: d
     if isinstance(change, StatusUpdate) and change.note:
         details.append(change.note)
 
-    updated = base.model_copy(update={
-        "tracking": tracking,
-        "refunded_total": refunded_total,
-        "refund_ids": refund_ids,
-        "status": status,
-        "source_updated_at": (change.updated_at if isinstance(change, StatusUpdate) and change.updated_at
-                              else base.source_updated_at),
-    })
+    updated = base.model_copy(
+        update={
+            "tracking": tracking,
+            "refunded_total": refunded_total,
+            "refund_ids": refund_ids,
+            "status": status,
+            "source_updated_at": (
+                change.updated_at
+                if isinstance(change, StatusUpdate) and change.updated_at
+                else base.source_updated_at
+            ),
+        }
+    )
     updated = _settle_refund(updated)
     if updated.status != base.status:
         changes.insert(0, "status")
@@ -170,11 +184,22 @@ def apply_change(current: Order | None, change: OrderChange, *, via: str, now: d
 
     events: tuple[DomainEvent, ...] = ()
     if updated.details_received and updated.status != base.status:
-        events = (OrderStatusChanged(order_id=updated.order_id, status=updated.status,
-                                     previous_status=base.status, occurred_at=change.occurred_at),)
+        events = (
+            OrderStatusChanged(
+                order_id=updated.order_id,
+                status=updated.status,
+                previous_status=base.status,
+                occurred_at=change.occurred_at,
+            ),
+        )
     entry = TimelineEntry(
-        at=change.occurred_at, recorded_at=now, event=_event_name(change, "status" in changes),
-        status=updated.status, source=via, detail="; ".join(details) or "recorded", changes=tuple(changes),
+        at=change.occurred_at,
+        recorded_at=now,
+        event=_event_name(change, "status" in changes),
+        status=updated.status,
+        source=via,
+        detail="; ".join(details) or "recorded",
+        changes=tuple(changes),
     )
     return Outcome(updated, entry, events)
 
@@ -184,12 +209,19 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
     if current is None:
         order = _settle_refund(incoming.model_copy(update={"source_updated_at": change.updated_at}))
         entry = TimelineEntry(
-            at=change.updated_at, recorded_at=now, event="placed", status=order.status, source=via,
+            at=change.updated_at,
+            recorded_at=now,
+            event="placed",
+            status=order.status,
+            source=via,
             detail=f"order {order.number} placed: {order.total} {order.currency}, status {order.status}",
             changes=("placed",),
         )
-        return Outcome(order, entry, (OrderPlaced(order_id=order.order_id, status=order.status,
-                                                  occurred_at=change.updated_at),))
+        return Outcome(
+            order,
+            entry,
+            (OrderPlaced(order_id=order.order_id, status=order.status, occurred_at=change.updated_at),),
+        )
     if _is_stale(current, change.updated_at):
         return Outcome(current, None, (), ignored_because="stale")
 
@@ -199,46 +231,73 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
             status = incoming.status
     elif can_transition(status, incoming.status):
         status = incoming.status
-    merged = current.model_copy(update={
-        **{name: getattr(incoming, name) for name in _MERGED_FIELDS},
-        "status": status,
-        "tracking": _merge_tracking(current.tracking, incoming.tracking),
-        "source_updated_at": change.updated_at,
-        "details_received": True,
-    })
+    merged = current.model_copy(
+        update={
+            **{name: getattr(incoming, name) for name in _MERGED_FIELDS},
+            "status": status,
+            "tracking": _merge_tracking(current.tracking, incoming.tracking),
+            "source_updated_at": change.updated_at,
+            "details_received": True,
+        }
+    )
     merged = _settle_refund(merged)
 
     if not current.details_received:
         entry = TimelineEntry(
-            at=change.updated_at, recorded_at=now, event="placed", status=merged.status, source=via,
+            at=change.updated_at,
+            recorded_at=now,
+            event="placed",
+            status=merged.status,
+            source=via,
             detail=f"order {merged.number} details received: {merged.total} {merged.currency}, "
-                   f"status {merged.status}",
+            f"status {merged.status}",
             changes=("placed",),
         )
-        return Outcome(merged, entry, (OrderPlaced(order_id=merged.order_id, status=merged.status,
-                                                   occurred_at=change.updated_at),))
+        return Outcome(
+            merged,
+            entry,
+            (OrderPlaced(order_id=merged.order_id, status=merged.status, occurred_at=change.updated_at),),
+        )
 
-    changed = [name for name in (*_MERGED_FIELDS, "tracking") if getattr(merged, name) != getattr(current, name)]
+    changed = [
+        name for name in (*_MERGED_FIELDS, "tracking") if getattr(merged, name) != getattr(current, name)
+    ]
     if merged.status != current.status:
         changed.insert(0, "status")
     if not changed:
         return Outcome(current, None, (), ignored_because="no change")
     detail = "; ".join(
-        f"status {current.status} -> {merged.status}" if name == "status" else f"{name} updated" for name in changed
+        f"status {current.status} -> {merged.status}" if name == "status" else f"{name} updated"
+        for name in changed
     )
     events: tuple[DomainEvent, ...] = ()
     if merged.status != current.status:
-        events = (OrderStatusChanged(order_id=merged.order_id, status=merged.status,
-                                     previous_status=current.status, occurred_at=change.updated_at),)
+        events = (
+            OrderStatusChanged(
+                order_id=merged.order_id,
+                status=merged.status,
+                previous_status=current.status,
+                occurred_at=change.updated_at,
+            ),
+        )
     entry = TimelineEntry(
-        at=change.updated_at, recorded_at=now, event="status_changed" if events else "updated",
-        status=merged.status, source=via, detail=detail, changes=tuple(changed),
+        at=change.updated_at,
+        recorded_at=now,
+        event="status_changed" if events else "updated",
+        status=merged.status,
+        source=via,
+        detail=detail,
+        changes=tuple(changed),
     )
     return Outcome(merged, entry, events)
 
 
 def _is_stale(order: Order, updated_at: datetime | None) -> bool:
-    return updated_at is not None and order.source_updated_at is not None and updated_at < order.source_updated_at
+    return (
+        updated_at is not None
+        and order.source_updated_at is not None
+        and updated_at < order.source_updated_at
+    )
 
 
 def _merge_tracking(known: tuple[Tracking, ...], new: tuple[Tracking, ...]) -> tuple[Tracking, ...]:
@@ -250,7 +309,9 @@ def _merge_tracking(known: tuple[Tracking, ...], new: tuple[Tracking, ...]) -> t
 
 def _settle_refund(order: Order) -> Order:
     """Fully refunded money makes the order refunded, whichever arrived first."""
-    fully_refunded = order.details_received and order.total > Decimal("0") and order.refunded_total >= order.total
+    fully_refunded = (
+        order.details_received and order.total > Decimal("0") and order.refunded_total >= order.total
+    )
     if fully_refunded and can_transition(order.status, OrderStatus.REFUNDED):
         return order.model_copy(update={"status": OrderStatus.REFUNDED})
     return order
@@ -258,10 +319,14 @@ def _settle_refund(order: Order) -> Order:
 
 def _stub(change: OrderChange) -> Order:
     return Order(
-        order_id=change.order_id, source=change.source, external_id=change.external_id,
-        number=change.external_id, status=OrderStatus.PENDING,
+        order_id=change.order_id,
+        source=change.source,
+        external_id=change.external_id,
+        number=change.external_id,
+        status=OrderStatus.PENDING,
         currency="XXX",  # ISO 4217 "no currency": the body has not arrived yet
-        total=Decimal("0"), details_received=False,
+        total=Decimal("0"),
+        details_received=False,
     )
 
 

@@ -54,11 +54,17 @@ def record_delivery(
             status = stored.order.status if stored else None
             return Recorded("ignored", order_id, status, reason=outcome.ignored_because)
         try:
-            store.commit(Commit(
-                dedup_keys=delivery.dedup_keys, order=outcome.order,
-                expected_version=stored.version if stored else None, timeline=outcome.timeline,
-                events=outcome.events, now=now, dedup_retention=dedup_retention,
-            ))
+            store.commit(
+                Commit(
+                    dedup_keys=delivery.dedup_keys,
+                    order=outcome.order,
+                    expected_version=stored.version if stored else None,
+                    timeline=outcome.timeline,
+                    events=outcome.events,
+                    now=now,
+                    dedup_retention=dedup_retention,
+                )
+            )
         except DuplicateDelivery:
             return Recorded("duplicate", order_id)
         except VersionConflict:

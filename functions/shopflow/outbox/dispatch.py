@@ -39,12 +39,17 @@ class Dispatcher:
         self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return process_partial_response(event=event, record_handler=self._publish,
-                                        processor=self._processor, context=context)
+        return process_partial_response(  # type: ignore[return-value]  # a TypedDict of that dict
+            event=event, record_handler=self._publish, processor=self._processor, context=context
+        )
 
     def _publish(self, record: DynamoDBRecord) -> None:
         image = record.dynamodb.new_image if record.dynamodb else {}
-        if record.event_name is None or record.event_name.name != "INSERT" or image.get("item_type") != "OUTBOX":
+        if (
+            record.event_name is None
+            or record.event_name.name != "INSERT"
+            or image.get("item_type") != "OUTBOX"
+        ):
             return  # the event source filter already drops these; stay safe if it is ever widened
         outbox_id, event_type = str(image["outbox_id"]), str(image["event_type"])
         concerns = ROUTES.get(event_type)
@@ -53,11 +58,14 @@ class Dispatcher:
         body = message_body(outbox_id, event_type, str(image["payload"]))
         for concern in concerns:
             self._sqs().send_message(
-                QueueUrl=self._queue_urls[concern], MessageBody=body,
+                QueueUrl=self._queue_urls[concern],
+                MessageBody=body,
                 MessageAttributes={
                     "outbox_id": {"DataType": "String", "StringValue": outbox_id},
                     "event_type": {"DataType": "String", "StringValue": event_type},
                 },
             )
-        logger.info("outbox item dispatched", extra={"outbox_id": outbox_id, "event_type": event_type,
-                                                      "queues": list(concerns)})
+        logger.info(
+            "outbox item dispatched",
+            extra={"outbox_id": outbox_id, "event_type": event_type, "queues": list(concerns)},
+        )

@@ -34,8 +34,7 @@ class OrderItem(_Item):
     status = UnicodeAttribute()
     source = UnicodeAttribute()
     document = UnicodeAttribute()
-    created_at = UnicodeAttribute()
-    updated_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()  # when shopflow last changed it
 
 
 class TimelineItem(_Item):
@@ -60,7 +59,7 @@ class OutboxItem(_Item):
     created_at = UnicodeAttribute()
 
 
-class TimerIndex(GlobalSecondaryIndex["TimerItem"]):
+class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
 
     class Meta:
@@ -89,7 +88,8 @@ def bind_table(table_name: str, *, region: str | None = None) -> None:
     botocore's own `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, as for every client."""
     _Item.Meta.table_name = table_name
     _Item.Meta.region = region
-    for model in (_Item, *MODELS):
+    every: tuple[type[Model], ...] = (_Item, *MODELS)
+    for model in every:
         model._connection = None  # PynamoDB caches a connection per class
 
 

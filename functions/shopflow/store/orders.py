@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from shopflow.orders.changes import DomainEvent, TimelineEntry
@@ -135,8 +136,9 @@ class DynamoOrderStore:
             return None
 
     def timeline(self, order_id: str) -> list[TimelineEntry]:
-        items = TimelineItem.query(_order_pk(order_id), TimelineItem.sk.startswith("TIMELINE#"),
-                                   consistent_read=True)
+        items = TimelineItem.query(
+            _order_pk(order_id), TimelineItem.sk.startswith("TIMELINE#"), consistent_read=True
+        )
         return [TimelineEntry.model_validate_json(item.document) for item in items]
 
     def commit(self, commit: Commit) -> None:
@@ -145,28 +147,56 @@ class DynamoOrderStore:
         dedup_expiry = int((commit.now + commit.dedup_retention).timestamp())
         outbox_expiry = int((commit.now + OUTBOX_RETENTION).timestamp())
         order_item = OrderItem(
-            _order_pk(order.order_id), "ORDER", item_type="ORDER", version=commit.new_version,
-            status=order.status.value, source=order.source, document=order.model_dump_json(),
-            created_at=now, updated_at=now,
+            _order_pk(order.order_id),
+            "ORDER",
+            item_type="ORDER",
+            version=commit.new_version,
+            status=order.status.value,
+            source=order.source,
+            document=order.model_dump_json(),
+            updated_at=now,
         )
-        if commit.expected_version is None:
-            order_condition = OrderItem.pk.does_not_exist()
-        else:
-            order_condition = OrderItem.version == commit.expected_version
+        order_condition: Condition = (
+            OrderItem.pk.does_not_exist()
+            if commit.expected_version is None
+            else OrderItem.version == commit.expected_version
+        )
         try:
             with TransactWrite(connection=self.connection) as write:
                 for key in commit.dedup_keys:
-                    write.save(DedupItem(_dedup_pk(key), "DEDUP", item_type="DEDUP", order_id=order.order_id,
-                                         recorded_at=now, expires_at=dedup_expiry),
-                               condition=DedupItem.pk.does_not_exist())
+                    write.save(
+                        DedupItem(
+                            _dedup_pk(key),
+                            "DEDUP",
+                            item_type="DEDUP",
+                            order_id=order.order_id,
+                            recorded_at=now,
+                            expires_at=dedup_expiry,
+                        ),
+                        condition=DedupItem.pk.does_not_exist(),
+                    )
                 write.save(order_item, condition=order_condition)
-                write.save(TimelineItem(_order_pk(order.order_id), timeline_sort_key(commit.timeline,
-                                                                                      commit.new_version),
-                                        item_type="TIMELINE", document=commit.timeline.model_dump_json()))
+                write.save(
+                    TimelineItem(
+                        _order_pk(order.order_id),
+                        timeline_sort_key(commit.timeline, commit.new_version),
+                        item_type="TIMELINE",
+                        document=commit.timeline.model_dump_json(),
+                    )
+                )
                 for message in outbox_messages(commit):
-                    write.save(OutboxItem(f"OUTBOX#{message.outbox_id}", "OUTBOX", item_type="OUTBOX",
-                                          outbox_id=message.outbox_id, event_type=message.event_type,
-                                          payload=message.payload, created_at=now, expires_at=outbox_expiry))
+                    write.save(
+                        OutboxItem(
+                            f"OUTBOX#{message.outbox_id}",
+                            "OUTBOX",
+                            item_type="OUTBOX",
+                            outbox_id=message.outbox_id,
+                            event_type=message.event_type,
+                            payload=message.payload,
+                            created_at=now,
+                            expires_at=outbox_expiry,
+                        )
+                    )
         except TransactWriteError as exc:
             codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
             dedup_codes = codes[: len(commit.dedup_keys)]

@@ -50,7 +50,9 @@ class OrderLineData(_Strict):
 class OrderCreatedData(_Strict):
     source: SourceName
     external_id: ExternalId
-    number: str | None = Field(default=None, description="The number the customer sees; defaults to external_id.")
+    number: str | None = Field(
+        default=None, description="The number the customer sees; defaults to external_id."
+    )
     status: OrderStatus = OrderStatus.PENDING
     currency: CurrencyCode
     total: Amount
@@ -66,7 +68,9 @@ class OrderStatusChangedData(_Strict):
     source: SourceName
     external_id: ExternalId
     status: OrderStatus
-    updated_at: datetime = Field(description="When the status changed at the sender; older updates are ignored.")
+    updated_at: datetime = Field(
+        description="When the status changed at the sender; older updates are ignored."
+    )
     tracking: list[Tracking] = []
     note: str | None = Field(default=None, max_length=500)
 
@@ -100,20 +104,30 @@ class _Envelope(BaseModel):
     data: dict[str, Any]
 
 
-def receive(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime) -> Delivery | Ignored:
+def receive(
+    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
+) -> Delivery | Ignored:
     """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`."""
     msg_id = headers.get("webhook-id")
     verify_standard_webhook(
-        body, msg_id=msg_id, timestamp=headers.get("webhook-timestamp"),
-        signature=headers.get("webhook-signature"), secrets=secrets, now=now,
+        body,
+        msg_id=msg_id,
+        timestamp=headers.get("webhook-timestamp"),
+        signature=headers.get("webhook-signature"),
+        secrets=secrets,
+        now=now,
     )
     envelope = validate(_Envelope, parse_json_object(body))
     model = EVENT_MODELS.get(envelope.type)
     if model is None:
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
-    return Delivery(dedup_keys=(f"events:{msg_id}",), change=to_change(event), via=f"{event.data.source} {event.type}",
-                    expect_new=event.type == "order.created")
+    return Delivery(
+        dedup_keys=(f"events:{msg_id}",),
+        change=to_change(event),
+        via=f"{event.data.source} {event.type}",
+        expect_new=event.type == "order.created",
+    )
 
 
 def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
@@ -121,20 +135,40 @@ def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
     order_id = order_id_for(data.source, data.external_id)
     tracking = tuple(data.tracking)
     if isinstance(data, OrderStatusChangedData):
-        return StatusUpdate(order_id=order_id, source=data.source, external_id=data.external_id,
-                            status=data.status, occurred_at=as_utc(data.updated_at),
-                            updated_at=as_utc(data.updated_at), tracking=tracking, note=data.note)
+        return StatusUpdate(
+            order_id=order_id,
+            source=data.source,
+            external_id=data.external_id,
+            status=data.status,
+            occurred_at=as_utc(data.updated_at),
+            updated_at=as_utc(data.updated_at),
+            tracking=tracking,
+            note=data.note,
+        )
     order = Order(
-        order_id=order_id, source=data.source, external_id=data.external_id,
-        number=data.number or data.external_id, status=data.status, currency=data.currency,
-        total=data.total, subtotal=data.subtotal,
-        lines=tuple(OrderLine(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=line.unit_price)
-                    for line in data.lines),
-        customer=data.customer, tracking=tracking,
+        order_id=order_id,
+        source=data.source,
+        external_id=data.external_id,
+        number=data.number or data.external_id,
+        status=data.status,
+        currency=data.currency,
+        total=data.total,
+        subtotal=data.subtotal,
+        lines=tuple(
+            OrderLine(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=line.unit_price)
+            for line in data.lines
+        ),
+        customer=data.customer,
+        tracking=tracking,
         placed_at=as_utc(data.placed_at or data.updated_at),
     )
-    return OrderSnapshot(order_id=order_id, source=data.source, external_id=data.external_id, order=order,
-                         updated_at=as_utc(data.updated_at))
+    return OrderSnapshot(
+        order_id=order_id,
+        source=data.source,
+        external_id=data.external_id,
+        order=order,
+        updated_at=as_utc(data.updated_at),
+    )
 
 
 SCHEMA_DIR = Path("infra") / "schemas"

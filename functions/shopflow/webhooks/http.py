@@ -22,8 +22,9 @@ Answer = tuple[int, dict[str, Any]]
 _CORRELATION_HEADERS = ("X-Shopify-Webhook-Id", "X-WC-Webhook-Delivery-ID", "webhook-id")
 
 
-def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, receive: Receiver,
-                   runtime: Runtime) -> Answer:
+def answer_webhook(
+    sender: str, headers: Mapping[str, str], body: bytes, receive: Receiver, runtime: Runtime
+) -> Answer:
     logger.set_correlation_id(next((headers[h] for h in _CORRELATION_HEADERS if headers.get(h)), None))
     if len(body) > MAX_BODY_BYTES:
         return 413, {"error": "payload_too_large", "message": f"body exceeds {MAX_BODY_BYTES} bytes"}
@@ -40,13 +41,25 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, receive
         logger.info("webhook ignored", extra={"sender": sender, "reason": received.reason})
         return 200, {"status": "ignored", "reason": received.reason}
     try:
-        recorded = record_delivery(received, runtime.orders, now=runtime.clock.now(),
-                                   dedup_retention=timedelta(days=settings.dedup_retention_days))
+        recorded = record_delivery(
+            received,
+            runtime.orders,
+            now=runtime.clock.now(),
+            dedup_retention=timedelta(days=settings.dedup_retention_days),
+        )
     except ConcurrentUpdates:
         logger.warning("order busy; asking the sender to retry", extra={"order_id": received.change.order_id})
         return 503, {"error": "busy", "message": "the order is being changed concurrently; retry later"}
-    logger.info("webhook recorded", extra={"sender": sender, "via": received.via, "result": recorded.status,
-                                           "order_id": recorded.order_id, "reason": recorded.reason})
+    logger.info(
+        "webhook recorded",
+        extra={
+            "sender": sender,
+            "via": received.via,
+            "result": recorded.status,
+            "order_id": recorded.order_id,
+            "reason": recorded.reason,
+        },
+    )
     answer: dict[str, Any] = {"status": recorded.status, "order_id": recorded.order_id}
     if recorded.order_status is not None:
         answer["order_status"] = recorded.order_status.value

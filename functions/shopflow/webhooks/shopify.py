@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict
 
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
 from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
-from shopflow.webhooks.common import Delivery, Ignored, PayloadError, as_utc, header, parse_json_object, validate
+from shopflow.webhooks.common import (
+    Delivery,
+    Ignored,
+    PayloadError,
+    as_utc,
+    header,
+    parse_json_object,
+    validate,
+)
 from shopflow.webhooks.signatures import SignatureError, verify_hmac_base64
 
 SOURCE = "shopify"
@@ -155,8 +163,12 @@ def receive(
     event_id = headers.get("X-Shopify-Event-Id")
     if event_id:
         dedup_keys.append(f"shopify:event:{topic}:{event_id}")
-    return Delivery(dedup_keys=tuple(dedup_keys), change=normalize(topic, data), via=f"shopify {topic}",
-                    expect_new=topic == "orders/create")
+    return Delivery(
+        dedup_keys=tuple(dedup_keys),
+        change=normalize(topic, data),
+        via=f"shopify {topic}",
+        expect_new=topic == "orders/create",
+    )
 
 
 def normalize(topic: str, data: Mapping[str, Any]) -> OrderChange:
@@ -195,7 +207,9 @@ def _presentment(plain: Decimal, money_set: _MoneySet | None) -> Decimal:
 def _tracking(fulfillment: _Fulfillment) -> tuple[Tracking, ...]:
     if fulfillment.status in _FAILED_FULFILLMENT:
         return ()
-    numbers = fulfillment.tracking_numbers or ([fulfillment.tracking_number] if fulfillment.tracking_number else [])
+    numbers = fulfillment.tracking_numbers or (
+        [fulfillment.tracking_number] if fulfillment.tracking_number else []
+    )
     urls = fulfillment.tracking_urls or ([fulfillment.tracking_url] if fulfillment.tracking_url else [])
     return tuple(
         Tracking(number=number, url=urls[i] if i < len(urls) else None, carrier=fulfillment.tracking_company)
@@ -263,8 +277,13 @@ def _order_snapshot(order: _Order) -> OrderSnapshot:
         tracking=tuple(t for f in order.fulfillments for t in _tracking(f)),
         placed_at=as_utc(order.processed_at or order.created_at or order.updated_at),
     )
-    return OrderSnapshot(order_id=canonical.order_id, source=SOURCE, external_id=external_id, order=canonical,
-                         updated_at=as_utc(order.updated_at))
+    return OrderSnapshot(
+        order_id=canonical.order_id,
+        source=SOURCE,
+        external_id=external_id,
+        order=canonical,
+        updated_at=as_utc(order.updated_at),
+    )
 
 
 def _shipment(fulfillment: _Fulfillment) -> ShipmentUpdate:
@@ -276,8 +295,11 @@ def _shipment(fulfillment: _Fulfillment) -> ShipmentUpdate:
         elif fulfillment.status == "success":
             status = OrderStatus.SHIPPED
     return ShipmentUpdate(
-        order_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id,
-        tracking=_tracking(fulfillment), status=status,  # type: ignore[arg-type]
+        order_id=order_id_for(SOURCE, external_id),
+        source=SOURCE,
+        external_id=external_id,
+        tracking=_tracking(fulfillment),
+        status=status,
         occurred_at=as_utc(fulfillment.updated_at),
     )
 
@@ -289,6 +311,10 @@ def _refund(refund: _Refund) -> RefundIssued:
         Decimal("0"),
     )
     return RefundIssued(
-        order_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id,
-        refund_id=str(refund.id), amount=amount, occurred_at=as_utc(refund.processed_at or refund.created_at),
+        order_id=order_id_for(SOURCE, external_id),
+        source=SOURCE,
+        external_id=external_id,
+        refund_id=str(refund.id),
+        amount=amount,
+        occurred_at=as_utc(refund.processed_at or refund.created_at),
     )

@@ -84,7 +84,9 @@ class _Deleted(_In):
     id: int
 
 
-def receive(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime) -> Delivery | Ignored:
+def receive(
+    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
+) -> Delivery | Ignored:
     """Verify and normalize one WooCommerce delivery. Raises `SignatureError` or `PayloadError`."""
     if not headers.get("X-WC-Webhook-Topic") and _PING.match(body.strip()):
         return Ignored("webhook creation ping")
@@ -97,18 +99,25 @@ def receive(headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], 
         deleted = validate(_Deleted, data)
         external_id = str(deleted.id)
         change: OrderChange = StatusUpdate(
-            order_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id,
-            status=OrderStatus.CANCELLED, occurred_at=now, note="deleted in WooCommerce",
+            order_id=order_id_for(SOURCE, external_id),
+            source=SOURCE,
+            external_id=external_id,
+            status=OrderStatus.CANCELLED,
+            occurred_at=now,
+            note="deleted in WooCommerce",
         )
         # A deletion happens once per order; it carries no modification time.
-        return Delivery(dedup_keys=(f"woocommerce:{topic}:{external_id}",), change=change, via=f"woocommerce {topic}")
+        return Delivery(
+            dedup_keys=(f"woocommerce:{topic}:{external_id}",), change=change, via=f"woocommerce {topic}"
+        )
     order = validate(_Order, data)
     if order.status == "checkout-draft":
         return Ignored("checkout draft is not an order yet")
     snapshot = normalize_order(order)
     key = f"woocommerce:{topic}:{order.id}:{snapshot.updated_at.isoformat()}"
-    return Delivery(dedup_keys=(key,), change=snapshot, via=f"woocommerce {topic}",
-                    expect_new=topic == "order.created")
+    return Delivery(
+        dedup_keys=(key,), change=snapshot, via=f"woocommerce {topic}", expect_new=topic == "order.created"
+    )
 
 
 def normalize(data: Mapping[str, object]) -> OrderSnapshot:
@@ -132,8 +141,13 @@ def normalize_order(order: _Order) -> OrderSnapshot:
         total=order.total,
         subtotal=sum((line.subtotal for line in order.line_items if line.subtotal is not None), Decimal("0")),
         lines=tuple(
-            OrderLine(sku=line.sku or None, name=line.name, quantity=line.quantity, unit_price=line.price,
-                      product_id=str(line.product_id) if line.product_id else None)
+            OrderLine(
+                sku=line.sku or None,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.price,
+                product_id=str(line.product_id) if line.product_id else None,
+            )
             for line in order.line_items
         ),
         customer=Customer(
@@ -147,8 +161,13 @@ def normalize_order(order: _Order) -> OrderSnapshot:
         tracking=_tracking(meta.get(_TRACKING_META_KEY)),
         placed_at=as_utc(order.date_created_gmt or order.date_modified_gmt),
     )
-    return OrderSnapshot(order_id=canonical.order_id, source=SOURCE, external_id=external_id, order=canonical,
-                         updated_at=as_utc(order.date_modified_gmt))
+    return OrderSnapshot(
+        order_id=canonical.order_id,
+        source=SOURCE,
+        external_id=external_id,
+        order=canonical,
+        updated_at=as_utc(order.date_modified_gmt),
+    )
 
 
 def _tracking(items: object) -> tuple[Tracking, ...]:
@@ -157,9 +176,11 @@ def _tracking(items: object) -> tuple[Tracking, ...]:
     found = []
     for item in items:
         if isinstance(item, dict) and item.get("tracking_number"):
-            found.append(Tracking(
-                number=str(item["tracking_number"]),
-                url=item.get("custom_tracking_link") or None,
-                carrier=item.get("tracking_provider") or item.get("custom_tracking_provider") or None,
-            ))
+            found.append(
+                Tracking(
+                    number=str(item["tracking_number"]),
+                    url=item.get("custom_tracking_link") or None,
+                    carrier=item.get("tracking_provider") or item.get("custom_tracking_provider") or None,
+                )
+            )
     return tuple(found)
