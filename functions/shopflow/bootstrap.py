@@ -1,5 +1,8 @@
 """Wiring, done once per Lambda container and lazily: no AWS client exists at import time.
 
+Every function shares app.py, so each part is imported when first used: the dispatch
+function never loads the webhook models, the api function never loads the batch processor.
+
 Everything a handler needs comes from `runtime()`. Tests and `shopflow local` call
 `reset()` to rebuild it against their own endpoints or clock.
 """
@@ -9,13 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shopflow.clock import Clock, SystemClock
-from shopflow.config import SettingsLoader
-from shopflow.outbox.dispatch import ROUTES, Dispatcher
-from shopflow.store.models import bind_table
-from shopflow.store.orders import DynamoOrderStore
+
+if TYPE_CHECKING:
+    from shopflow.config import SettingsLoader
+    from shopflow.outbox.dispatch import Dispatcher
+    from shopflow.store.orders import DynamoOrderStore
 
 DEFAULT_STAGE = "dev"
 
@@ -40,15 +44,22 @@ class Runtime:
 
     @cached_property
     def settings(self) -> SettingsLoader:
+        from shopflow.config import SettingsLoader
+
         return SettingsLoader(self.stage, ssm_client=self.client("ssm"))
 
     @cached_property
     def orders(self) -> DynamoOrderStore:
+        from shopflow.store.models import bind_table
+        from shopflow.store.orders import DynamoOrderStore
+
         bind_table(self.table_name)
         return DynamoOrderStore()
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
+        from shopflow.outbox.dispatch import ROUTES, Dispatcher
+
         concerns = {c for routes in ROUTES.values() for c in routes}
         urls = {c: os.environ[_queue_env_var(c)] for c in concerns}
         return Dispatcher(lambda: self.client("sqs"), urls)

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import yaml
-
 Kind = Literal["string", "secret", "int", "bool", "list"]
 Value = str | int | bool | tuple[str, ...] | None
 
@@ -158,6 +156,8 @@ def key_to_name(key: str) -> str:
 
 def defaults_document() -> str:
     """infra/parameters.yaml: every setting's type, default and description."""
+    import yaml  # only the generator needs it
+
     body = {
         s.key: {
             "type": s.kind,

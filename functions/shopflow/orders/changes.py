@@ -25,7 +25,7 @@ from shopflow.orders.model import Amount, Order, OrderStatus, Tracking, can_tran
 
 
 class _Change(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     order_id: str
     source: str
@@ -72,7 +72,7 @@ OrderChange = OrderSnapshot | ShipmentUpdate | RefundIssued | StatusUpdate
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     order_id: str
     status: OrderStatus
@@ -94,7 +94,7 @@ DomainEvent = OrderPlaced | OrderStatusChanged
 class TimelineEntry(BaseModel):
     """One line of an order's history, as the owner reads it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     at: datetime
     recorded_at: datetime

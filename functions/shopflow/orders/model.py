@@ -71,7 +71,7 @@ Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_i
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
 class Consent(_Model):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from typing import TYPE_CHECKING, Any
 
 from shopflow.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 # Which queues (by concern) hear of each event type. Adding a concern: a queue in
 # template.yaml, its URL in the dispatch function's environment, and a line here.
@@ -36,11 +36,15 @@ class Dispatcher:
     def __init__(self, sqs_client: Callable[[], Any], queue_urls: Mapping[str, str]) -> None:
         self._sqs = sqs_client
         self._queue_urls = queue_urls
-        self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Imported here: the batch utility pulls in asyncio (~80 ms), which only dispatch needs,
+        # and every function shares app.py.
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
         return process_partial_response(  # type: ignore[return-value]  # a TypedDict of that dict
-            event=event, record_handler=self._publish, processor=self._processor, context=context
+            event=event, record_handler=self._publish, processor=processor, context=context
         )
 
     def _publish(self, record: DynamoDBRecord) -> None:

@@ -37,7 +37,7 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class OrderLineData(_Strict):
@@ -98,7 +98,7 @@ EVENT_MODELS: dict[str, type[OrderCreated] | type[OrderStatusChanged]] = {
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     type: str = Field(min_length=1)
     timestamp: datetime
     data: dict[str, Any]

@@ -5,7 +5,7 @@ Every 4xx is decided before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -16,21 +16,41 @@ from shopflow.orders.service import ConcurrentUpdates, record_delivery
 from shopflow.webhooks.common import MAX_BODY_BYTES, Delivery, Ignored, PayloadError
 from shopflow.webhooks.signatures import SignatureError
 
-Receiver = Callable[[Mapping[str, str], bytes, Settings, Runtime], Delivery | Ignored]
 Answer = tuple[int, dict[str, Any]]
 
 _CORRELATION_HEADERS = ("X-Shopify-Webhook-Id", "X-WC-Webhook-Delivery-ID", "webhook-id")
 
 
-def answer_webhook(
-    sender: str, headers: Mapping[str, str], body: bytes, receive: Receiver, runtime: Runtime
-) -> Answer:
+def receive(
+    sender: str, headers: Mapping[str, str], body: bytes, settings: Settings, runtime: Runtime
+) -> Delivery | Ignored:
+    """Verify and normalize with the sender's own module (imported on first use)."""
+    if sender == "shopify":
+        from shopflow.webhooks import shopify
+
+        return shopify.receive(
+            headers, body, secrets=settings.secrets("shopify"), shop_domains=settings.shopify_shop_domains
+        )
+    if sender == "woocommerce":
+        from shopflow.webhooks import woocommerce
+
+        return woocommerce.receive(
+            headers, body, secrets=settings.secrets("woocommerce"), now=runtime.clock.now()
+        )
+    if sender == "events":
+        from shopflow.webhooks import events
+
+        return events.receive(headers, body, secrets=settings.secrets("events"), now=runtime.clock.now())
+    raise ValueError(f"unknown sender {sender}")
+
+
+def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runtime) -> Answer:
     logger.set_correlation_id(next((headers[h] for h in _CORRELATION_HEADERS if headers.get(h)), None))
     if len(body) > MAX_BODY_BYTES:
         return 413, {"error": "payload_too_large", "message": f"body exceeds {MAX_BODY_BYTES} bytes"}
     settings = runtime.settings.load()
     try:
-        received = receive(headers, body, settings, runtime)
+        received = receive(sender, headers, body, settings, runtime)
     except SignatureError as exc:
         logger.warning("webhook rejected", extra={"sender": sender, "reason": str(exc)})
         return 401, {"error": "unauthorized", "message": str(exc)}

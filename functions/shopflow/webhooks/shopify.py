@@ -38,7 +38,7 @@ HANDLED_TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS
 
 class _In(BaseModel):
     # Shopify adds fields over time: read what we need, ignore the rest.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class _Money(_In):

@@ -42,7 +42,7 @@ _TRACKING_META_KEY = "_wc_shipment_tracking_items"  # WooCommerce Shipment Track
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class _Billing(_In):

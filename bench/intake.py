@@ -1,0 +1,136 @@
+"""Intake figures: DynamoDB requests per delivery kind (moto), and handler time with AWS excluded.
+
+    python bench/intake.py [--deliveries N]
+
+Requests are counted at botocore's API-call boundary, so every request PynamoDB makes is seen.
+Handler time runs the real Chalice app in-process (API Gateway event -> response) with the
+order store replaced by its in-memory twin and settings by a fixed set: what remains is
+verification, parsing, normalization, domain logic and response building.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+)
+for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    os.environ.pop(variable, None)
+
+import boto3  # noqa: E402
+import botocore.client  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers  # noqa: E402
+
+from app import app  # noqa: E402
+from shopflow import bootstrap  # noqa: E402
+from shopflow.clock import FakeClock  # noqa: E402
+from shopflow.config import SettingsLoader  # noqa: E402
+from shopflow.local.resources import function_environment, provision  # noqa: E402
+from shopflow.local.template import Template  # noqa: E402
+from shopflow.store.orders import InMemoryOrderStore  # noqa: E402
+
+CLOCK = FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+SETTINGS = {"webhooks/shopify/secret": SHOPIFY_SECRET, "webhooks/shopify/shop_domains": SHOP_DOMAIN}
+calls: Counter[str] = Counter()
+_real_call = botocore.client.BaseClient._make_api_call
+
+
+def _counting_call(self: Any, operation: str, params: Any) -> Any:
+    if self.meta.service_model.service_name == "dynamodb":
+        calls[operation] += 1
+    return _real_call(self, operation, params)
+
+
+def post(client: Client, topic: str, payload: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+    body = dumps(payload)
+    response = client.http.post(
+        "/webhooks/shopify", body=body, headers=shopify_headers(body, topic, webhook_id=webhook_id)
+    )
+    result: dict[str, Any] = response.json_body
+    return result
+
+
+def measure(client: Client, label: str, topic: str, payload: dict[str, Any], webhook_id: str) -> None:
+    calls.clear()
+    answer = post(client, topic, payload, webhook_id)
+    writes = calls["TransactWriteItems"] + calls["PutItem"] + calls["UpdateItem"]
+    reads = calls["TransactGetItems"] + calls["GetItem"] + calls["Query"]
+    print(
+        f"  {label:<24} {answer['status']:<9} requests={sum(calls.values())} writes={writes} reads={reads} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(calls.items()))})"
+    )
+
+
+def requests_per_delivery() -> None:
+    print("DynamoDB requests per delivery (moto, counted at botocore):")
+    with mock_aws():
+        template = Template.load(Stage="bench")
+        provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
+        os.environ.update(function_environment(template, "ApiFunction", provisioned))
+        runtime = bootstrap.reset(CLOCK)
+        runtime.__dict__["settings"] = SettingsLoader("bench", fetch=lambda: SETTINGS)
+        botocore.client.BaseClient._make_api_call = _counting_call  # type: ignore[method-assign]
+        order = corpus("shopify/order.json")
+        paid = {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}
+        with Client(app) as client:
+            measure(client, "new order", "orders/create", order, "wh-1")
+            measure(client, "status change", "orders/paid", paid, "wh-2")
+            measure(client, "duplicate (create)", "orders/create", order, "wh-1")
+            measure(client, "duplicate (update)", "orders/paid", paid, "wh-2")
+            measure(client, "stale update", "orders/updated", order, "wh-3")
+        botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
+
+
+def handler_time(deliveries: int) -> None:
+    runtime = bootstrap.reset(CLOCK)
+    runtime.__dict__["settings"] = SettingsLoader("bench", fetch=lambda: SETTINGS)
+    runtime.__dict__["orders"] = InMemoryOrderStore()
+    order = corpus("shopify/orders_create_multicurrency.json")
+    bodies = []
+    for i in range(deliveries):  # a realistic mix: creates, then a paid update of the same order
+        created = {**order, "id": 10_000_000 + i}
+        paid = {**created, "financial_status": "paid", "updated_at": "2020-12-27T08:30:00+11:00"}
+        bodies.append(("orders/create", created, f"c-{i}"))
+        bodies.append(("orders/paid", paid, f"p-{i}"))
+    timings = []
+    with Client(app) as client:
+        for topic, payload, webhook_id in bodies[:200]:  # warm-up
+            post(client, topic, payload, f"warm-{webhook_id}")
+        for topic, payload, webhook_id in bodies:
+            body = dumps(payload)
+            headers = shopify_headers(body, topic, webhook_id=webhook_id)
+            started = time.perf_counter()
+            response = client.http.post("/webhooks/shopify", body=body, headers=headers)
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200
+    timings.sort()
+    ms = [t * 1000 for t in timings]
+    print(f"Handler time per webhook, AWS calls excluded ({len(ms)} deliveries, in-process Chalice):")
+    p50, p99 = ms[len(ms) // 2], ms[int(len(ms) * 0.99)]
+    print(f"  mean {statistics.mean(ms):.3f} ms  p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {ms[-1]:.3f} ms")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1000, help="orders (each created, then paid)")
+    args = parser.parse_args()
+    requests_per_delivery()
+    handler_time(args.deliveries)
