@@ -20,11 +20,13 @@ class Provisioned:
         return self.refs[logical_id]
 
 
-def provision(template: Template, *, dynamodb: Any, sqs: Any) -> Provisioned:
-    """Create every DynamoDB table and SQS queue of `template` (idempotent)."""
+def provision(template: Template, *, dynamodb: Any, sqs: Any | None) -> Provisioned:
+    """Create every DynamoDB table and (given an SQS client) queue of `template` (idempotent)."""
     done = Provisioned()
     for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
         _create_table(template, logical_id, resource["Properties"], dynamodb, done)
+    if sqs is None:
+        return done
     queues = template.of_type("AWS::SQS::Queue")
     pending = dict(queues)
     while pending:  # dead-letter queues first: a redrive policy names its DLQ's ARN
