@@ -182,16 +182,7 @@ def apply_change(current: Order | None, change: OrderChange, *, via: str, now: d
     if not changes and current is not None:
         return Outcome(current, None, (), ignored_because="no change")
 
-    events: tuple[DomainEvent, ...] = ()
-    if updated.details_received and updated.status != base.status:
-        events = (
-            OrderStatusChanged(
-                order_id=updated.order_id,
-                status=updated.status,
-                previous_status=base.status,
-                occurred_at=change.occurred_at,
-            ),
-        )
+    events = _status_events(base, updated, change.occurred_at) if updated.details_received else ()
     entry = TimelineEntry(
         at=change.occurred_at,
         recorded_at=now,
@@ -270,16 +261,7 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
         f"status {current.status} -> {merged.status}" if name == "status" else f"{name} updated"
         for name in changed
     )
-    events: tuple[DomainEvent, ...] = ()
-    if merged.status != current.status:
-        events = (
-            OrderStatusChanged(
-                order_id=merged.order_id,
-                status=merged.status,
-                previous_status=current.status,
-                occurred_at=change.updated_at,
-            ),
-        )
+    events = _status_events(current, merged, change.updated_at)
     entry = TimelineEntry(
         at=change.updated_at,
         recorded_at=now,
@@ -290,6 +272,16 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
         changes=tuple(changed),
     )
     return Outcome(merged, entry, events)
+
+
+def _status_events(before: Order, after: Order, at: datetime) -> tuple[DomainEvent, ...]:
+    if after.status == before.status:
+        return ()
+    return (
+        OrderStatusChanged(
+            order_id=after.order_id, status=after.status, previous_status=before.status, occurred_at=at
+        ),
+    )
 
 
 def _is_stale(order: Order, updated_at: datetime | None) -> bool:
