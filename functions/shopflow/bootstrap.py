@@ -84,3 +84,38 @@ def reset(clock: Clock | None = None) -> Runtime:
     if clock is not None:
         built.clock = clock
     return built
+
+
+# Every module that defines deferred pydantic models (decision 14).
+_MODEL_MODULES = (
+    "shopflow.orders.model",
+    "shopflow.orders.changes",
+    "shopflow.webhooks.shopify",
+    "shopflow.webhooks.woocommerce",
+    "shopflow.webhooks.events",
+)
+
+
+def build_models() -> int:
+    """Build every deferred pydantic model now; returns how many were built.
+
+    Lambda serves one request at a time per container, so models build on first use. A
+    threaded host (`shopflow local`, the concurrency tests) calls this before its threads
+    start: pydantic 2.13's deferred build is not thread-safe (pydantic#11851; fixed in 2.14,
+    which cfn-lint's aws-sam-translator does not accept yet). See decision 15.
+    """
+    import importlib
+
+    from pydantic import BaseModel
+
+    for module in _MODEL_MODULES:
+        importlib.import_module(module)
+    built = 0
+    pending: list[type[BaseModel]] = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("shopflow.") and not model.__pydantic_complete__:
+            model.model_rebuild()
+            built += 1
+    return built

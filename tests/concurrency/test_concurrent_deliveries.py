@@ -1,162 +1,364 @@
-"""Concurrent and conflicting deliveries on DynamoDB Local: exactly-once holds under races."""
+"""Concurrent and conflicting deliveries on DynamoDB Local: exactly-once holds under races.
+
+Every delivery goes through the real intake (`shopify.receive` verifies the signature and
+normalizes the body) and `record_delivery`; every assertion is about what the owner would
+find in the table afterwards.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from itertools import pairwise
+from typing import Any, TypeVar
 
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import TransactWriteError
 
+from shopflow.orders.changes import OrderSnapshot, TimelineEntry
+from shopflow.orders.model import Order, OrderStatus, can_transition
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
-from shopflow.store.orders import DynamoOrderStore
+from shopflow.store.orders import Commit, DynamoOrderStore, VersionConflict
 from shopflow.webhooks import shopify
 from shopflow.webhooks.common import Delivery
-from tests.concurrency.conftest import items_by_type
 from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers
 
 pytestmark = pytest.mark.dynamodb_local
+
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+DEDUP_RETENTION = timedelta(days=8)
+ORDER_ID = "shopify:450789469"  # the corpus order
+T = TypeVar("T")
 
 
-def delivery(topic: str, payload: dict[str, Any], webhook_id: str) -> Delivery:
+# --- helpers -------------------------------------------------------------------------------
+
+
+def signed(topic: str, payload: dict[str, Any], webhook_id: str) -> tuple[dict[str, str], bytes]:
     body = dumps(payload)
-    received = shopify.receive(
-        shopify_headers(body, topic, webhook_id=webhook_id),
-        body,
-        secrets=(SHOPIFY_SECRET,),
-        shop_domains=frozenset({SHOP_DOMAIN}),
+    return shopify_headers(body, topic, webhook_id=webhook_id), body
+
+
+def receive(headers: dict[str, str], body: bytes) -> Delivery:
+    delivery = shopify.receive(
+        headers, body, secrets=(SHOPIFY_SECRET,), shop_domains=frozenset({SHOP_DOMAIN})
     )
-    assert isinstance(received, Delivery)
-    return received
+    assert isinstance(delivery, Delivery)
+    return delivery
 
 
-def record(store: DynamoOrderStore, d: Delivery) -> Recorded:
-    return record_delivery(d, store, now=NOW, dedup_retention=timedelta(days=8))
+def deliver(store: DynamoOrderStore, request: tuple[dict[str, str], bytes], **options: Any) -> Recorded:
+    """One webhook request as the api function handles it: verify, normalize, record."""
+    return record_delivery(receive(*request), store, now=NOW, dedup_retention=DEDUP_RETENTION, **options)
 
 
-def in_threads(count: int, work: Any) -> list[Any]:
-    barrier = threading.Barrier(count)
+def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
+    """`work(0..count-1)` in `count` threads released together; results in index order."""
+    barrier = threading.Barrier(count, timeout=30)
 
-    def released(i: int) -> Any:
+    def released(index: int) -> T:
         barrier.wait()
-        return work(i)
+        return work(index)
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(released, range(count)))
 
 
+def scan(table: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    page: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        answer = table.scan(**page)
+        items.extend(answer["Items"])
+        if "LastEvaluatedKey" not in answer:
+            return items
+        page["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def by_type(table: Any) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in scan(table):
+        found.setdefault(item["item_type"], []).append(item)
+    return found
+
+
+def counts(table: Any) -> dict[str, int]:
+    return {kind: len(items) for kind, items in by_type(table).items()}
+
+
+def timeline(items: dict[str, list[dict[str, Any]]]) -> list[TimelineEntry]:
+    """The order's timeline as the owner reads it: in sort-key (that is, commit) order."""
+    rows = sorted(items["TIMELINE"], key=lambda item: item["sk"])
+    return [TimelineEntry.model_validate_json(row["document"]) for row in rows]
+
+
+# --- a. one order however often and however concurrently it is delivered ---------------------
+
+
 def test_fifty_identical_deliveries_sixteen_at_once_make_one_order(
     store: DynamoOrderStore, table: Any
 ) -> None:
-    same = delivery("orders/create", corpus("shopify/order.json"), webhook_id="wh-same")
+    # Shopify's retries of one orders/create: same body, same signature, same X-Shopify-Webhook-Id.
+    request = signed("orders/create", corpus("shopify/order.json"), webhook_id="wh-create-1")
 
-    concurrent = in_threads(16, lambda _: record(store, same))
-    sequential = [record(store, same) for _ in range(34)]
+    concurrent = all_at_once(16, lambda _: deliver(store, request))
+    sequential = [deliver(store, request) for _ in range(34)]
 
-    answers = Counter(r.status for r in concurrent + sequential)
-    assert answers == {"accepted": 1, "duplicate": 49}
-    items = items_by_type(table)
+    assert Counter(r.status for r in concurrent + sequential) == {"accepted": 1, "duplicate": 49}
+    assert all(r.order_id == ORDER_ID for r in concurrent + sequential)
+    items = by_type(table)
     assert {kind: len(found) for kind, found in items.items()} == {
         "ORDER": 1,
         "TIMELINE": 1,
         "OUTBOX": 1,
         "DEDUP": 1,
     }
-    assert items["ORDER"][0]["version"] == 1
+    [order] = items["ORDER"]
+    assert (order["pk"], order["version"], order["status"]) == (f"ORDER#{ORDER_ID}", 1, "pending")
+    assert [m["pk"] for m in items["DEDUP"]] == ["DEDUP#shopify:webhook:wh-create-1"]
+    assert [o["event_type"] for o in items["OUTBOX"]] == ["OrderPlaced"]
+    assert [e.event for e in timeline(items)] == ["placed"]
+
+
+# --- b. sixteen different changes to one order at once ---------------------------------------
+
+# What each orders/updated says, oldest first: the status moves forward, sometimes a late
+# reading says an earlier status (which the state machine refuses), and the newest says
+# delivered, which every earlier status may move to: so the order must end delivered.
+STATUS_BY_UPDATE = (
+    "paid",
+    "paid",
+    "pending",
+    "processing",
+    "paid",
+    "processing",
+    "shipped",
+    "processing",
+    "shipped",
+    "paid",
+    "shipped",
+    "pending",
+    "shipped",
+    "processing",
+    "shipped",
+    "delivered",
+)
+
+
+FULFILLMENT_STATUS = {"processing": "partial", "shipped": "fulfilled", "delivered": "fulfilled"}
+
+
+def order_update(order: dict[str, Any], index: int, status: str) -> dict[str, Any]:
+    """The corpus order as Shopify sends it in orders/updated once it reached `status`."""
+    updated_at = datetime.fromisoformat(order["updated_at"]) + timedelta(minutes=index + 1)
+    body = {**order, "updated_at": updated_at.isoformat()}
+    body["financial_status"] = "authorized" if status == "pending" else "paid"
+    body["fulfillment_status"] = FULFILLMENT_STATUS.get(status)
+    if status == "delivered":
+        body["fulfillments"] = [
+            *order["fulfillments"],
+            {
+                "id": 255858047,
+                "order_id": order["id"],
+                "status": "success",
+                "shipment_status": "delivered",
+                "tracking_company": "UPS",
+                "tracking_numbers": ["1Z9999"],
+                "updated_at": updated_at.isoformat(),
+            },
+        ]
+    return body
 
 
 def test_sixteen_different_changes_at_once_lose_nothing(store: DynamoOrderStore, table: Any) -> None:
     order = corpus("shopify/order.json")
-    assert record(store, delivery("orders/create", order, "wh-create")).status == "accepted"
-    base = datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
-    updates = []
-    for i in range(16):
-        paid = {
-            **order,
-            "financial_status": "paid",
-            "updated_at": (base + timedelta(minutes=i + 1)).isoformat(),
-            "note": f"update {i}",
-        }
-        if i == 15:
-            paid["fulfillment_status"] = "fulfilled"
-        updates.append(delivery("orders/updated", paid, f"wh-{i}"))
+    assert deliver(store, signed("orders/create", order, "wh-create")).status == "accepted"
+    updates = [order_update(order, i, status) for i, status in enumerate(STATUS_BY_UPDATE)]
+    requests = [signed("orders/updated", body, f"wh-update-{i}") for i, body in enumerate(updates)]
+    changes = [receive(*r).change for r in requests]
+    assert [c.order.status for c in changes if isinstance(c, OrderSnapshot)] == list(STATUS_BY_UPDATE)
 
-    results = in_threads(16, lambda i: record(store, updates[i]))
+    results = all_at_once(16, lambda i: deliver(store, requests[i]))  # any exception fails the test
 
-    accepted = [r for r in results if r.status == "accepted"]
-    assert all(r.status in ("accepted", "ignored") for r in results)
-    items = items_by_type(table)
+    assert all(r.status in ("accepted", "ignored") for r in results), results
+    assert {r.reason for r in results if r.status == "ignored"} <= {"stale", "no change"}
+    accepted = [i for i, r in enumerate(results) if r.status == "accepted"]
+    assert 15 in accepted  # the newest is never stale and always a change
+    items = by_type(table)
     [stored] = items["ORDER"]
-    assert stored["version"] == 1 + len(accepted)
-    assert len(items["TIMELINE"]) == 1 + len(accepted)
-    # The newest update (fulfilled) is never stale, so the order ends shipped whatever the arrival order.
-    assert stored["status"] == "shipped"
-    assert len(items["DEDUP"]) == 1 + len(accepted)
-
-
-def test_transaction_conflicts_are_retried_until_the_write_lands(
-    store: DynamoOrderStore, table: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    injected = InjectedConflicts(2)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", injected.as_method())
-
-    result = record(store, delivery("orders/create", corpus("shopify/order.json"), "wh-conflict"))
-
-    assert result.status == "accepted"
-    assert (injected.left, injected.seen) == (0, 3)
-    assert {kind: len(found) for kind, found in items_by_type(table).items()} == {
-        "ORDER": 1,
-        "TIMELINE": 1,
-        "OUTBOX": 1,
-        "DEDUP": 1,
+    # An unchanged but newer body is ignored yet written: it moves the order's watermark.
+    written = [i for i, r in enumerate(results) if r.wrote]
+    assert set(accepted) <= set(written)
+    assert stored["version"] == 1 + len(written)
+    # One timeline entry per accepted change (and the creation), none for an ignored one,
+    # in the order they were committed: oldest first, since a newer one makes the older stale.
+    entries = timeline(items)
+    assert [e.event for e in entries[:1]] == ["placed"]
+    updated_ats = [datetime.fromisoformat(u["updated_at"]) for u in updates]
+    assert [e.at for e in entries[1:]] == [updated_ats[i] for i in accepted]
+    assert sorted({m["pk"] for m in items["DEDUP"]}) == sorted(
+        {"DEDUP#shopify:webhook:wh-create"} | {f"DEDUP#shopify:webhook:wh-update-{i}" for i in written}
+    )
+    # The owner's order: the newest update's status, reached only through allowed moves.
+    assert stored["status"] == entries[-1].status == OrderStatus.DELIVERED
+    document = Order.model_validate_json(stored["document"])
+    assert document.status == OrderStatus.DELIVERED
+    assert document.source_updated_at == updated_ats[15]
+    assert [t.number for t in document.tracking] == ["1Z9999"]
+    # One OrderPlaced, then one OrderStatusChanged per accepted change that moved the status.
+    status_moves = [e for e in entries[1:] if "status" in e.changes]
+    assert Counter(o["event_type"] for o in items["OUTBOX"]) == {
+        "OrderPlaced": 1,
+        "OrderStatusChanged": len(status_moves),
     }
+    moves = list(pairwise(e.status for e in entries))
+    assert all(a == b or can_transition(a, b) for a, b in moves), moves
 
 
-def test_endless_conflicts_end_in_concurrent_updates_and_write_nothing(
-    store: DynamoOrderStore, table: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    injected = InjectedConflicts(10_000)
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", injected.as_method())
-
-    with pytest.raises(ConcurrentUpdates):
-        record(store, delivery("orders/create", corpus("shopify/order.json"), "wh-busy"))
-
-    assert injected.seen == MAX_ATTEMPTS
-    assert items_by_type(table) == {}
+# --- c. TransactionConflict, which DynamoDB Local never raises: injected -----------------------
 
 
-class InjectedConflicts:
-    """DynamoDB Local never raises TransactionConflict: answer the next `count` TransactWriteItems
-    as DynamoDB does when another transaction holds an item, at botocore's boundary."""
+class InjectedCancellation:
+    """Answers the next `count` calls of `operation` on one botocore client as DynamoDB does
+    when another transaction holds an item: TransactionCanceledException, with the reason
+    `TransactionConflict` on item `conflicting_item`. PynamoDB then builds its own
+    TransactWriteError / TransactGetError from it, so the store's own mapping is exercised."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, client: Any, operation: str, count: int, conflicting_item: int = 0) -> None:
+        self.operation = operation
         self.left = count
-        self.seen = 0
-        self._real = botocore.client.BaseClient._make_api_call
+        self.calls = 0
+        self._item = conflicting_item
+        self._real = client._make_api_call
 
-    def __call__(self, client: Any, operation: str, params: Any) -> Any:
-        if operation == "TransactWriteItems":
-            self.seen += 1
-            if self.left:
+    def __call__(self, operation: str, params: dict[str, Any]) -> Any:
+        if operation == self.operation:
+            self.calls += 1
+            if self.left > 0:
                 self.left -= 1
-                reasons = [{"Code": "None"} for _ in params["TransactItems"]]
-                reasons[1] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+                items = params["TransactItems"]
+                reasons: list[dict[str, str]] = [{"Code": "None"} for _ in items]
+                reasons[self._item] = {
+                    "Code": "TransactionConflict",
+                    "Message": "Transaction is ongoing for the item",
+                }
                 raise ClientError(
                     {
-                        "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                        "Error": {
+                            "Code": "TransactionCanceledException",
+                            "Message": "Transaction cancelled, please refer cancellation reasons for "
+                            f"specific reasons [{', '.join(r['Code'] for r in reasons)}]",
+                        },
                         "CancellationReasons": reasons,
                     },
                     operation,
                 )
-        return self._real(client, operation, params)
+        return self._real(operation, params)
 
-    def as_method(self) -> Any:
-        def _make_api_call(client: Any, operation: str, params: Any) -> Any:
-            return self(client, operation, params)
 
-        return _make_api_call
+def inject(
+    store: DynamoOrderStore,
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+    count: int,
+    conflicting_item: int = 0,
+) -> InjectedCancellation:
+    client = store.connection.client  # this store's client only: the test's own scans are untouched
+    injected = InjectedCancellation(client, operation, count, conflicting_item)
+    monkeypatch.setattr(client, "_make_api_call", injected)
+    return injected
+
+
+class ObservedStore(DynamoOrderStore):
+    """The real store, keeping what each commit raised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[Exception] = []
+
+    def commit(self, commit: Commit) -> None:
+        try:
+            super().commit(commit)
+        except Exception as exc:
+            self.raised.append(exc)
+            raise
+
+
+def assert_mapped_from_transaction_conflict(error: Exception) -> None:
+    assert isinstance(error, VersionConflict)
+    cause = error.__cause__
+    assert isinstance(cause, TransactWriteError)
+    assert cause.cause_response_code == "TransactionCanceledException"
+    assert "TransactionConflict" in [r.code for r in cause.cancellation_reasons if r is not None]
+
+
+@pytest.mark.parametrize("conflicting_item", [0, 1], ids=["on-dedup-marker", "on-order"])
+def test_a_transaction_conflict_on_create_is_retried_and_recorded_once(
+    table: Any, monkeypatch: pytest.MonkeyPatch, conflicting_item: int
+) -> None:
+    store = ObservedStore()
+    injected = inject(store, monkeypatch, "TransactWriteItems", 2, conflicting_item)
+    slept: list[float] = []
+    request = signed("orders/create", corpus("shopify/order.json"), "wh-conflicted")
+
+    first = deliver(store, request, sleep=slept.append)
+
+    assert first.status == "accepted"
+    assert (injected.left, injected.calls) == (0, 3)
+    assert len(slept) == 2  # backed off before each retry
+    assert len(store.raised) == 2
+    for error in store.raised:
+        assert_mapped_from_transaction_conflict(error)
+    assert counts(table) == {"ORDER": 1, "TIMELINE": 1, "OUTBOX": 1, "DEDUP": 1}
+    assert deliver(store, request).status == "duplicate"  # and Shopify's retry changes nothing
+    assert counts(table) == {"ORDER": 1, "TIMELINE": 1, "OUTBOX": 1, "DEDUP": 1}
+
+
+def test_a_transaction_conflict_on_an_update_is_retried_against_a_fresh_read(
+    store: DynamoOrderStore, table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = corpus("shopify/order.json")
+    assert deliver(store, signed("orders/create", order, "wh-create")).status == "accepted"
+    injected = inject(store, monkeypatch, "TransactWriteItems", 1, conflicting_item=1)
+
+    result = deliver(store, signed("orders/updated", order_update(order, 0, "paid"), "wh-paid"))
+
+    assert (result.status, result.order_status) == ("accepted", OrderStatus.PAID)
+    assert injected.calls == 2
+    items = by_type(table)
+    assert (items["ORDER"][0]["version"], items["ORDER"][0]["status"]) == (2, "paid")
+    assert counts(table) == {"ORDER": 1, "TIMELINE": 2, "OUTBOX": 2, "DEDUP": 2}
+
+
+def test_endless_conflicts_end_in_concurrent_updates_and_write_nothing(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObservedStore()
+    injected = inject(store, monkeypatch, "TransactWriteItems", 10_000, conflicting_item=1)
+
+    with pytest.raises(ConcurrentUpdates):
+        deliver(store, signed("orders/create", corpus("shopify/order.json"), "wh-busy"), sleep=lambda _: None)
+
+    assert injected.calls == MAX_ATTEMPTS
+    assert len(store.raised) == MAX_ATTEMPTS
+    assert_mapped_from_transaction_conflict(store.raised[-1])
+    assert counts(table) == {}
+
+
+def test_a_transaction_conflict_on_the_read_is_retried(
+    store: DynamoOrderStore, table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Real DynamoDB cancels a TransactGetItems that meets an ongoing TransactWriteItems on an
+    # item it reads: exactly what a second delivery for a busy order meets.
+    order = corpus("shopify/order.json")
+    assert deliver(store, signed("orders/create", order, "wh-create")).status == "accepted"
+    inject(store, monkeypatch, "TransactGetItems", 1, conflicting_item=0)
+
+    result = deliver(store, signed("orders/updated", order_update(order, 0, "paid"), "wh-paid"))
+
+    assert result.status == "accepted"
+    assert counts(table) == {"ORDER": 1, "TIMELINE": 2, "OUTBOX": 2, "DEDUP": 2}

@@ -17,7 +17,10 @@ from shopflow.orders.changes import (
     apply_change,
 )
 from shopflow.orders.model import TRANSITIONS, Order, OrderStatus, Tracking
+from shopflow.orders.service import record_delivery
+from shopflow.store.orders import InMemoryOrderStore
 from shopflow.webhooks import shopify
+from shopflow.webhooks.common import Delivery
 from tests.support import corpus
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -223,3 +226,27 @@ def test_order_money_is_decimal_never_float() -> None:
     assert isinstance(order, Order)
     assert isinstance(order.total, Decimal)
     assert '"total":"45.85"' in order.model_dump_json()
+
+
+def test_an_older_body_after_a_newer_unchanged_one_is_stale() -> None:
+    # T1 email a, T2 email b, T3 back to a; arriving T1, T3, T2: the order must end with a.
+    store = InMemoryOrderStore()
+
+    def deliver(change: OrderSnapshot, key: str) -> str:
+        delivery = Delivery(dedup_keys=(key,), change=change, via="shopify orders/updated")
+        return record_delivery(delivery, store, now=NOW, dedup_retention=timedelta(days=1)).status
+
+    first = snapshot("paid", T0, email="a@example.com")
+    newest_same = snapshot("paid", T0 + timedelta(minutes=2), email="a@example.com")
+    middle = snapshot("paid", T0 + timedelta(minutes=1), email="b@example.com")
+
+    assert [deliver(first, "1"), deliver(newest_same, "3"), deliver(middle, "2")] == [
+        "accepted",
+        "ignored",
+        "ignored",
+    ]
+    stored = store.get(first.order_id)
+    assert stored is not None and stored.order.customer is not None
+    assert stored.order.customer.email == "a@example.com"
+    assert stored.order.source_updated_at == T0 + timedelta(minutes=2)
+    assert [entry.event for entry in store.timeline(first.order_id)] == ["placed"]

@@ -107,6 +107,8 @@ class TimelineEntry(BaseModel):
 
 @dataclass(frozen=True)
 class Outcome:
+    # The order after the change; when nothing visible changed, `timeline` is None and the
+    # order differs from the stored one at most in `source_updated_at`.
     order: Order | None
     timeline: TimelineEntry | None
     events: tuple[DomainEvent, ...]
@@ -180,7 +182,7 @@ def apply_change(current: Order | None, change: OrderChange, *, via: str, now: d
         changes.insert(0, "status")
         details.insert(0, f"status {base.status} -> {updated.status}")
     if not changes and current is not None:
-        return Outcome(current, None, (), ignored_because="no change")
+        return _unchanged(current, updated.source_updated_at)
 
     events = _status_events(base, updated, change.occurred_at) if updated.details_received else ()
     entry = TimelineEntry(
@@ -256,7 +258,7 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
     if merged.status != current.status:
         changed.insert(0, "status")
     if not changed:
-        return Outcome(current, None, (), ignored_because="no change")
+        return _unchanged(current, change.updated_at)
     detail = "; ".join(
         f"status {current.status} -> {merged.status}" if name == "status" else f"{name} updated"
         for name in changed
@@ -272,6 +274,17 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
         changes=tuple(changed),
     )
     return Outcome(merged, entry, events)
+
+
+def _unchanged(current: Order, seen_at: datetime | None) -> Outcome:
+    """Nothing the owner sees changed; a newer body still moves the order's watermark.
+
+    Without it, an older body that arrives later would be compared with the older watermark
+    and applied over what the newer body confirmed.
+    """
+    if seen_at is not None and (current.source_updated_at is None or seen_at > current.source_updated_at):
+        current = current.model_copy(update={"source_updated_at": seen_at})
+    return Outcome(current, None, (), ignored_because="no change")
 
 
 def _status_events(before: Order, after: Order, at: datetime) -> tuple[DomainEvent, ...]:

@@ -28,6 +28,9 @@ class Recorded:
     order_status: OrderStatus | None = None
     changes: tuple[str, ...] = ()
     reason: str | None = None
+    # Whether the order was written: always when accepted, and when an unchanged but newer
+    # body moved its watermark.
+    wrote: bool = False
 
 
 def record_delivery(
@@ -44,13 +47,19 @@ def record_delivery(
     for attempt in range(MAX_ATTEMPTS):
         stored: StoredOrder | None = None
         if read_first:
-            loaded = store.load(order_id, delivery.dedup_keys)
+            try:
+                loaded = store.load(order_id, delivery.dedup_keys)
+            except VersionConflict:
+                _back_off(attempt, sleep)
+                continue
             if loaded.duplicate:
                 return Recorded("duplicate", order_id)
             stored = loaded.stored
         read_first = True
         outcome = apply_change(stored.order if stored else None, change, via=delivery.via, now=now)
-        if outcome.timeline is None or outcome.order is None:
+        if outcome.order is None or (
+            outcome.timeline is None and (stored is None or outcome.order == stored.order)
+        ):
             status = stored.order.status if stored else None
             return Recorded("ignored", order_id, status, reason=outcome.ignored_because)
         try:
@@ -68,8 +77,16 @@ def record_delivery(
         except DuplicateDelivery:
             return Recorded("duplicate", order_id)
         except VersionConflict:
-            # Someone else changed the order since our read: back off a little, read again.
-            sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+            _back_off(attempt, sleep)
             continue
-        return Recorded("accepted", order_id, outcome.order.status, outcome.timeline.changes)
+        if outcome.timeline is None:  # only the watermark moved
+            return Recorded(
+                "ignored", order_id, outcome.order.status, reason=outcome.ignored_because, wrote=True
+            )
+        return Recorded("accepted", order_id, outcome.order.status, outcome.timeline.changes, wrote=True)
     raise ConcurrentUpdates(order_id)
+
+
+def _back_off(attempt: int, sleep: Callable[[float], None]) -> None:
+    # Someone else is changing the order right now: wait a little (full jitter), read again.
+    sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto

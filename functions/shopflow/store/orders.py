@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -50,7 +50,7 @@ class Commit:
     dedup_keys: tuple[str, ...]
     order: Order
     expected_version: int | None  # None: the order must not exist yet
-    timeline: TimelineEntry
+    timeline: TimelineEntry | None  # None: nothing the owner sees changed (a newer watermark)
     events: tuple[DomainEvent, ...]
     now: datetime
     dedup_retention: timedelta
@@ -119,9 +119,15 @@ class DynamoOrderStore:
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
         # One TransactGetItems reads the order and every dedup marker: a duplicate costs one request.
-        with TransactGet(connection=self.connection) as get:
-            order_future = get.get(OrderItem, _order_pk(order_id), "ORDER")
-            marker_futures = [get.get(DedupItem, _dedup_pk(key), "DEDUP") for key in dedup_keys]
+        try:
+            with TransactGet(connection=self.connection) as get:
+                order_future = get.get(OrderItem, _order_pk(order_id), "ORDER")
+                marker_futures = [get.get(DedupItem, _dedup_pk(key), "DEDUP") for key in dedup_keys]
+        except TransactGetError as exc:
+            # DynamoDB cancels a read that meets a write in flight on the same items: a lost race.
+            if _is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+                raise VersionConflict() from exc
+            raise
         duplicate = any(_exists(f) for f in marker_futures)
         try:
             item = order_future.get()
@@ -176,14 +182,15 @@ class DynamoOrderStore:
                         condition=DedupItem.pk.does_not_exist(),
                     )
                 write.save(order_item, condition=order_condition)
-                write.save(
-                    TimelineItem(
-                        _order_pk(order.order_id),
-                        timeline_sort_key(commit.timeline, commit.new_version),
-                        item_type="TIMELINE",
-                        document=commit.timeline.model_dump_json(),
+                if commit.timeline is not None:
+                    write.save(
+                        TimelineItem(
+                            _order_pk(order.order_id),
+                            timeline_sort_key(commit.timeline, commit.new_version),
+                            item_type="TIMELINE",
+                            document=commit.timeline.model_dump_json(),
+                        )
                     )
-                )
                 for message in outbox_messages(commit):
                     write.save(
                         OutboxItem(
@@ -202,13 +209,21 @@ class DynamoOrderStore:
             dedup_codes = codes[: len(commit.dedup_keys)]
             if "ConditionalCheckFailed" in dedup_codes:
                 raise DuplicateDelivery() from exc
-            if exc.cause_response_code == "TransactionCanceledException" and (
-                "ConditionalCheckFailed" in codes or "TransactionConflict" in codes
+            if (
+                exc.cause_response_code == "TransactionCanceledException"
+                and "ConditionalCheckFailed" in codes
             ):
                 raise VersionConflict() from exc
-            if exc.cause_response_code == "TransactionConflictException":
+            if _is_conflict(exc.cause_response_code, exc.cancellation_reasons):
                 raise VersionConflict() from exc
             raise
+
+
+def _is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:
+    codes = [getattr(reason, "code", None) for reason in reasons]
+    return response_code == "TransactionConflictException" or (
+        response_code == "TransactionCanceledException" and "TransactionConflict" in codes
+    )
 
 
 def _exists(future: object) -> bool:
@@ -252,5 +267,6 @@ class InMemoryOrderStore:
             raise VersionConflict()
         self.markers.update(commit.dedup_keys)
         self.orders[commit.order.order_id] = StoredOrder(commit.order, commit.new_version)
-        self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
+        if commit.timeline is not None:
+            self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
         self.outbox.extend(outbox_messages(commit))
