@@ -14,7 +14,7 @@ from importlib.metadata import version
 from shopflow.target import TargetError
 
 # Modules with `register(commands)`; imported at start, so they import heavy things lazily.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("shopflow.local.commands",)
 
 
 def _settings(args: argparse.Namespace) -> int:

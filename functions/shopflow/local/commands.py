@@ -1,0 +1,125 @@
+"""`shopflow local` (run the backend here), `shopflow local advance 2h`, `shopflow demo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from shopflow.target import DEFAULT_DATA_DIR, LocalSession
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'2h', '30m', '1d', '1h30m', '90s' -> timedelta; anything else raises ValueError."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration like 2h, 30m, 1d or 1h30m")
+    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def register(commands: Any) -> None:
+    local = commands.add_parser(
+        "local",
+        help="run the whole backend on this machine (DynamoDB Local, moto, the API, every event source)",
+        description="Run shopflow on this machine, from template.yaml. Ctrl-C stops everything.",
+    )
+    local.add_argument("--port", type=int, default=8000, help="the API's port (8000)")
+    local.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where data is kept (.shopflow)"
+    )
+    local.add_argument("--in-memory", action="store_true", help="DynamoDB on moto, nothing kept after exit")
+    local.add_argument(
+        "--clock-speed", type=float, default=1.0, help="run the clock N times faster than real time (1)"
+    )
+    local.add_argument("--verbose", action="store_true", help="show the handlers' INFO logs too")
+    local.set_defaults(run=_run_local)
+    actions = local.add_subparsers(dest="action", metavar="ACTION")
+    advance = actions.add_parser("advance", help="move a running instance's clock forward, e.g. 2h, 1d, 30m")
+    advance.add_argument("duration", help="how far: 2h, 30m, 1d, 1h30m")
+    advance.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
+    advance.set_defaults(run=_run_advance)
+    status = actions.add_parser("status", help="a running instance's clock, dead letters and invocations")
+    status.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
+    status.set_defaults(run=_run_status)
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from shopflow.local.runtime import LocalError, LocalOptions, LocalRuntime
+
+    if args.clock_speed <= 0:
+        print("shopflow local: --clock-speed must be positive", file=sys.stderr)
+        return 2
+    options = LocalOptions(
+        data_dir=args.data_dir,
+        port=args.port,
+        in_memory=args.in_memory,
+        clock_speed=args.clock_speed,
+        verbose=args.verbose,
+    )
+    runtime = LocalRuntime(options, report=_console)
+    # SIGTERM (a supervisor, `kill`) stops as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        session = runtime.start()
+    except LocalError as exc:
+        print(f"shopflow local: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        runtime.stop()
+        return 130
+    _console(
+        f"shopflow local ready in {runtime.ready_seconds:.1f} s: API {session.api_url} "
+        f"(stage {session.stage}, clock x{options.clock_speed:g}); data in {runtime.data_dir}; "
+        f"outbox {runtime.data_dir / 'outbox'}. Ctrl-C stops."
+    )
+    try:
+        runtime.wait()
+    except KeyboardInterrupt:
+        _console("stopping...")
+    finally:
+        runtime.stop()
+    _console("stopped")
+    return 0
+
+
+def _console(line: str) -> None:
+    print(line, flush=True)
+
+
+def _control(data_dir: Path, path: str, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    session = LocalSession.read(data_dir)
+    request = urllib.request.Request(  # noqa: S310 - our own local control endpoint
+        session.control_url + path,
+        data=None if document is None else json.dumps(document).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if document is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        result: dict[str, Any] = json.loads(answer.read())
+        return result
+
+
+def _run_advance(args: argparse.Namespace) -> int:
+    try:
+        delta = parse_duration(args.duration)
+    except ValueError as exc:
+        print(f"shopflow local advance: {exc}", file=sys.stderr)
+        return 2
+    moved = _control(args.data_dir, "/advance", {"seconds": delta.total_seconds()})
+    print(f"local clock now {moved['now']}")
+    return 0
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    print(json.dumps(_control(args.data_dir, "/status"), indent=2))
+    return 0

@@ -1,0 +1,453 @@
+"""Event sources as AWS runs them, for `shopflow local`: SQS queues, the DynamoDB stream, schedules.
+
+Each source is a thread that turns what it reads into the Lambda event the function gets
+and honours the answer the way the event source mapping does:
+
+* SQS: batches of real messages (their ids, receipt handles and receive counts); with
+  `ReportBatchItemFailures` only the listed messages stay, otherwise an error keeps the
+  whole batch; a kept message comes back after the queue's visibility timeout (scaled by
+  the clock speed) and the queue's redrive policy moves it to its DLQ after
+  `maxReceiveCount` receives (moto does that, as SQS does).
+* DynamoDB stream: records filtered by `FilterCriteria`, retried from the first failed one
+  up to `MaximumRetryAttempts`, then their metadata goes to the `OnFailure` destination.
+* Schedules: `rate(...)` and `cron(...)` fired on the runtime's clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopflow.clock import ScaledClock
+from shopflow.local.streams import StreamReader, lambda_event
+
+Handler = Callable[[dict[str, Any], Any], Any]
+Report = Callable[[str], None]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def lambda_context(function_name: str, timeout_seconds: int = 30, memory_mb: int = 256) -> Any:
+    from chalice.local import LambdaContext
+
+    return LambdaContext(function_name, memory_mb, max_runtime_ms=timeout_seconds * 1000)
+
+
+class Source(threading.Thread):
+    """A polling thread that stops when asked and never dies of one bad poll."""
+
+    poll_pause = 0.05
+
+    def __init__(self, name: str, report: Report) -> None:
+        super().__init__(name=name, daemon=True)
+        self._stopping = threading.Event()
+        self.report = report
+        self.errors = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = self.poll()
+            except Exception as exc:
+                self.errors += 1
+                if not self._stopping.is_set():
+                    self.report(f"{self.name}: poll failed: {exc}")
+                self._stopping.wait(1.0)
+                continue
+            if not busy:
+                self._stopping.wait(self.poll_pause)
+
+    def poll(self) -> bool:
+        """Do one round of work; True when there was something to do."""
+        raise NotImplementedError
+
+
+@dataclass
+class QueueOutcome:
+    """What happened to a queue's messages, for the runtime's journal and reports."""
+
+    completed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (message id, message)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (message id, why)
+
+
+class QueueSource(Source):
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        handler: Handler,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        batch_size: int,
+        report_item_failures: bool,
+        visibility_timeout: int,
+        max_receive_count: int | None,
+        clock: ScaledClock,
+        report: Report,
+        on_outcome: Callable[[QueueOutcome], None] = lambda outcome: None,
+        timeout_seconds: int = 30,
+    ) -> None:
+        super().__init__(f"{function_name} <- {queue_arn.rsplit(':', 1)[-1]}", report)
+        self.function_name = function_name
+        self._handler = handler
+        self._sqs = sqs
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self._batch_size = min(batch_size, 10)
+        self._report_item_failures = report_item_failures
+        self._visibility = visibility_timeout
+        self.max_receive_count = max_receive_count
+        self._clock = clock
+        self._on_outcome = on_outcome
+        self._timeout = timeout_seconds
+        self.invocations = 0
+
+    def poll(self) -> bool:
+        received = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return False
+        event = {"Records": [self._record(message) for message in received]}
+        failed: dict[str, str] = {}
+        self.invocations += 1
+        try:
+            answer = self._handler(event, lambda_context(self.function_name, self._timeout))
+        except Exception as exc:
+            failed = {m["MessageId"]: f"{type(exc).__name__}: {exc}" for m in received}
+        else:
+            if self._report_item_failures and isinstance(answer, dict):
+                for failure in answer.get("batchItemFailures") or ():
+                    failed[str(failure["itemIdentifier"])] = "reported in batchItemFailures"
+        outcome = QueueOutcome()
+        for message in received:
+            message_id = message["MessageId"]
+            if message_id in failed:
+                outcome.kept.append((message_id, failed[message_id]))
+                self._keep(message, failed[message_id])
+            else:
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                outcome.completed.append((message_id, message))
+        self._on_outcome(outcome)
+        return True
+
+    def _keep(self, message: dict[str, Any], why: str) -> None:
+        receives = int(message["Attributes"]["ApproximateReceiveCount"])
+        if self.max_receive_count is not None and receives >= self.max_receive_count:
+            self.report(
+                f"{self.name}: message {message['MessageId']} failed on receive {receives} of "
+                f"{self.max_receive_count} ({why}): it goes to the dead-letter queue"
+            )
+        else:
+            self.report(f"{self.name}: message {message['MessageId']} failed on receive {receives} ({why})")
+        # The visibility timeout passes on the runtime's clock, like every other wait.
+        wait = math.ceil(self._clock.real_seconds(timedelta(seconds=self._visibility)))
+        if wait < self._visibility:
+            self._sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=wait
+            )
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = message.get("Attributes", {})
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {
+                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                "SentTimestamp": attributes.get("SentTimestamp", ""),
+                "SenderId": attributes.get("SenderId", ACCOUNT),
+                "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", ""),
+            },
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": REGION,
+        }
+
+
+class StreamSource(Source):
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        handler: Handler,
+        reader: StreamReader,
+        patterns: list[dict[str, Any]],
+        batch_size: int,
+        maximum_retry_attempts: int,
+        report_item_failures: bool,
+        on_failure: Callable[[dict[str, Any]], None] | None,
+        report: Report,
+        timeout_seconds: int = 30,
+        retry_pause: float = 0.2,
+    ) -> None:
+        super().__init__(f"{function_name} <- stream", report)
+        self.function_name = function_name
+        self._handler = handler
+        self._reader = reader
+        self._patterns = patterns
+        self._batch_size = batch_size
+        self._max_retries = maximum_retry_attempts
+        self._report_item_failures = report_item_failures
+        self._on_failure = on_failure
+        self._timeout = timeout_seconds
+        self._retry_pause = retry_pause
+        self.invocations = 0
+
+    def poll(self) -> bool:
+        records = lambda_event(self._reader.poll(limit=self._batch_size), self._patterns)["Records"]
+        if not records:
+            return False
+        for start in range(0, len(records), self._batch_size):
+            self.deliver(records[start : start + self._batch_size])
+        return True
+
+    def deliver(self, batch: list[dict[str, Any]]) -> None:
+        """Invoke until the batch is through, retrying from the first failed record."""
+        retries = 0
+        while batch and not self._stopping.is_set():
+            self.invocations += 1
+            try:
+                answer = self._handler({"Records": batch}, lambda_context(self.function_name, self._timeout))
+            except Exception as exc:
+                first_failed, why = 0, f"{type(exc).__name__}: {exc}"
+            else:
+                failures = (answer or {}).get("batchItemFailures") if self._report_item_failures else None
+                if not failures:
+                    return
+                sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+                failed = {str(f["itemIdentifier"]) for f in failures}
+                first_failed = min(i for i, s in enumerate(sequence_numbers) if s in failed)
+                why = "reported in batchItemFailures"
+            batch = batch[first_failed:]
+            retries += 1
+            if retries > self._max_retries:
+                self.report(
+                    f"{self.name}: {len(batch)} record(s) failed {retries} times ({why}): "
+                    "sent to the on-failure destination"
+                )
+                if self._on_failure is not None:
+                    self._on_failure(self._failure_metadata(batch, why))
+                return
+            self.report(f"{self.name}: {len(batch)} record(s) failed ({why}); retry {retries}")
+            self._stopping.wait(self._retry_pause)
+
+    def _failure_metadata(self, batch: list[dict[str, Any]], why: str) -> dict[str, Any]:
+        # The shape Lambda sends to an on-failure destination for a stream batch.
+        first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        return {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.function_name},
+            "responseContext": {"functionError": why},
+            "DDBStreamBatchInfo": {
+                "streamArn": self._reader.stream_arn,
+                "startSequenceNumber": first["SequenceNumber"],
+                "endSequenceNumber": last["SequenceNumber"],
+                "batchSize": len(batch),
+            },
+        }
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+_RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    expression: str
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first firing time strictly after `moment` (UTC)."""
+        rate = _RATE.match(self.expression.strip())
+        if rate is not None:
+            every = int(rate.group(1)) * _UNITS[rate.group(2).rstrip("s")]
+            if every <= 0:
+                raise ScheduleError(f"{self.expression}: the rate must be positive")
+            epoch = moment.timestamp()
+            return datetime.fromtimestamp((math.floor(epoch / every) + 1) * every, UTC)
+        if self.expression.startswith("cron(") and self.expression.endswith(")"):
+            return _Cron.parse(self.expression[5:-1]).next_after(moment)
+        raise ScheduleError(f"{self.expression!r} is neither rate(...) nor cron(...)")
+
+
+@dataclass(frozen=True)
+class _Cron:
+    """EventBridge cron: minutes hours day-of-month month day-of-week year (UTC)."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int] | None  # None: '?' or '*' (any)
+    months: frozenset[int]
+    weekdays: frozenset[int] | None  # 1 = Sunday ... 7 = Saturday, as EventBridge counts
+    years: frozenset[int] | None
+
+    @classmethod
+    def parse(cls, text: str) -> _Cron:
+        fields = text.split()
+        if len(fields) != 6:
+            raise ScheduleError(f"cron({text}): EventBridge cron has 6 fields, got {len(fields)}")
+        minute, hour, day, month, weekday, year = fields
+        months = {n: i for i, n in enumerate(calendar.month_abbr) if n}
+        days = {n.upper(): i % 7 + 1 for i, n in enumerate(calendar.day_abbr, start=1)}
+        return cls(
+            minutes=_field(minute, 0, 59),
+            hours=_field(hour, 0, 23),
+            days=None if day in ("?", "*") else _field(day, 1, 31),
+            months=_field(month, 1, 12, {k.upper(): v for k, v in months.items()}),
+            weekdays=None if weekday in ("?", "*") else _field(weekday, 1, 7, days),
+            years=None if year in ("?", "*") else _field(year, 1970, 2199),
+        )
+
+    def next_after(self, moment: datetime) -> datetime:
+        candidate = moment.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = candidate + timedelta(days=366 * 5)
+        while candidate < limit:
+            if self.years is not None and candidate.year not in self.years:
+                candidate = datetime(candidate.year + 1, 1, 1, tzinfo=UTC)
+                continue
+            if candidate.month not in self.months or not self._day_matches(candidate):
+                candidate = (candidate + timedelta(days=1)).replace(hour=0, minute=0)
+                continue
+            if candidate.hour not in self.hours:
+                candidate = (candidate + timedelta(hours=1)).replace(minute=0)
+                continue
+            if candidate.minute not in self.minutes:
+                candidate += timedelta(minutes=1)
+                continue
+            return candidate
+        raise ScheduleError("this cron expression never fires within five years")
+
+    def _day_matches(self, moment: datetime) -> bool:
+        weekday = moment.isoweekday() % 7 + 1  # Sunday = 1
+        day_ok = self.days is None or moment.day in self.days
+        weekday_ok = self.weekdays is None or weekday in self.weekdays
+        return day_ok and weekday_ok
+
+
+def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            step = int(step_text)
+        if part == "*":
+            start, end = low, high
+        elif "-" in part:
+            first, last = part.split("-", 1)
+            start, end = _value(first, names), _value(last, names)
+        else:
+            start = _value(part, names)
+            end = high if step > 1 else start
+        if not (low <= start <= high and low <= end <= high) or step < 1:
+            raise ScheduleError(f"cron field {text!r} is outside {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+def _value(text: str, names: dict[str, int] | None) -> int:
+    if names and text.upper() in names:
+        return names[text.upper()]
+    try:
+        return int(text)
+    except ValueError:
+        raise ScheduleError(f"{text!r} is not a cron value") from None
+
+
+class ScheduleSource(Source):
+    """Fires a function at its schedule, on the runtime's clock (a jump fires once, as EventBridge)."""
+
+    poll_pause = 0.02
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        handler: Handler,
+        schedule: Schedule,
+        rule_name: str,
+        clock: ScaledClock,
+        report: Report,
+        timeout_seconds: int = 30,
+    ) -> None:
+        super().__init__(f"{function_name} <- {schedule.expression}", report)
+        self.function_name = function_name
+        self._handler = handler
+        self.schedule = schedule
+        self._rule = rule_name
+        self._clock = clock
+        self._timeout = timeout_seconds
+        self.next_due = schedule.next_after(clock.now())
+        self.fired: list[datetime] = []
+
+    def poll(self) -> bool:
+        now = self._clock.now()
+        if now < self.next_due:
+            return False
+        due, self.next_due = self.next_due, self.schedule.next_after(now)
+        self.fired.append(due)
+        try:
+            self._handler(self.event(due), lambda_context(self.function_name, self._timeout))
+        except Exception as exc:
+            self.report(f"{self.name}: the run due at {due:%Y-%m-%d %H:%M} failed: {exc}")
+        return True
+
+    def event(self, due: datetime) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{self._rule}"],
+            "detail": {},
+        }
+
+
+def stop_all(sources: Iterable[Source], timeout: float = 5.0) -> None:
+    items = list(sources)
+    for source in items:
+        source.stop()
+    deadline = time.monotonic() + timeout
+    for source in items:
+        if source.is_alive():
+            source.join(max(0.0, deadline - time.monotonic()))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
