@@ -14,7 +14,10 @@ from importlib.metadata import version
 from shopflow.target import TargetError
 
 # Modules with `register(commands)`; imported at start, so they import heavy things lazily.
-COMMAND_MODULES: tuple[str, ...] = ("shopflow.local.commands",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "shopflow.local.commands",
+    "shopflow.orders.commands",
+)
 
 
 def _settings(args: argparse.Namespace) -> int:

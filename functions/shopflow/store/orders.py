@@ -141,6 +141,18 @@ class DynamoOrderStore:
         except OrderItem.DoesNotExist:
             return None
 
+    def recent(self, *, limit: int | None = None) -> list[tuple[StoredOrder, str]]:
+        """Every order with when shopflow last changed it, newest first.
+
+        A filtered scan: it reads the whole table, so it is for the owner's CLI, never a handler.
+        """
+        found = [
+            (_stored(item), item.updated_at)
+            for item in OrderItem.scan(OrderItem.item_type == "ORDER", consistent_read=True)
+        ]
+        found.sort(key=lambda pair: pair[1], reverse=True)
+        return found[:limit] if limit is not None else found
+
     def timeline(self, order_id: str) -> list[TimelineEntry]:
         items = TimelineItem.query(
             _order_pk(order_id), TimelineItem.sk.startswith("TIMELINE#"), consistent_read=True
