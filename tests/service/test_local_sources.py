@@ -1,0 +1,214 @@
+"""Event sources of `shopflow local` behave as AWS's: batches, partial failures, DLQ, retries."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from shopflow.clock import ScaledClock
+from shopflow.local.sources import QueueOutcome, QueueSource, Schedule, ScheduleSource, StreamSource, stop_all
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sqs(moto_url: str) -> Any:
+    return boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1")
+
+
+def wait_until(condition: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_poison_message_is_retried_then_dead_lettered_while_the_batch_completes(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="sources-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
+    queue = sqs.create_queue(
+        QueueName="sources-q", Attributes={"VisibilityTimeout": "180", "RedrivePolicy": policy}
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for n in range(6):
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"n": n, "poison": n == 3}))
+    seen: Counter[int] = Counter()
+    receive_counts: list[str] = []
+    completed: list[str] = []
+    reports: list[str] = []
+
+    def consumer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            body = json.loads(record["body"])
+            seen[body["n"]] += 1
+            if body["poison"]:
+                receive_counts.append(record["attributes"]["ApproximateReceiveCount"])
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    def on_outcome(outcome: QueueOutcome) -> None:
+        completed.extend(message_id for message_id, _ in outcome.completed)
+
+    source = QueueSource(
+        function_name="NotifyFunction",
+        handler=consumer,
+        sqs=sqs,
+        queue_url=queue,
+        queue_arn=arn,
+        batch_size=10,
+        report_item_failures=True,
+        visibility_timeout=180,
+        max_receive_count=5,
+        clock=ScaledClock(speed=3600),  # 180 s of visibility pass in well under a second
+        report=reports.append,
+        on_outcome=on_outcome,
+    )
+    source.start()
+    try:
+        wait_until(lambda: int(_count(sqs, dlq)) == 1)
+    finally:
+        stop_all([source])
+
+    assert {n: c for n, c in seen.items() if n != 3} == {0: 1, 1: 1, 2: 1, 4: 1, 5: 1}  # each once
+    assert receive_counts == ["1", "2", "3", "4", "5"]
+    assert len(completed) == 5 and len(set(completed)) == 5
+    assert any("failed on receive 5 of 5" in line and "dead-letter" in line for line in reports)
+    dead = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert json.loads(dead[0]["Body"]) == {"n": 3, "poison": True}
+    assert _count(sqs, queue) == "0"
+
+
+def test_an_exception_keeps_the_whole_batch(sqs: Any) -> None:
+    queue = sqs.create_queue(QueueName="sources-raise", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=queue, MessageBody=str(n))
+    calls: list[list[str]] = []
+
+    def flaky(event: dict[str, Any], context: Any) -> None:
+        calls.append(sorted(r["body"] for r in event["Records"]))
+        if len(calls) == 1:
+            raise RuntimeError("database down")
+
+    source = QueueSource(
+        function_name="F",
+        handler=flaky,
+        sqs=sqs,
+        queue_url=queue,
+        queue_arn=arn,
+        batch_size=10,
+        report_item_failures=True,
+        visibility_timeout=60,
+        max_receive_count=None,
+        clock=ScaledClock(speed=600),
+        report=lambda line: None,
+    )
+    source.start()
+    try:
+        wait_until(lambda: sum(len(c) for c in calls) >= 6 and _count(sqs, queue) == "0")
+    finally:
+        stop_all([source])
+
+    assert sorted(b for c in calls for b in c) == ["0", "0", "1", "1", "2", "2"]  # all kept once, then done
+
+
+class FakeReader:
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/1"
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+
+    def poll(self, limit: int = 100) -> list[dict[str, Any]]:
+        records, self.records = self.records[:limit], self.records[limit:]
+        return records
+
+
+def stream_record(n: int) -> dict[str, Any]:
+    return {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "SequenceNumber": f"{n:05d}",
+            "NewImage": {"item_type": {"S": "OUTBOX"}, "n": {"N": str(n)}},
+        },
+    }
+
+
+def test_a_stream_batch_is_retried_from_the_first_failed_record_then_sent_to_on_failure() -> None:
+    invocations: list[list[str]] = []
+    failed_batches: list[dict[str, Any]] = []
+
+    def dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        invocations.append(numbers)
+        return {"batchItemFailures": [{"itemIdentifier": "00002"}] if "00002" in numbers else []}
+
+    source = StreamSource(
+        function_name="DispatchFunction",
+        handler=dispatch,
+        reader=FakeReader([stream_record(n) for n in range(4)]),  # type: ignore[arg-type]
+        patterns=[{"dynamodb": {"NewImage": {"item_type": {"S": ["OUTBOX"]}}}}],
+        batch_size=10,
+        maximum_retry_attempts=2,
+        report_item_failures=True,
+        on_failure=failed_batches.append,
+        report=lambda line: None,
+        retry_pause=0,
+    )
+
+    assert source.poll() is True
+
+    assert invocations == [
+        ["00000", "00001", "00002", "00003"],
+        ["00002", "00003"],
+        ["00002", "00003"],
+    ]
+    assert [b["DDBStreamBatchInfo"]["startSequenceNumber"] for b in failed_batches] == ["00002"]
+    assert failed_batches[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+def test_a_schedule_fires_on_the_local_clock_and_once_after_a_jump() -> None:
+    clock = ScaledClock(speed=1, start=datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC))
+    events: list[dict[str, Any]] = []
+    source = ScheduleSource(
+        function_name="SweepFunction",
+        handler=lambda event, context: events.append(event),
+        schedule=Schedule("rate(1 minute)"),
+        rule_name="SweepFunction-EveryMinute",
+        clock=clock,
+        report=lambda line: None,
+    )
+
+    assert source.poll() is False  # not due yet
+    clock.advance(timedelta(minutes=10))
+    assert source.poll() is True
+    assert source.poll() is False  # ten missed minutes fire once, as EventBridge does not backfill
+
+    assert [e["time"] for e in events] == ["2026-11-22T10:01:00Z"]
+    assert events[0]["detail-type"] == "Scheduled Event"
+    assert source.next_due == datetime(2026, 11, 22, 10, 11, tzinfo=UTC)
+
+
+def _count(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return str(sum(int(v) for v in attributes.values()))
