@@ -197,3 +197,18 @@ def status(instance: Instance) -> str:
     answer = instance.cli_plain("local", "status")
     assert answer.returncode == 0, answer.stderr
     return answer.stdout
+
+
+def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str, str]) -> None:
+    from tests.e2e.conftest import run_cli
+
+    demo = run_cli("demo", "--data-dir", str(tmp_path / "demo"), env=local_env)
+
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    out = demo.stdout
+    assert "Emma Clark (en-US)" in out and "-> delivered" in out
+    assert "Иван Петров (ru)" in out and "-> shipped" in out
+    assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
+    assert "=== webhooks: 8 accepted, 1 duplicate, 1 ignored" in out
+    assert "8 order events published to the notify queue" in out
+    assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

@@ -51,6 +51,29 @@ def register(commands: Any) -> None:
     status = actions.add_parser("status", help="a running instance's clock, dead letters and invocations")
     status.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
     status.set_defaults(run=_run_status)
+    register_demo(commands)
+
+
+def register_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo", help="a scripted day of a small shop against a fresh shopflow local (under a minute)"
+    )
+    demo.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR / "demo", help="emptied first (.shopflow/demo)"
+    )
+    demo.add_argument("--port", type=int, default=None, help="the API's port (a free one)")
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from shopflow.local.demo.script import run_demo
+    from shopflow.local.runtime import LocalError
+
+    try:
+        return run_demo(args.data_dir, port=args.port, say=_console)
+    except LocalError as exc:
+        print(f"shopflow demo: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run_local(args: argparse.Namespace) -> int:

@@ -1,0 +1,289 @@
+"""`shopflow demo`: a scripted day of a small shop, against a fresh `shopflow local`.
+
+Three customers order in English, Russian and Polish; their orders are paid, shipped,
+delivered or cancelled through signed Shopify webhooks sent over HTTP, exactly as Shopify
+sends them (the payloads are the corpus's `order.json` and `fulfillment.json`, varied).
+Then the clock moves forward two days and the day is summed up.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from shopflow.local.ports import free_port
+from shopflow.local.runtime import LocalOptions, LocalRuntime
+from shopflow.target import LocalSession, Target
+from shopflow.webhooks.signatures import sign_hmac_base64
+
+HERE = Path(__file__).parent
+SHOP_DOMAIN = "demo-shop.myshopify.com"
+DAY_START = datetime.fromisoformat("2026-11-20T09:00:00+01:00")
+
+
+@dataclass(frozen=True)
+class Customer:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    locale: str
+    currency: str
+
+
+CUSTOMERS = (
+    Customer("Emma", "Clark", "emma.clark@example.com", "+14155550123", "en-US", "USD"),
+    Customer("Иван", "Петров", "ivan.petrov@example.ru", "+79161234567", "ru", "RUB"),
+    Customer("Zofia", "Nowak", "zofia.nowak@example.pl", "+48601234567", "pl-PL", "PLN"),
+)
+
+
+def _load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((HERE / name).read_text())
+    return document
+
+
+class DemoShop:
+    """Sends what the shop's Shopify would send, signed with the instance's secret."""
+
+    def __init__(self, session: LocalSession, say: Callable[[str], None]) -> None:
+        self.session = session
+        self.say = say
+        self.target = Target(
+            stage=session.stage,
+            region=session.region,
+            endpoints=session.endpoints,
+            table_name=session.table_name,
+            local=session,
+        )
+        self.secret = ""
+        self.answers: list[tuple[str, str, int, str]] = []
+
+    def configure(self) -> None:
+        ssm = self.target.client("ssm")
+        root = f"/shopflow/{self.session.stage}"
+        ssm.put_parameter(
+            Name=f"{root}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN, Type="String", Overwrite=True
+        )
+        self.secret = ssm.get_parameter(Name=f"{root}/webhooks/shopify/secret", WithDecryption=True)[
+            "Parameter"
+        ]["Value"]
+        self.say(f"config: webhooks from {SHOP_DOMAIN} accepted, signed with this instance's secret")
+
+    def send(self, topic: str, document: dict[str, Any], *, webhook_id: str | None = None) -> str:
+        body = json.dumps(document).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign_hmac_base64(body, self.secret),
+            "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+            "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+            "X-Shopify-API-Version": "2025-10",
+        }
+        request = urllib.request.Request(  # noqa: S310 - the local API
+            f"{self.session.api_url}/webhooks/shopify", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                status, result = answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            status, result = error.code, json.loads(error.read() or b"{}")
+        outcome = str(result.get("status") or result.get("error") or "")
+        order_id = str(result.get("order_id", "?"))
+        self.answers.append((topic, order_id, status, outcome))
+        extra = f" ({result['reason']})" if result.get("reason") else ""
+        self.say(f"shopify {topic:<20} {order_id:<22} -> {status} {outcome}{extra}")
+        return outcome
+
+
+def order_payload(number: int, customer: Customer, at: datetime, **changes: Any) -> dict[str, Any]:
+    order: dict[str, Any] = copy.deepcopy(_load("order.json")["order"])
+    order.update(
+        id=880000 + number,
+        name=f"#{number}",
+        order_number=number,
+        email=customer.email,
+        phone=customer.phone,
+        currency=customer.currency,
+        presentment_currency=customer.currency,
+        customer_locale=customer.locale,
+        created_at=at.isoformat(),
+        updated_at=at.isoformat(),
+        fulfillments=[],
+        fulfillment_status=None,
+    )
+    order["customer"].update(
+        id=770000 + number,
+        email=customer.email,
+        phone=customer.phone,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+    )
+    order.update(changes)
+    return order
+
+
+def fulfillment_payload(order: dict[str, Any], at: datetime, *, delivered: bool) -> dict[str, Any]:
+    fulfillment: dict[str, Any] = copy.deepcopy(_load("fulfillment.json")["fulfillment"])
+    number = f"1Z{order['id']}"
+    fulfillment.update(
+        id=order["id"] + 1,
+        order_id=order["id"],
+        status="success",
+        shipment_status="delivered" if delivered else "in_transit",
+        tracking_company="UPS",
+        tracking_number=number,
+        tracking_numbers=[number],
+        tracking_url=f"https://www.ups.com/track?tracknum={number}",
+        tracking_urls=[f"https://www.ups.com/track?tracknum={number}"],
+        created_at=at.isoformat(),
+        updated_at=at.isoformat(),
+    )
+    return fulfillment
+
+
+def play_day(shop: DemoShop) -> list[str]:
+    """The day's webhooks; returns the order ids."""
+    emma, ivan, zofia = CUSTOMERS
+    t = DAY_START
+    shop.say("--- 09:00 three customers order")
+    first = order_payload(5001, emma, t, financial_status="pending")
+    second = order_payload(5002, ivan, t + timedelta(minutes=3), financial_status="paid")
+    third = order_payload(5003, zofia, t + timedelta(minutes=7), financial_status="pending")
+    webhook_id = str(uuid.uuid4())
+    for order in (first, second, third):
+        shop.send("orders/create", order, webhook_id=webhook_id if order is first else None)
+    shop.say("--- Shopify delivers the first order's webhook again (it retries on slow answers)")
+    shop.send("orders/create", first, webhook_id=webhook_id)
+    shop.say("--- 09:30 Emma pays; an older update arrives late")
+    shop.send(
+        "orders/paid",
+        {**first, "financial_status": "paid", "updated_at": (t + timedelta(minutes=30)).isoformat()},
+    )
+    shop.send(
+        "orders/updated",
+        {**first, "financial_status": "pending", "updated_at": (t + timedelta(minutes=20)).isoformat()},
+    )
+    shop.say("--- 14:00 two parcels leave the warehouse")
+    shop.send("fulfillments/create", fulfillment_payload(first, t + timedelta(hours=5), delivered=False))
+    shop.send(
+        "fulfillments/create", fulfillment_payload(second, t + timedelta(hours=5, minutes=5), delivered=False)
+    )
+    shop.say("--- 16:00 Zofia cancels her order")
+    cancelled_at = (t + timedelta(hours=7)).isoformat()
+    shop.send(
+        "orders/cancelled",
+        {**third, "cancelled_at": cancelled_at, "cancel_reason": "customer", "updated_at": cancelled_at},
+    )
+    shop.say("--- next day 11:00 Emma's parcel is delivered")
+    shop.send("fulfillments/update", fulfillment_payload(first, t + timedelta(hours=26), delivered=True))
+    return [f"shopify:{o['id']}" for o in (first, second, third)]
+
+
+def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], None] = print) -> int:
+    """Run the demo on a fresh instance in `data_dir` (emptied first); returns an exit code."""
+    started = time.monotonic()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    runtime = LocalRuntime(
+        LocalOptions(data_dir=data_dir, port=port or free_port()), report=lambda line: say(f"    | {line}")
+    )
+    say(f"shopflow demo: starting a fresh shopflow local in {data_dir} ...")
+    session = runtime.start()
+    say(f"ready in {runtime.ready_seconds:.1f} s: API {session.api_url}")
+    try:
+        shop = DemoShop(session, say)
+        shop.configure()
+        order_ids = play_day(shop)
+        moved = runtime.advance(timedelta(days=2))
+        say(f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC")
+        queued = _settle(shop, expected=_outbox_items(shop))
+        _summary(shop, runtime, order_ids, queued, say)
+    finally:
+        runtime.stop()
+    say(
+        f"demo finished in {time.monotonic() - started:.1f} s. "
+        "Run your own with `shopflow local` (see README)."
+    )
+    return 0
+
+
+def _outbox_items(shop: DemoShop) -> int:
+    dynamodb = shop.target.client("dynamodb")
+    return int(
+        dynamodb.scan(
+            TableName=shop.session.table_name,
+            FilterExpression="item_type = :t",
+            ExpressionAttributeValues={":t": {"S": "OUTBOX"}},
+            Select="COUNT",
+        )["Count"]
+    )
+
+
+def _settle(shop: DemoShop, expected: int, timeout: float = 15.0) -> int:
+    """Wait until dispatch has published every outbox item to the notify queue."""
+    sqs = shop.target.client("sqs")
+    url = shop.session.queues["NotifyQueue"]
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        count = sum(int(v) for v in attributes.values())
+        if count >= expected:
+            break
+        time.sleep(0.1)
+    return count
+
+
+def _summary(
+    shop: DemoShop, runtime: LocalRuntime, order_ids: list[str], queued: int, say: Callable[[str], None]
+) -> None:
+    from shopflow.orders.commands import order_document
+    from shopflow.store.models import bind_table
+    from shopflow.store.orders import DynamoOrderStore
+
+    bind_table(shop.session.table_name, region=shop.session.region)
+    store = DynamoOrderStore()
+    say("")
+    say("=== the day in orders")
+    for order_id in order_ids:
+        stored = store.get(order_id)
+        if stored is None:
+            say(f"{order_id}: missing")
+            continue
+        document = order_document(stored, store.timeline(order_id))
+        customer = stored.order.customer
+        say(
+            f"{order_id} {stored.order.number}  {customer.name} ({customer.locale})  "
+            f"{stored.order.total} {stored.order.currency}  -> {stored.order.status.value}"
+        )
+        for entry in document["timeline"]:
+            say(f"    {entry['at'][:16]}  {entry['event']:<16} {entry['detail']}")
+    counts: dict[str, int] = {}
+    for _, _, _, outcome in shop.answers:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    say("")
+    say("=== webhooks: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
+    written = runtime.outbox.written if runtime.outbox else []
+    say(f"=== messages: {queued} order events published to the notify queue; {len(written)} sent")
+    for item in written:
+        say(f"    {item.channel} to {item.to}: {item.summary} ({item.path.name})")
+    if not written:
+        say(
+            "    none sent yet: the notify consumer (email and SMS in en/ru/pl) is issue #4; "
+            "the events above are what it will act on"
+        )
+    say(f"=== outbox folder: {runtime.data_dir / 'outbox'}")
