@@ -86,11 +86,36 @@ class Instance:
                 self.kill()
         return self.process.returncode
 
+    def crash(self) -> None:
+        """SIGKILL to the runtime process alone, as `kill -9 <pid>` or the OOM killer would."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        # Its DynamoDB Local gets SIGTERM from the kernel (parent death) and shuts down.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if not _processes_mentioning(str(self.data_dir)):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"DynamoDB Local for {self.data_dir} still runs after its parent was killed")
+
     def kill(self) -> None:
         """SIGKILL to the whole process tree (Java too): a crash, nothing gets to clean up."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return found
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

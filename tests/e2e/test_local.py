@@ -113,7 +113,7 @@ def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_pat
     sender.start()
     while len(acknowledged) < 15:
         time.sleep(0.01)
-    instance.kill()
+    instance.crash()
     stop.set()
     sender.join(timeout=30)
 

@@ -268,6 +268,7 @@ class DynamoDBLocal:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 cwd=self._workdir,  # anything it writes beside itself stays out of the repo and cache
+                preexec_fn=_terminate_with_parent,
             )
         except OSError as exc:
             raise DynamoDBLocalError(f"could not run Java ({exc}): {_JAVA_HINT}") from exc
@@ -365,6 +366,22 @@ class DynamoDBLocal:
         with contextlib.suppress(Exception):
             if self._process is not None and self._process.poll() is None:
                 self._process.kill()
+
+
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM the server when its parent dies, even by SIGKILL.
+
+    DynamoDB Local 1.11.478 acknowledges a write before it reaches its files: a SIGKILL loses
+    the last one, a SIGTERM loses nothing (it shuts down cleanly). So when `shopflow local` is
+    killed, its DynamoDB Local is terminated, not orphaned or killed (decision 19).
+    """
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class _PortTaken(Exception):
