@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shopflow.store.orders import DynamoOrderStore
 
 DEFAULT_STAGE = "dev"
+SETTINGS_MAX_AGE_VARIABLE = "SHOPFLOW_SETTINGS_MAX_AGE"
 
 
 def _queue_env_var(concern: str) -> str:
@@ -46,7 +47,9 @@ class Runtime:
     def settings(self) -> SettingsLoader:
         from shopflow.config import SettingsLoader
 
-        return SettingsLoader(self.stage, ssm_client=self.client("ssm"))
+        # Each container re-reads SSM at most this often; `shopflow local` sets 0 so a change shows at once.
+        max_age = int(os.environ.get(SETTINGS_MAX_AGE_VARIABLE, "60"))
+        return SettingsLoader(self.stage, ssm_client=self.client("ssm"), max_age_seconds=max_age)
 
     @cached_property
     def orders(self) -> DynamoOrderStore:

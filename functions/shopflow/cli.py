@@ -9,15 +9,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
+from typing import Any
 
 from shopflow.target import TargetError
 
 # Modules with `register(commands)`; imported at start, so they import heavy things lazily.
 COMMAND_MODULES: tuple[str, ...] = (
+    "shopflow.config.commands",
     "shopflow.local.commands",
     "shopflow.orders.commands",
 )
+
+
+def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Rows as aligned columns under upper-case headings (the CLI's readable form)."""
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
 
 
 def _settings(args: argparse.Namespace) -> int:

@@ -15,19 +15,14 @@ from typing import Any
 from tests.e2e.conftest import Instance, start
 from tests.support import SHOP_DOMAIN, corpus, dumps, shopify_headers
 
-ROOT = "/shopflow/local"
-
 
 def configure(instance: Instance) -> str:
     """What an owner does first: allow their shop; returns the instance's Shopify secret."""
-    ssm = instance.target.client("ssm")
-    ssm.put_parameter(
-        Name=f"{ROOT}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN, Type="String", Overwrite=True
-    )
-    secret: str = ssm.get_parameter(Name=f"{ROOT}/webhooks/shopify/secret", WithDecryption=True)["Parameter"][
-        "Value"
-    ]
-    return secret
+    allowed = instance.cli("config", "set", "webhooks.shopify.shop_domains", SHOP_DOMAIN)
+    assert allowed.returncode == 0, allowed.stderr
+    secret = instance.cli("config", "get", "webhooks.shopify.secret", "--reveal")
+    assert secret.returncode == 0, secret.stderr
+    return secret.stdout.strip()
 
 
 def send_order(
@@ -89,6 +84,28 @@ def test_a_signed_webhook_becomes_an_order_the_cli_shows(launch: Any) -> None:
     headers = shopify_headers(body, "orders/create", secret="not-the-secret-0000")
     assert instance.post("/webhooks/shopify", body, headers)[0] == 401
     assert instance.cli("orders", "get", "shopify:1").returncode == 1
+
+
+def test_a_setting_changed_with_the_cli_takes_effect_at_once(launch: Any) -> None:
+    instance = launch()
+    secret = instance.cli("config", "get", "webhooks.shopify.secret", "--reveal").stdout.strip()
+    order = corpus("shopify/order.json")
+    # A fresh instance accepts no shop yet: the owner has not named theirs.
+    assert send_order(instance, secret, order, "orders/create")[0] == 401
+
+    refused = instance.cli("config", "set", "webhooks.shopify.shop_domains", "johns-apparel.com")
+    assert refused.returncode == 1
+    assert "not a *.myshopify.com domain: johns-apparel.com" in refused.stderr
+    assert send_order(instance, secret, order, "orders/create")[0] == 401
+
+    allowed = instance.cli("config", "set", "webhooks.shopify.shop_domains", SHOP_DOMAIN)
+    assert allowed.returncode == 0, allowed.stderr
+    assert f"webhooks.shopify.shop_domains: (empty) (default) -> {SHOP_DOMAIN}" in allowed.stdout
+    status, answer = send_order(instance, secret, order, "orders/create")
+    assert (status, answer["status"], answer["order_id"]) == (200, "accepted", "shopify:450789469")
+    shown = {r["key"]: r for r in json.loads(instance.cli("config", "show", "--json").stdout)}
+    assert shown["webhooks.shopify.shop_domains"]["source"] == "ssm"
+    assert shown["webhooks.shopify.secret"]["value"] == "(set)"
 
 
 def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_path: Path) -> None:

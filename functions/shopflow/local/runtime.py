@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from shopflow.bootstrap import SETTINGS_MAX_AGE_VARIABLE
 from shopflow.clock import ScaledClock
 from shopflow.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 from shopflow.local.mail import OutboxWriter
@@ -229,6 +230,9 @@ class LocalRuntime:
             os.environ[endpoint_variable(service)] = url
         if not self.options.verbose:
             os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+            from shopflow.observability import logger
+
+            logger.setLevel(logging.WARNING)  # it may have been made (at INFO) before this
 
     def client(self, service: str) -> Any:
         import boto3
@@ -350,6 +354,7 @@ class LocalRuntime:
                 merged[name] = value
         if not self.options.verbose:
             merged["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        merged[SETTINGS_MAX_AGE_VARIABLE] = "0"  # `shopflow config set --local` takes effect at once
         os.environ.update(merged)
 
     def _start_handlers(self, template: Template, provisioned: Provisioned) -> None:

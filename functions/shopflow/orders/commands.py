@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from shopflow.cli import print_table
 from shopflow.target import Target, add_target_arguments, target_from_args
 
 
@@ -59,7 +60,7 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no orders in {target.where}")
         return 0
-    _table(rows, ("order_id", "number", "status", "total", "currency", "customer", "updated_at"))
+    print_table(rows, ("order_id", "number", "status", "total", "currency", "customer", "updated_at"))
     return 0
 
 
@@ -105,7 +106,7 @@ def _get(args: argparse.Namespace) -> int:
     for parcel in order.tracking:
         print(f"  parcel {parcel.carrier or ''} {parcel.number} {parcel.url or ''}".rstrip())
     print("timeline:")
-    _table(
+    print_table(
         [
             {"at": e["at"], "event": e["event"], "status": e["status"], "detail": e["detail"]}
             for e in document["timeline"]
@@ -113,10 +114,3 @@ def _get(args: argparse.Namespace) -> int:
         ("at", "event", "status", "detail"),
     )
     return 0
-
-
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
-    for row in rows:
-        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())

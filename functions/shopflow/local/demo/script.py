@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shopflow.config.settings import ssm_path
 from shopflow.local.ports import free_port
 from shopflow.local.runtime import LocalOptions, LocalRuntime
 from shopflow.target import LocalSession, Target
@@ -70,15 +71,13 @@ class DemoShop:
         self.answers: list[tuple[str, str, int, str]] = []
 
     def configure(self) -> None:
+        from shopflow.config.commands import set_setting
+
+        self.say("config: " + set_setting(self.target, "webhooks.shopify.shop_domains", SHOP_DOMAIN))
         ssm = self.target.client("ssm")
-        root = f"/shopflow/{self.session.stage}"
-        ssm.put_parameter(
-            Name=f"{root}/webhooks/shopify/shop_domains", Value=SHOP_DOMAIN, Type="String", Overwrite=True
-        )
-        self.secret = ssm.get_parameter(Name=f"{root}/webhooks/shopify/secret", WithDecryption=True)[
-            "Parameter"
-        ]["Value"]
-        self.say(f"config: webhooks from {SHOP_DOMAIN} accepted, signed with this instance's secret")
+        self.secret = ssm.get_parameter(
+            Name=f"{ssm_path(self.session.stage)}/webhooks/shopify/secret", WithDecryption=True
+        )["Parameter"]["Value"]
 
     def send(self, topic: str, document: dict[str, Any], *, webhook_id: str | None = None) -> str:
         body = json.dumps(document).encode()
