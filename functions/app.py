@@ -48,6 +48,43 @@ def events_webhook() -> Response:
     return _respond("events")
 
 
+# GET shows a page that asks; POST unsubscribes (the page's button, or RFC 8058 one-click).
+@app.route(
+    "/unsubscribe/{token}",
+    methods=["GET", "POST"],
+    content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", *JSON],
+)
+def unsubscribe(token: str) -> Response:
+    from shopflow.notifications.unsubscribe_page import unsubscribe_page
+
+    runtime = bootstrap.runtime()
+    request = app.current_request
+    assert request is not None
+    status, page = unsubscribe_page(
+        request.method,
+        token,
+        settings=runtime.settings.load(),
+        consent=runtime.consent,
+        now=runtime.clock.now(),
+    )
+    return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
 @app.lambda_function(name="dispatch")
 def dispatch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.runtime().dispatcher.handle(event, context)
+
+
+@app.lambda_function(name="notify")
+def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().notifier.handle(event, context)
+
+
+@app.lambda_function(name="sweep")
+def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return bootstrap.runtime().sweeper.handle(event, context)
+
+
+@app.lambda_function(name="timers")
+def timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().timer_consumer.handle(event, context)

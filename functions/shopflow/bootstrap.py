@@ -9,6 +9,7 @@ Everything a handler needs comes from `runtime()`. Tests and `shopflow local` ca
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,8 +19,13 @@ from shopflow.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from shopflow.config import SettingsLoader
+    from shopflow.messaging.render import Renderer
+    from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
+    from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.orders import DynamoOrderStore
+    from shopflow.timers.consumer import TimerConsumer
+    from shopflow.timers.sweep import Sweeper
 
 DEFAULT_STAGE = "dev"
 SETTINGS_MAX_AGE_VARIABLE = "SHOPFLOW_SETTINGS_MAX_AGE"
@@ -42,6 +48,20 @@ class Runtime:
 
             self._clients[service] = boto3.client(service)
         return self._clients[service]
+
+    def single_attempt_client(self, service: str) -> Any:
+        """A client that makes one attempt per call: for providers that take no idempotency key
+        (SES, SNS), where a botocore retry after a timeout could send a message twice."""
+        key = f"{service}/single-attempt"
+        if key not in self._clients:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10
+            )
+            self._clients[key] = boto3.client(service, config=config)
+        return self._clients[key]
 
     @cached_property
     def settings(self) -> SettingsLoader:
@@ -66,6 +86,63 @@ class Runtime:
         concerns = {c for routes in ROUTES.values() for c in routes}
         urls = {c: os.environ[_queue_env_var(c)] for c in concerns}
         return Dispatcher(lambda: self.client("sqs"), urls)
+
+    @cached_property
+    def consent(self) -> DynamoConsentStore:
+        from shopflow.store.consent import DynamoConsentStore
+        from shopflow.store.models import bind_table
+
+        bind_table(self.table_name)
+        return DynamoConsentStore()
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        from shopflow.messaging.render import Renderer
+
+        return Renderer()
+
+    @cached_property
+    def notifier(self) -> NotifyConsumer:
+        from shopflow.messaging.delivery import SesSender, SnsSender
+        from shopflow.notifications.consumer import NotifyConsumer
+        from shopflow.store.messages import DynamoMessageStore
+
+        orders = self.orders
+        return NotifyConsumer(
+            get_order=orders.get,
+            messages=DynamoMessageStore(orders),
+            settings=self.settings.load,
+            renderer=lambda: self.renderer,
+            email=SesSender(lambda: self.single_attempt_client("ses")),
+            sms=SnsSender(lambda: self.single_attempt_client("sns")),
+            clock=self.clock,
+            consent=self.consent,
+            api_url=os.environ.get("SHOPFLOW_API_URL"),
+        )
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        from shopflow.timers.sweep import Sweeper
+
+        return Sweeper(lambda: self.client("sqs"), os.environ[_queue_env_var("timers")], self.clock)
+
+    @cached_property
+    def timer_consumer(self) -> TimerConsumer:
+        from shopflow.notifications.consumer import SEND_DEFERRED
+        from shopflow.notifications.late import check_late_order
+        from shopflow.orders.service import LATE_CHECK
+        from shopflow.timers.consumer import TimerConsumer
+
+        def late_check(payload: dict[str, Any]) -> None:
+            check_late_order(payload, store=self.orders, settings=self.settings.load(), clock=self.clock)
+
+        def send_deferred(payload: dict[str, Any]) -> None:
+            # Back to notify, the one function allowed to send: {"deferred": {...}}.
+            self.client("sqs").send_message(
+                QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=json.dumps({"deferred": payload})
+            )
+
+        return TimerConsumer({LATE_CHECK: late_check, SEND_DEFERRED: send_deferred})
 
 
 _runtime: Runtime | None = None

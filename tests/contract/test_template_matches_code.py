@@ -95,6 +95,25 @@ def test_dispatch_reports_partial_failures_and_keeps_what_it_cannot_send() -> No
     assert stream["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
 
 
+def test_every_routed_concern_has_a_consumer_that_reports_partial_failures_in_time() -> None:
+    environment = TEMPLATE.function_properties("DispatchFunction")["Environment"]["Variables"]
+    queues = TEMPLATE.of_type("AWS::SQS::Queue")
+    consumers = {
+        event["Properties"]["Queue"]["Fn::GetAtt"][0]: logical_id
+        for logical_id in FUNCTIONS
+        for event in TEMPLATE.function_properties(logical_id).get("Events", {}).values()
+        if event["Type"] == "SQS"
+    }
+    for concern in {c for targets in ROUTES.values() for c in targets}:
+        queue = environment[_queue_env_var(concern)]["Ref"]
+        assert queue in consumers, f"nothing consumes the {concern} queue"
+        props = TEMPLATE.function_properties(consumers[queue])
+        sources = [e["Properties"] for e in props["Events"].values() if e["Type"] == "SQS"]
+        assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources), concern
+        # AWS: a queue's visibility timeout at least six times its consumer's timeout.
+        assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * props["Timeout"], concern
+
+
 def test_every_function_has_its_own_role_timeout_memory_and_log_retention() -> None:
     for logical_id in FUNCTIONS:
         props = TEMPLATE.function_properties(logical_id)

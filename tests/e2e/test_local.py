@@ -9,17 +9,27 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Instance, start
 from tests.support import SHOP_DOMAIN, corpus, dumps, shopify_headers
 
+SENDER = "orders@demo-shop.example"
+
 
 def configure(instance: Instance) -> str:
-    """What an owner does first: allow their shop; returns the instance's Shopify secret."""
-    allowed = instance.cli("config", "set", "webhooks.shopify.shop_domains", SHOP_DOMAIN)
-    assert allowed.returncode == 0, allowed.stderr
+    """What an owner does first: allow their shop, name the sender of their emails; returns the
+    instance's Shopify secret."""
+    for key, value in (
+        ("webhooks.shopify.shop_domains", SHOP_DOMAIN),
+        ("notify.email.sender", SENDER),
+        ("notify.sms.quiet_hours", "off"),  # the local clock is the machine's: CI may run at night
+    ):
+        done = instance.cli("config", "set", key, value)
+        assert done.returncode == 0, done.stderr
     secret = instance.cli("config", "get", "webhooks.shopify.secret", "--reveal")
     assert secret.returncode == 0, secret.stderr
     return secret.stdout.strip()
@@ -32,21 +42,21 @@ def send_order(
     return instance.post("/webhooks/shopify", body, shopify_headers(body, topic, secret=secret))
 
 
-def queued(instance: Instance, queue: str = "NotifyQueue", expected: int = 1, timeout: float = 15) -> int:
-    sqs = instance.target.client("sqs")
-    url = instance.session.queues[queue]
+def emails(instance: Instance, expected: int = 0, timeout: float = 30) -> list[EmailMessage]:
+    """The outbox's emails, once there are at least `expected` of them (or the timeout passed)."""
+    outbox = instance.data_dir / "outbox"
     deadline = time.monotonic() + timeout
-    count = 0
-    while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        count = sum(int(v) for v in attributes.values())
-        if count >= expected:
-            return count
-        time.sleep(0.1)
-    return count
+    while True:
+        files = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+        if len(files) >= expected or time.monotonic() > deadline:
+            return [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]  # type: ignore[misc]
+        time.sleep(0.05)
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
 
 
 def test_a_signed_webhook_becomes_an_order_the_cli_shows(launch: Any) -> None:
@@ -77,13 +87,73 @@ def test_a_signed_webhook_becomes_an_order_the_cli_shows(launch: Any) -> None:
     assert [(o["order_id"], o["status"]) for o in listed] == [("shopify:450789469", "paid")]
     table = instance.cli("orders", "get", "shopify:450789469")
     assert "status pending -> paid" in table.stdout
-    # dispatch ran from the table's stream: OrderPlaced and OrderStatusChanged are on the notify queue.
-    assert queued(instance, expected=2) == 2
+    # stream -> dispatch -> notify queue -> notify -> SES: a confirmation and a "paid" email, as files.
+    sent = emails(instance, expected=2)
+    assert len(sent) == 2
+    assert all(m["To"] == "bob.norman@hostmail.com" and "#1001" in text_of(m) for m in sent)
+    assert all(p.get_content_type() in ("text/plain", "text/html") for m in sent for p in m.iter_parts())
+    assert (
+        "email confirmation sent to b***@hostmail.com (en)"
+        in instance.cli("orders", "get", "shopify:450789469").stdout
+    )
     # A bad signature is refused over real HTTP too, and nothing is stored.
     body = dumps({**order, "id": 1})
     headers = shopify_headers(body, "orders/create", secret="not-the-secret-0000")
     assert instance.post("/webhooks/shopify", body, headers)[0] == 401
     assert instance.cli("orders", "get", "shopify:1").returncode == 1
+
+
+def test_an_order_through_every_status_leaves_exactly_its_messages_in_the_outbox(launch: Any) -> None:
+    instance = launch()
+    secret = configure(instance)
+    order = corpus("shopify/order.json")
+    order = {**order, "phone": "+48601234567", "customer_locale": "pl-PL"}
+    fulfillment = corpus("shopify/fulfillment.json")
+    cancelled = {
+        **order,
+        "id": 450789470,
+        "name": "#1002",
+        "email": "ann@example.com",
+        "customer_locale": "ru",
+    }
+    steps = [
+        ("orders/create", order),
+        ("orders/paid", {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}),
+        ("fulfillments/create", {**fulfillment, "shipment_status": None}),
+        ("fulfillments/update", {**fulfillment, "shipment_status": "delivered"}),
+        ("orders/create", cancelled),
+        (
+            "orders/cancelled",
+            {
+                **cancelled,
+                "cancelled_at": "2008-01-10T12:00:00-05:00",
+                "updated_at": "2008-01-10T12:00:00-05:00",
+            },
+        ),
+    ]
+    for topic, payload in steps:
+        status, answer = send_order(instance, secret, payload, topic)
+        assert (status, answer["status"]) == (200, "accepted"), (topic, answer)
+
+    sent = emails(instance, expected=6)
+    by_order: dict[str, list[str]] = {}
+    for message in sent:
+        by_order.setdefault(str(message["To"]), []).append(str(message["Content-Language"]))
+    assert sorted(by_order["bob.norman@hostmail.com"]) == ["pl"] * 4  # confirmation, paid, shipped, delivered
+    assert by_order["ann@example.com"] == ["ru", "ru"]  # confirmation, cancelled
+    time.sleep(1)  # nothing more arrives
+    assert len(emails(instance)) == 6
+    sms = sorted((instance.data_dir / "outbox").glob("*.txt"))
+    assert (
+        len(sms) == 1
+        and "+48601234567" in sms[0].read_text()
+        and fulfillment["tracking_number"] in sms[0].read_text()
+    )
+    shipped = next(m for m in sent if fulfillment["tracking_url"] in (m.get_body(("html",)).get_content()))  # type: ignore[union-attr]
+    assert shipped["To"] == "bob.norman@hostmail.com"
+    shown = json.loads(instance.cli("orders", "get", "shopify:450789470", "--json").stdout)
+    decisions = [e["detail"] for e in shown["timeline"] if e["event"].startswith("message_")]
+    assert "sms confirmation skipped: sms disabled for confirmation" in decisions
 
 
 def test_a_setting_changed_with_the_cli_takes_effect_at_once(launch: Any) -> None:
@@ -120,7 +190,8 @@ def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_pat
             if stop.is_set():
                 return
             try:
-                status, answer = send_order(instance, secret, {**template, "id": 900000 + n}, "orders/create")
+                order = {**template, "id": 900000 + n, "name": f"#{900000 + n}"}
+                status, answer = send_order(instance, secret, order, "orders/create")
             except OSError:
                 return  # the runtime is gone
             if status == 200 and answer.get("status") == "accepted":
@@ -134,7 +205,9 @@ def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_pat
     stop.set()
     sender.join(timeout=30)
 
-    again = launch(data_dir=tmp_path / "data")
+    # A fast clock on restart: a message whose send the crash cut short is claimed again when its
+    # lease (120 s) ends, two real seconds later.
+    again = launch("--clock-speed", "60", data_dir=tmp_path / "data")
     listed = {
         o["order_id"] for o in json.loads(again.cli("orders", "list", "--json", "--limit", "1000").stdout)
     }
@@ -148,9 +221,39 @@ def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_pat
     )["Items"]
     outbox_orders = sorted(i["outbox_id"]["S"].split("#v")[0] for i in items)
     assert outbox_orders == sorted(listed)
+    # Every order's confirmation is sent: once, or, when the crash cut a send short between the
+    # provider's answer and its record, again after the lease, and its record says so.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        records = email_records(again)
+        if len(records) == len(listed) and all(r["status"] == "SENT" for r in records.values()):
+            break
+        time.sleep(0.2)
+    assert sorted(records) == sorted(listed)
+    assert {r["status"] for r in records.values()} == {"SENT"}
+    per_order = {order_id: 0 for order_id in listed}
+    for message in emails(again):
+        number = text_of(message).split("#9", 1)[1][:5]
+        per_order[f"shopify:9{number}"] += 1
+    for order_id, count in per_order.items():
+        assert count == 1 or (count == 2 and int(records[order_id]["attempts"]) == 2), (order_id, count)
     # The settings survived too: the same secret still signs.
     status, answer = send_order(again, secret, {**template, "id": 999999}, "orders/create")
     assert (status, answer["status"]) == (200, "accepted")
+
+
+def email_records(instance: Instance) -> dict[str, dict[str, Any]]:
+    """Each order's confirmation email record: order_id -> {status, attempts}."""
+    items = instance.target.client("dynamodb").scan(
+        TableName=instance.session.table_name,
+        FilterExpression="sk = :sk",
+        ExpressionAttributeValues={":sk": {"S": "MESSAGE#confirmation#email"}},
+        ConsistentRead=True,
+    )["Items"]
+    return {
+        i["pk"]["S"].removeprefix("ORDER#"): {"status": i["status"]["S"], "attempts": i["attempts"]["N"]}
+        for i in items
+    }
 
 
 def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path: Path, local_env: dict[str, str]) -> None:

@@ -59,7 +59,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         template = Template.load(Stage=STAGE)
         provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
-        for function in ("ApiFunction", "DispatchFunction"):
+        for function in template.of_type("AWS::Serverless::Function"):
             for key, value in function_environment(template, function, provisioned).items():
                 monkeypatch.setenv(key, value)
         ssm = boto3.client("ssm")

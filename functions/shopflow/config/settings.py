@@ -41,8 +41,15 @@ class Settings:
 
     @property
     def dedup_retention_days(self) -> int:
-        days = self.get("dedup.retention_days")
-        return days if isinstance(days, int) and not isinstance(days, bool) else 8
+        return self.int_value("dedup.retention_days")
+
+    def int_value(self, key: str) -> int:
+        value = self.get(key)
+        default = BY_KEY[key].default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        assert isinstance(default, int)
+        return default
 
     def as_dict(self) -> dict[str, Value]:
         return {s.key: self.get(s.key) for s in SETTINGS}

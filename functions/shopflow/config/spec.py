@@ -14,6 +14,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shopflow.notifications.kinds import KINDS, SMS_BY_DEFAULT
 
 Kind = Literal["string", "secret", "int", "bool", "list"]
 Value = str | int | bool | tuple[str, ...] | None
@@ -58,6 +61,38 @@ _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 def _shop_domains(value: str) -> str | None:
     bad = [d for d in _split(value) if not _SHOP_DOMAIN.match(d)]
     return f"not a *.myshopify.com domain: {', '.join(bad)}" if bad else None
+
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _email(value: str) -> str | None:
+    return None if _EMAIL.match(value) else "must be an email address like orders@example.com"
+
+
+def _url(value: str) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone like Europe/Warsaw"
+    return None
+
+
+_QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _quiet_hours(value: str) -> str | None:
+    if value == "off" or _QUIET.match(value):
+        return None
+    return "must be HH:MM-HH:MM (e.g. 21:00-08:00) or off"
+
+
+def _locale(value: str) -> str | None:
+    return None if value in ("en", "ru", "pl") else "must be one of en, ru, pl"
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -107,6 +142,85 @@ SETTINGS: tuple[Setting, ...] = (
         "secret",
         "The events secret before the last rotation.",
         check=_whsec_secret,
+    ),
+    Setting("shop.name", "string", "The shop name customers know: signs every message.", default="Our shop"),
+    Setting("shop.url", "string", "The shop's home page, linked in messages.", check=_url),
+    Setting(
+        "shop.timezone",
+        "string",
+        "Time zone for customers whose own is unknown (dates in messages, SMS quiet hours).",
+        default="UTC",
+        check=_timezone,
+    ),
+    Setting(
+        "notify.locale_fallback",
+        "string",
+        "Language (en, ru, pl) for customers whose own is unknown or not one of these.",
+        default="en",
+        check=_locale,
+    ),
+    Setting(
+        "notify.email.sender",
+        "string",
+        "From address of every email (verified in SES); no email is sent until it is set.",
+        check=_email,
+    ),
+    Setting("notify.email.reply_to", "string", "Reply-To address of every email.", check=_email),
+    Setting("notify.email.configuration_set", "string", "SES configuration set every email is sent with."),
+    Setting(
+        "notify.sms.max_segments",
+        "int",
+        "Longest SMS sent, in segments (160 GSM-7 / 70 UCS-2 characters each); a longer one is not sent.",
+        default=3,
+        minimum=1,
+        maximum=10,
+    ),
+    Setting(
+        "notify.unsubscribe.secret",
+        "secret",
+        "Signs unsubscribe links in marketing messages; changing it breaks the links already sent.",
+        check=_hmac_secret,
+    ),
+    Setting(
+        "notify.sms.quiet_hours",
+        "string",
+        "No SMS in these hours of the customer's day (their time zone): one due then waits for the end.",
+        default="21:00-08:00",
+        check=_quiet_hours,
+    ),
+    Setting(
+        "notify.delayed.after_hours",
+        "int",
+        "Hours after payment an unshipped order counts as late: the customer gets an apology and a code.",
+        default=48,
+        minimum=1,
+        maximum=720,
+    ),
+    Setting(
+        "notify.delayed.coupon_percent",
+        "int",
+        "Discount (percent) of the late-order apology code.",
+        default=10,
+        minimum=1,
+        maximum=90,
+    ),
+    Setting(
+        "notify.delayed.coupon_valid_days",
+        "int",
+        "Days the late-order apology code stays valid.",
+        default=30,
+        minimum=1,
+        maximum=365,
+    ),
+    *(
+        Setting(
+            f"notify.{kind}.{channel}",
+            "bool",
+            f"Send the {kind} message by {channel}.",
+            default=channel == "email" or kind in SMS_BY_DEFAULT,
+        )
+        for kind in KINDS
+        for channel in ("email", "sms")
     ),
     Setting(
         "dedup.retention_days",

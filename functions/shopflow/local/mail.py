@@ -16,6 +16,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from shopflow.observability import mask
+
 ACCOUNT = "123456789012"
 
 
@@ -25,14 +27,6 @@ class Written:
     channel: str  # "email" | "sms"
     to: str
     summary: str  # subject, or the start of the SMS
-
-
-def mask(address: str) -> str:
-    """a****@example.com / +48*****789: enough to tell messages apart in a shared console."""
-    if "@" in address:
-        local, domain = address.split("@", 1)
-        return f"{local[:1]}***@{domain}"
-    return address[:3] + "*" * max(0, len(address) - 6) + address[-3:]
 
 
 class OutboxWriter:

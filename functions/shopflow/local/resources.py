@@ -8,6 +8,8 @@ from typing import Any
 
 from shopflow.local.template import Template
 
+LOCAL_API_ID = "local-api"
+
 
 @dataclass
 class Provisioned:
@@ -23,6 +25,10 @@ class Provisioned:
 def provision(template: Template, *, dynamodb: Any, sqs: Any | None) -> Provisioned:
     """Create every DynamoDB table and (given an SQS client) queue of `template` (idempotent)."""
     done = Provisioned()
+    # APIs are not created locally; an environment that names one (SHOPFLOW_API_URL) gets a
+    # placeholder id, which `shopflow local` replaces with its own URL.
+    for logical_id in template.of_type("AWS::Serverless::Api"):
+        done.refs[logical_id] = LOCAL_API_ID
     for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
         _create_table(template, logical_id, resource["Properties"], dynamodb, done)
     if sqs is None:

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shopflow.orders.model import Amount, Order, OrderStatus, Tracking, can_transition
+from shopflow.orders.model import Amount, DiscountCode, Order, OrderStatus, Tracking, can_transition
 
 
 class _Change(BaseModel):
@@ -68,7 +68,16 @@ class StatusUpdate(_Change):
     note: str | None = None
 
 
-OrderChange = OrderSnapshot | ShipmentUpdate | RefundIssued | StatusUpdate
+class DelayDetected(_Change):
+    """The scheduled check found the order paid but not shipped after `hours`: apologise once."""
+
+    kind: Literal["delay"] = "delay"
+    coupon: DiscountCode
+    hours: int
+    occurred_at: datetime
+
+
+OrderChange = OrderSnapshot | ShipmentUpdate | RefundIssued | StatusUpdate | DelayDetected
 
 
 class _Event(BaseModel):
@@ -88,7 +97,14 @@ class OrderStatusChanged(_Event):
     previous_status: OrderStatus
 
 
-DomainEvent = OrderPlaced | OrderStatusChanged
+class OrderDelayed(_Event):
+    type: Literal["OrderDelayed"] = "OrderDelayed"
+
+
+DomainEvent = OrderPlaced | OrderStatusChanged | OrderDelayed
+
+# Statuses in which an order is paid and waiting to be shipped: late after the configured hours.
+AWAITING_SHIPMENT = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
 class TimelineEntry(BaseModel):
@@ -138,6 +154,8 @@ def apply_change(current: Order | None, change: OrderChange, *, via: str, now: d
 
     `via` names what delivered the change (e.g. "shopify orders/paid") for the timeline.
     """
+    if isinstance(change, DelayDetected):
+        return _apply_delay(current, change, via=via, now=now)
     base = current if current is not None else _stub(change)
     if isinstance(change, OrderSnapshot):
         return _apply_snapshot(current, change, via=via, now=now)
@@ -274,6 +292,29 @@ def _apply_snapshot(current: Order | None, change: OrderSnapshot, *, via: str, n
         changes=tuple(changed),
     )
     return Outcome(merged, entry, events)
+
+
+def _apply_delay(current: Order | None, change: DelayDetected, *, via: str, now: datetime) -> Outcome:
+    if current is None or not current.details_received:
+        return Outcome(current, None, (), ignored_because="no such order")
+    if current.status not in AWAITING_SHIPMENT:
+        return Outcome(current, None, (), ignored_because=f"not late: {current.status}")
+    if current.delay_coupon is not None:
+        return Outcome(current, None, (), ignored_because="already found late")
+    coupon = change.coupon
+    order = current.model_copy(update={"delay_coupon": coupon})
+    entry = TimelineEntry(
+        at=change.occurred_at,
+        recorded_at=now,
+        event="delayed",
+        status=order.status,
+        source=via,
+        detail=f"not shipped {change.hours} h after payment; discount code {coupon.code} "
+        f"({coupon.percent}%, valid until {coupon.valid_until:%Y-%m-%d})",
+        changes=("delay_coupon",),
+    )
+    event = OrderDelayed(order_id=order.order_id, status=order.status, occurred_at=change.occurred_at)
+    return Outcome(order, entry, (event,))
 
 
 def _unchanged(current: Order, seen_at: datetime | None) -> Outcome:

@@ -105,6 +105,14 @@ class Tracking(_Model):
     carrier: str | None = None
 
 
+class DiscountCode(_Model):
+    """A single-use code given to one customer (the late-order apology)."""
+
+    code: str
+    percent: int = Field(ge=1, le=100)
+    valid_until: datetime
+
+
 class Order(_Model):
     order_id: str
     source: str
@@ -126,6 +134,8 @@ class Order(_Model):
     refund_ids: tuple[str, ...] = ()
     # False while only fulfillments or refunds have arrived for an order whose body has not.
     details_received: bool = True
+    # Set once, when the order was found paid but not shipped in time (notifications: "delayed").
+    delay_coupon: DiscountCode | None = None
 
 
 def order_id_for(source: str, external_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -9,9 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shopflow.orders.changes import apply_change
+from shopflow.orders.changes import (
+    AWAITING_SHIPMENT,
+    DomainEvent,
+    OrderPlaced,
+    OrderStatusChanged,
+    apply_change,
+)
 from shopflow.orders.model import OrderStatus
-from shopflow.store.orders import Commit, DuplicateDelivery, OrderStore, StoredOrder, VersionConflict
+from shopflow.store.orders import (
+    Commit,
+    DuplicateDelivery,
+    OrderStore,
+    StoredOrder,
+    TimerRequest,
+    VersionConflict,
+)
 from shopflow.webhooks.common import Delivery
 
 MAX_ATTEMPTS = 6
@@ -39,8 +53,10 @@ def record_delivery(
     *,
     now: datetime,
     dedup_retention: timedelta,
+    late_after: timedelta | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recorded:
+    """`late_after`: when an order becomes paid, arm its late-order check for then."""
     change = delivery.change
     order_id = change.order_id
     read_first = not delivery.expect_new
@@ -72,6 +88,7 @@ def record_delivery(
                     events=outcome.events,
                     now=now,
                     dedup_retention=dedup_retention,
+                    timers=late_checks(outcome.events, now, late_after),
                 )
             )
         except DuplicateDelivery:
@@ -85,6 +102,31 @@ def record_delivery(
             )
         return Recorded("accepted", order_id, outcome.order.status, outcome.timeline.changes, wrote=True)
     raise ConcurrentUpdates(order_id)
+
+
+LATE_CHECK = "late_check"
+
+
+def late_checks(
+    events: tuple[DomainEvent, ...], now: datetime, late_after: timedelta | None
+) -> tuple[TimerRequest, ...]:
+    """A late-order check for an order that has just become paid and awaits shipment."""
+    if late_after is None:
+        return ()
+    return tuple(
+        TimerRequest(
+            timer_id=f"late#{event.order_id}",
+            action=LATE_CHECK,
+            due_at=now + late_after,
+            payload=json.dumps({"order_id": event.order_id, "hours": late_after // timedelta(hours=1)}),
+        )
+        for event in events
+        if event.status in AWAITING_SHIPMENT
+        and (
+            isinstance(event, OrderPlaced)
+            or (isinstance(event, OrderStatusChanged) and event.previous_status not in AWAITING_SHIPMENT)
+        )
+    )
 
 
 def _back_off(attempt: int, sleep: Callable[[float], None]) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 ROUTES: dict[str, tuple[str, ...]] = {
     "OrderPlaced": ("notify",),
     "OrderStatusChanged": ("notify",),
+    "OrderDelayed": ("notify",),
 }
 
 

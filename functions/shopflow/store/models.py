@@ -59,6 +59,35 @@ class OutboxItem(_Item):
     created_at = UnicodeAttribute()
 
 
+class MessageItem(_Item):
+    """pk `ORDER#{order_id}`, sk `MESSAGE#{kind}#{channel}`: the send-once record of one message.
+
+    Created PENDING in the transaction that caused the message; then SENDING (with a lease),
+    and SENT (with the provider's id), FAILED or SKIPPED (with the reason).
+    """
+
+    status = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    cause = UnicodeAttribute()  # outbox_id of the event that caused it
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    lease_until = UnicodeAttribute(null=True)
+    provider_message_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    # An attempt whose outcome is unknown (a timeout after the request left): said in the final record.
+    uncertain = UnicodeAttribute(null=True)
+    deferred_until = UnicodeAttribute(null=True)  # an SMS waiting for the end of quiet hours
+
+
+class OptOutItem(_Item):
+    """pk `CONTACT#{sha256(channel:address)}`, sk `OPTOUT#{channel}`: no more marketing there."""
+
+    channel = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
 
@@ -80,7 +109,15 @@ class TimerItem(_Item):
     timers = TimerIndex()
 
 
-MODELS: tuple[type[_Item], ...] = (OrderItem, TimelineItem, DedupItem, OutboxItem, TimerItem)
+MODELS: tuple[type[_Item], ...] = (
+    OrderItem,
+    TimelineItem,
+    DedupItem,
+    OutboxItem,
+    MessageItem,
+    OptOutItem,
+    TimerItem,
+)
 
 
 def bind_table(table_name: str, *, region: str | None = None) -> None:

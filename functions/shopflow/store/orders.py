@@ -6,6 +6,7 @@ keeps the same rules (dedup markers, version conditions, all-or-nothing commits)
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,9 +17,18 @@ from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from shopflow.notifications.kinds import CHANNELS, kinds_for
 from shopflow.orders.changes import DomainEvent, TimelineEntry
 from shopflow.orders.model import Order
-from shopflow.store.models import DedupItem, OrderItem, OutboxItem, TimelineItem, connection_settings
+from shopflow.store.models import (
+    DedupItem,
+    MessageItem,
+    OrderItem,
+    OutboxItem,
+    TimelineItem,
+    TimerItem,
+    connection_settings,
+)
 
 OUTBOX_RETENTION = timedelta(days=7)
 
@@ -44,6 +54,16 @@ class Loaded:
 
 
 @dataclass(frozen=True)
+class TimerRequest:
+    """A delayed action to arm with this commit (found by the sweep when due)."""
+
+    timer_id: str
+    action: str
+    due_at: datetime
+    payload: str  # JSON
+
+
+@dataclass(frozen=True)
 class Commit:
     """Everything one accepted delivery writes, in one transaction."""
 
@@ -54,6 +74,7 @@ class Commit:
     events: tuple[DomainEvent, ...]
     now: datetime
     dedup_retention: timedelta
+    timers: tuple[TimerRequest, ...] = ()
 
     @property
     def new_version(self) -> int:
@@ -77,6 +98,30 @@ def outbox_messages(commit: Commit) -> tuple[OutboxMessage, ...]:
         )
         for event in commit.events
     )
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A message an event causes: its send-once record is created with the event."""
+
+    order_id: str
+    kind: str
+    channel: str
+    cause: str  # the outbox_id of the event
+
+
+def pending_messages(commit: Commit) -> tuple[PendingMessage, ...]:
+    # The state machine never re-enters a status, so a (kind, channel) is created once per order.
+    return tuple(
+        PendingMessage(commit.order.order_id, kind, channel, message.outbox_id)
+        for event, message in zip(commit.events, outbox_messages(commit), strict=True)
+        for kind in kinds_for(event.type, event.status)
+        for channel in CHANNELS
+    )
+
+
+def message_sort_key(kind: str, channel: str) -> str:
+    return f"MESSAGE#{kind}#{channel}"
 
 
 def timeline_sort_key(entry: TimelineEntry, version: int) -> str:
@@ -216,6 +261,23 @@ class DynamoOrderStore:
                             expires_at=outbox_expiry,
                         )
                     )
+                for timer in commit.timers:
+                    write.save(timer_item(timer))
+                for pending in pending_messages(commit):
+                    write.save(
+                        MessageItem(
+                            _order_pk(order.order_id),
+                            message_sort_key(pending.kind, pending.channel),
+                            item_type="MESSAGE",
+                            status="PENDING",
+                            kind=pending.kind,
+                            channel=pending.channel,
+                            cause=pending.cause,
+                            created_at=now,
+                            updated_at=now,
+                            attempts=0,
+                        )
+                    )
         except TransactWriteError as exc:
             codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
             dedup_codes = codes[: len(commit.dedup_keys)]
@@ -229,6 +291,26 @@ class DynamoOrderStore:
             if _is_conflict(exc.cause_response_code, exc.cancellation_reasons):
                 raise VersionConflict() from exc
             raise
+
+
+TIMER_SHARDS = 4
+
+
+def timer_shard(timer_id: str) -> str:
+    """Timers spread over a few index partitions; a sweep queries each for what is due."""
+    return f"timers#{zlib.crc32(timer_id.encode()) % TIMER_SHARDS}"
+
+
+def timer_item(timer: TimerRequest) -> TimerItem:
+    return TimerItem(
+        f"TIMER#{timer.timer_id}",
+        "TIMER",
+        item_type="TIMER",
+        timer_shard=timer_shard(timer.timer_id),
+        due_at=iso(timer.due_at),
+        action=timer.action,
+        payload=timer.payload,
+    )
 
 
 def _is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:
@@ -258,6 +340,8 @@ class InMemoryOrderStore:
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     markers: set[str] = field(default_factory=set)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    messages: list[PendingMessage] = field(default_factory=list)
+    timers: dict[str, TimerRequest] = field(default_factory=dict)
     requests: int = 0
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
@@ -282,3 +366,5 @@ class InMemoryOrderStore:
         if commit.timeline is not None:
             self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
         self.outbox.extend(outbox_messages(commit))
+        self.messages.extend(pending_messages(commit))
+        self.timers.update({timer.timer_id: timer for timer in commit.timers})

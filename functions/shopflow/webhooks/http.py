@@ -66,6 +66,7 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
             runtime.orders,
             now=runtime.clock.now(),
             dedup_retention=timedelta(days=settings.dedup_retention_days),
+            late_after=timedelta(hours=settings.int_value("notify.delayed.after_hours")),
         )
     except ConcurrentUpdates:
         logger.warning("order busy; asking the sender to retry", extra={"order_id": received.change.order_id})

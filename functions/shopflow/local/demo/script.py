@@ -24,11 +24,13 @@ from typing import Any
 from shopflow.config.settings import ssm_path
 from shopflow.local.ports import free_port
 from shopflow.local.runtime import LocalOptions, LocalRuntime
+from shopflow.observability import mask
 from shopflow.target import LocalSession, Target
 from shopflow.webhooks.signatures import sign_hmac_base64
 
 HERE = Path(__file__).parent
 SHOP_DOMAIN = "demo-shop.myshopify.com"
+SENDER = "orders@demo-shop.example"
 DAY_START = datetime.fromisoformat("2026-11-20T09:00:00+01:00")
 
 
@@ -73,7 +75,13 @@ class DemoShop:
     def configure(self) -> None:
         from shopflow.config.commands import set_setting
 
-        self.say("config: " + set_setting(self.target, "webhooks.shopify.shop_domains", SHOP_DOMAIN))
+        for key, value in (
+            ("webhooks.shopify.shop_domains", SHOP_DOMAIN),
+            ("shop.name", "Demo Shop"),
+            ("notify.email.sender", SENDER),
+            ("notify.delivered.sms", "true"),
+        ):
+            self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
         self.secret = ssm.get_parameter(
             Name=f"{ssm_path(self.session.stage)}/webhooks/shopify/secret", WithDecryption=True
@@ -206,8 +214,8 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
         order_ids = play_day(shop)
         moved = runtime.advance(timedelta(days=2))
         say(f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC")
-        queued = _settle(shop, expected=_outbox_items(shop))
-        _summary(shop, runtime, order_ids, queued, say)
+        messages = _wait_for_messages(shop)
+        _summary(shop, runtime, order_ids, messages, say)
     finally:
         runtime.stop()
     say(
@@ -217,38 +225,31 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
     return 0
 
 
-def _outbox_items(shop: DemoShop) -> int:
+def _wait_for_messages(shop: DemoShop, timeout: float = 30.0) -> dict[str, int]:
+    """Wait until every message the day caused is settled; returns how many ended in each state."""
     dynamodb = shop.target.client("dynamodb")
-    return int(
-        dynamodb.scan(
+    deadline = time.monotonic() + timeout
+    while True:
+        items = dynamodb.scan(
             TableName=shop.session.table_name,
             FilterExpression="item_type = :t",
-            ExpressionAttributeValues={":t": {"S": "OUTBOX"}},
-            Select="COUNT",
-        )["Count"]
-    )
-
-
-def _settle(shop: DemoShop, expected: int, timeout: float = 15.0) -> int:
-    """Wait until dispatch has published every outbox item to the notify queue."""
-    sqs = shop.target.client("sqs")
-    url = shop.session.queues["NotifyQueue"]
-    deadline = time.monotonic() + timeout
-    count = 0
-    while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        count = sum(int(v) for v in attributes.values())
-        if count >= expected:
-            break
+            ExpressionAttributeValues={":t": {"S": "MESSAGE"}},
+            ConsistentRead=True,
+        )["Items"]
+        states: dict[str, int] = {}
+        for item in items:
+            states[item["status"]["S"]] = states.get(item["status"]["S"], 0) + 1
+        if not ({"PENDING", "SENDING"} & set(states)) or time.monotonic() > deadline:
+            return states
         time.sleep(0.1)
-    return count
 
 
 def _summary(
-    shop: DemoShop, runtime: LocalRuntime, order_ids: list[str], queued: int, say: Callable[[str], None]
+    shop: DemoShop,
+    runtime: LocalRuntime,
+    order_ids: list[str],
+    messages: dict[str, int],
+    say: Callable[[str], None],
 ) -> None:
     from shopflow.orders.commands import order_document
     from shopflow.store.models import bind_table
@@ -277,12 +278,8 @@ def _summary(
     say("")
     say("=== webhooks: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())))
     written = runtime.outbox.written if runtime.outbox else []
-    say(f"=== messages: {queued} order events published to the notify queue; {len(written)} sent")
+    settled = ", ".join(f"{n} {state.lower()}" for state, n in sorted(messages.items()))
+    say(f"=== messages: {settled} (why each went or not: the timelines above)")
     for item in written:
-        say(f"    {item.channel} to {item.to}: {item.summary} ({item.path.name})")
-    if not written:
-        say(
-            "    none sent yet: the notify consumer (email and SMS in en/ru/pl) is issue #4; "
-            "the events above are what it will act on"
-        )
+        say(f"    {item.channel} to {mask(item.to)}: {item.summary} ({item.path.name})")
     say(f"=== outbox folder: {runtime.data_dir / 'outbox'}")

@@ -1,0 +1,142 @@
+"""Email through SES and SMS through SNS, one provider call per attempt.
+
+Neither provider takes an idempotency key, so the client makes a single attempt (no botocore
+retries) and the answer says what is known: the provider took the message (`Accepted`), it
+surely did not (`Rejected`, retryable for throttling and 5xx), or nobody knows because the
+request left and no answer came back (`Unknown`). The send-once record decides what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider_message_id: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+
+
+SendOutcome = Accepted | Rejected | Unknown
+
+# Codes that say the provider did not take the message this time, and might next time.
+_RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "Throttled",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalErrorException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    sender: str
+    sender_name: str
+    subject: str
+    html: str
+    text: str
+    language: str | None = None  # Content-Language: en, ru, pl
+    reply_to: str | None = None
+    configuration_set: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # List-Unsubscribe, ... (marketing)
+
+
+def build_mime(email: Email) -> bytes:
+    """multipart/alternative with the text part first, as mail clients expect."""
+    message = EmailMessage()
+    message["From"] = formataddr((email.sender_name, email.sender))
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    message["Message-ID"] = make_msgid(domain=email.sender.rsplit("@", 1)[-1])
+    if email.reply_to:
+        message["Reply-To"] = email.reply_to
+    if email.language:
+        message["Content-Language"] = email.language
+    for name, value in email.headers.items():
+        message[name] = value
+    message.set_content(email.text, subtype="plain", charset="utf-8")
+    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    return message.as_bytes()
+
+
+def classify(exc: Exception) -> SendOutcome:
+    """What an exception from one provider call tells about the message."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        reason = f"{code}: {error.get('Message', '')}".strip().rstrip(":")
+        return Rejected(reason, retryable=code in _RETRYABLE_CODES or status >= 500)
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return Rejected(f"could not connect: {exc}", retryable=True)  # the request never left
+    if isinstance(exc, ReadTimeoutError | ConnectionClosedError):
+        return Unknown(f"no answer after the request was sent: {type(exc).__name__}")
+    raise exc
+
+
+class SesSender:
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self._client = client
+
+    def send(self, email: Email) -> SendOutcome:
+        request: dict[str, Any] = {
+            "Source": formataddr((email.sender_name, email.sender)),
+            "Destinations": [email.to],
+            "RawMessage": {"Data": build_mime(email)},
+        }
+        if email.configuration_set:
+            request["ConfigurationSetName"] = email.configuration_set
+        try:
+            answer = self._client().send_raw_email(**request)
+        except Exception as exc:
+            return classify(exc)
+        return Accepted(str(answer["MessageId"]))
+
+
+class SnsSender:
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self._client = client
+
+    def send(self, phone: str, body: str, *, transactional: bool) -> SendOutcome:
+        kind = "Transactional" if transactional else "Promotional"
+        try:
+            answer = self._client().publish(
+                PhoneNumber=phone,
+                Message=body,
+                MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}},
+            )
+        except Exception as exc:
+            return classify(exc)
+        return Accepted(str(answer["MessageId"]))

@@ -1,0 +1,42 @@
+"""The messages an order can cause, and which change causes which.
+
+Kept free of heavy imports: the settings spec and the intake transaction read it too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shopflow.orders.model import OrderStatus
+
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms")
+
+KINDS: tuple[str, ...] = ("confirmation", "paid", "shipped", "delivered", "cancelled", "refunded", "delayed")
+# Every kind above is transactional: it needs no marketing consent (reminders add marketing kinds).
+TRANSACTIONAL: frozenset[str] = frozenset(KINDS)
+
+# The status an order moved to -> the message it causes. `processing` and `returned` cause none.
+_BY_STATUS: dict[OrderStatus, str] = {
+    OrderStatus.PAID: "paid",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+}
+
+# Sent by SMS too unless the owner says otherwise; every kind goes by email by default.
+SMS_BY_DEFAULT: frozenset[str] = frozenset({"shipped", "delayed"})
+
+
+def kinds_for(event_type: str, status: OrderStatus) -> tuple[str, ...]:
+    """The messages an outbox event causes. A new order is confirmed whatever its first status
+    (a shop that takes payment at checkout sends one confirmation, not a confirmation and a
+    "paid"); a status change sends that status's message."""
+    if event_type == "OrderPlaced":
+        return ("confirmation",)
+    if event_type == "OrderDelayed":
+        return ("delayed",)
+    if event_type == "OrderStatusChanged" and status in _BY_STATUS:
+        return (_BY_STATUS[status],)
+    return ()

@@ -1,0 +1,57 @@
+"""The late-order check: a timer armed when an order is paid fires after the configured hours;
+an order still awaiting shipment then gets a single-use discount code and the "delayed" message.
+
+It is recorded like any other change (`record_delivery`), under the dedup key `late:{order_id}`,
+so a timer that fires twice apologises once; the code is stored with the order and the message
+records are written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from shopflow.clock import Clock
+from shopflow.config.settings import Settings
+from shopflow.orders.changes import DelayDetected
+from shopflow.orders.model import DiscountCode
+from shopflow.orders.service import Recorded, record_delivery
+from shopflow.store.orders import OrderStore
+from shopflow.webhooks.common import Delivery
+
+# No 0/O, 1/I/L: the customer may type it.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_code() -> str:
+    """SORRY-XXXX-XXXX: 8 random characters, about 40 bits: unique in practice, unguessable."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"SORRY-{chars[:4]}-{chars[4:]}"
+
+
+def check_late_order(
+    payload: dict[str, Any], *, store: OrderStore, settings: Settings, clock: Clock
+) -> Recorded:
+    order_id = str(payload["order_id"])
+    source, external_id = order_id.split(":", 1)
+    now = clock.now()
+    coupon = DiscountCode(
+        code=new_code(),
+        percent=settings.int_value("notify.delayed.coupon_percent"),
+        valid_until=now + timedelta(days=settings.int_value("notify.delayed.coupon_valid_days")),
+    )
+    change = DelayDetected(
+        order_id=order_id,
+        source=source,
+        external_id=external_id,
+        coupon=coupon,
+        hours=int(payload["hours"]),
+        occurred_at=now,
+    )
+    return record_delivery(
+        Delivery(dedup_keys=(f"late:{order_id}",), change=change, via="late-order check"),
+        store,
+        now=now,
+        dedup_retention=timedelta(days=settings.dedup_retention_days),
+    )

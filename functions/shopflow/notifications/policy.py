@@ -1,0 +1,61 @@
+"""What the owner's settings say about notifications, as one typed value (read once per batch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+from shopflow.config.settings import Settings
+from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    shop_name: str
+    shop_url: str | None
+    shop_timezone: str
+    locale_fallback: str
+    sender: str | None
+    reply_to: str | None
+    configuration_set: str | None
+    unsubscribe_secret: str | None
+    sms_max_segments: int
+    quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
+    enabled: frozenset[tuple[str, Channel]]  # (kind, channel) pairs the owner wants sent
+
+    def sends(self, kind: str, channel: Channel) -> bool:
+        return (kind, channel) in self.enabled
+
+
+def _text(settings: Settings, key: str) -> str | None:
+    value = settings.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _quiet_hours(text: str | None) -> tuple[time, time] | None:
+    if not text or text == "off":
+        return None
+    start, end = text.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def policy_from(settings: Settings) -> NotifyPolicy:
+    segments = settings.get("notify.sms.max_segments")
+    return NotifyPolicy(
+        shop_name=_text(settings, "shop.name") or "Our shop",
+        shop_url=_text(settings, "shop.url"),
+        shop_timezone=_text(settings, "shop.timezone") or "UTC",
+        locale_fallback=_text(settings, "notify.locale_fallback") or "en",
+        sender=_text(settings, "notify.email.sender"),
+        reply_to=_text(settings, "notify.email.reply_to"),
+        configuration_set=_text(settings, "notify.email.configuration_set"),
+        unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
+        sms_max_segments=segments if isinstance(segments, int) and not isinstance(segments, bool) else 3,
+        quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
+        enabled=frozenset(
+            (kind, channel)
+            for kind in KINDS
+            for channel in CHANNELS
+            if settings.get(f"notify.{kind}.{channel}") is True
+        ),
+    )

@@ -1,0 +1,441 @@
+"""Send-once records of messages: claimed with a lease, settled with the timeline entry saying why.
+
+SES and SNS take no idempotency key, so this record is what keeps a message from going twice:
+a worker claims it (PENDING -> SENDING, with a lease) before calling the provider, and settles
+it (SENT | FAILED | SKIPPED) together with the order's timeline entry. Two writes per message sent.
+`InMemoryMessageStore` is its twin for unit tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from shopflow.orders.changes import TimelineEntry
+from shopflow.store.models import MessageItem, TimelineItem
+from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, message_sort_key, timer_item
+
+FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    order_id: str
+    kind: str
+    channel: str
+    status: str  # PENDING | SENDING | SENT | FAILED | SKIPPED
+    attempts: int = 0
+    lease_until: datetime | None = None
+    provider_message_id: str | None = None
+    reason: str | None = None
+    uncertain: str | None = None
+    cause: str | None = None
+    deferred_until: datetime | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def leased_at(self, now: datetime) -> bool:
+        return self.status == "SENDING" and self.lease_until is not None and self.lease_until > now
+
+
+class LeaseHeld(Exception):
+    """Another worker holds the message (or settled it): this one must not send."""
+
+
+class MessageStore(Protocol):
+    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]: ...
+
+    def claim(
+        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+    ) -> MessageRecord:
+        """PENDING (or SENDING with an expired lease) -> SENDING; `LeaseHeld` otherwise."""
+        ...
+
+    def settle(
+        self,
+        claimed: MessageRecord,
+        *,
+        status: str,
+        now: datetime,
+        entry: TimelineEntry,
+        provider_message_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """SENDING (still ours) -> SENT | FAILED, with the timeline entry, in one transaction."""
+        ...
+
+    def skip(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        status: str = "SKIPPED",
+    ) -> None:
+        """PENDING -> SKIPPED (or FAILED: parked) with the reason and the timeline entry, never
+        having been sent; `LeaseHeld` if it moved on."""
+        ...
+
+    def defer(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        until: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        timer: TimerRequest,
+    ) -> None:
+        """PENDING stays PENDING until `until`, with the timer that sends it then and the timeline
+        entry, in one transaction; `LeaseHeld` if it moved on."""
+        ...
+
+    def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
+        """Give the message back for a later attempt. `uncertain`: the provider may have taken it,
+        so the record stays SENDING until its lease ends (a retry then says so); otherwise PENDING."""
+        ...
+
+
+def _record(item: MessageItem, order_id: str) -> MessageRecord:
+    return MessageRecord(
+        order_id=order_id,
+        kind=item.kind,
+        channel=item.channel,
+        status=item.status,
+        attempts=int(item.attempts or 0),
+        lease_until=_parse_time(item.lease_until) if item.lease_until else None,
+        provider_message_id=item.provider_message_id,
+        reason=item.reason,
+        uncertain=item.uncertain,
+        cause=item.cause,
+        deferred_until=_parse_time(item.deferred_until) if item.deferred_until else None,
+    )
+
+
+def _parse_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def _timeline_item(order_id: str, kind: str, channel: str, entry: TimelineEntry) -> TimelineItem:
+    return TimelineItem(
+        _pk(order_id),
+        f"TIMELINE#{iso(entry.recorded_at)}#{kind}-{channel}",
+        item_type="TIMELINE",
+        document=entry.model_dump_json(),
+    )
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return cause == "ConditionalCheckFailedException" or (
+        cause == "TransactionCanceledException"
+        and any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in reasons)
+    )
+
+
+class DynamoMessageStore:
+    def __init__(self, orders: DynamoOrderStore) -> None:
+        self._orders = orders  # shares its connection for transactions
+
+    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]:
+        items = MessageItem.query(
+            _pk(order_id), MessageItem.sk.startswith(f"MESSAGE#{kind}#"), consistent_read=True
+        )
+        return {item.channel: _record(item, order_id) for item in items}
+
+    def claim(
+        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+    ) -> MessageRecord:
+        item = MessageItem(_pk(order_id), message_sort_key(kind, channel))
+        stamp = iso(now)
+        try:
+            item.update(
+                actions=[
+                    MessageItem.item_type.set("MESSAGE"),
+                    MessageItem.kind.set(kind),
+                    MessageItem.channel.set(channel),
+                    MessageItem.cause.set(MessageItem.cause | cause),
+                    MessageItem.created_at.set(MessageItem.created_at | stamp),
+                    MessageItem.status.set("SENDING"),
+                    MessageItem.lease_until.set(iso(now + lease)),
+                    MessageItem.attempts.add(1),
+                    MessageItem.updated_at.set(stamp),
+                ],
+                condition=(
+                    MessageItem.pk.does_not_exist()
+                    | (MessageItem.status == "PENDING")
+                    | ((MessageItem.status == "SENDING") & (MessageItem.lease_until < stamp))
+                ),
+            )
+        except UpdateError as exc:
+            if _conditional_failure(exc):
+                raise LeaseHeld() from exc
+            raise
+        return _record(item, order_id)
+
+    def settle(
+        self,
+        claimed: MessageRecord,
+        *,
+        status: str,
+        now: datetime,
+        entry: TimelineEntry,
+        provider_message_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        actions: list[Action] = [
+            MessageItem.status.set(status),
+            MessageItem.updated_at.set(iso(now)),
+            MessageItem.lease_until.remove(),
+        ]
+        if provider_message_id is not None:
+            actions.append(MessageItem.provider_message_id.set(provider_message_id))
+        if reason is not None:
+            actions.append(MessageItem.reason.set(reason))
+        self._write(
+            claimed.order_id,
+            claimed.kind,
+            claimed.channel,
+            actions,
+            (MessageItem.status == "SENDING") & (MessageItem.attempts == claimed.attempts),
+            entry,
+        )
+
+    def skip(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        status: str = "SKIPPED",
+    ) -> None:
+        stamp = iso(now)
+        self._write(
+            order_id,
+            kind,
+            channel,
+            [
+                MessageItem.item_type.set("MESSAGE"),
+                MessageItem.kind.set(kind),
+                MessageItem.channel.set(channel),
+                MessageItem.cause.set(MessageItem.cause | cause),
+                MessageItem.created_at.set(MessageItem.created_at | stamp),
+                MessageItem.attempts.set(MessageItem.attempts | 0),
+                MessageItem.status.set(status),
+                MessageItem.reason.set(reason),
+                MessageItem.updated_at.set(stamp),
+            ],
+            MessageItem.pk.does_not_exist() | (MessageItem.status == "PENDING"),
+            entry,
+        )
+
+    def defer(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        until: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        timer: TimerRequest,
+    ) -> None:
+        stamp = iso(now)
+        self._write(
+            order_id,
+            kind,
+            channel,
+            [
+                MessageItem.item_type.set("MESSAGE"),
+                MessageItem.kind.set(kind),
+                MessageItem.channel.set(channel),
+                MessageItem.cause.set(MessageItem.cause | cause),
+                MessageItem.created_at.set(MessageItem.created_at | stamp),
+                MessageItem.attempts.set(MessageItem.attempts | 0),
+                MessageItem.status.set("PENDING"),
+                MessageItem.reason.set(reason),
+                MessageItem.deferred_until.set(iso(until)),
+                MessageItem.updated_at.set(stamp),
+            ],
+            MessageItem.pk.does_not_exist() | (MessageItem.status == "PENDING"),
+            entry,
+            timer,
+        )
+
+    def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
+        actions: list[Action] = [MessageItem.reason.set(reason), MessageItem.updated_at.set(iso(now))]
+        if uncertain:
+            actions.append(MessageItem.uncertain.set(reason))
+        else:
+            actions += [MessageItem.status.set("PENDING"), MessageItem.lease_until.remove()]
+        item = MessageItem(_pk(claimed.order_id), message_sort_key(claimed.kind, claimed.channel))
+        try:
+            item.update(
+                actions=actions,
+                condition=(MessageItem.status == "SENDING") & (MessageItem.attempts == claimed.attempts),
+            )
+        except UpdateError as exc:
+            if _conditional_failure(exc):
+                raise LeaseHeld() from exc
+            raise
+
+    def _write(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        actions: list[Action],
+        condition: Condition,
+        entry: TimelineEntry,
+        timer: TimerRequest | None = None,
+    ) -> None:
+        try:
+            with TransactWrite(connection=self._orders.connection) as write:
+                write.update(
+                    MessageItem(_pk(order_id), message_sort_key(kind, channel)),
+                    actions=actions,
+                    condition=condition,
+                )
+                write.save(_timeline_item(order_id, kind, channel, entry))
+                if timer is not None:
+                    write.save(timer_item(timer))
+        except (TransactWriteError, PutError) as exc:
+            if _conditional_failure(exc):
+                raise LeaseHeld() from exc
+            raise
+
+
+@dataclass
+class InMemoryMessageStore:
+    """The same contract in a dict; `writes` counts what DynamoDB would be asked to write."""
+
+    records_by_key: dict[tuple[str, str, str], MessageRecord] = field(default_factory=dict)
+    timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    timers: dict[str, TimerRequest] = field(default_factory=dict)
+    writes: int = 0
+
+    def add_pending(self, order_id: str, kind: str, channel: str, cause: str) -> None:
+        pending = MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        self.records_by_key[(order_id, kind, channel)] = pending
+
+    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]:
+        return {c: r for (o, k, c), r in self.records_by_key.items() if o == order_id and k == kind}
+
+    def claim(
+        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+    ) -> MessageRecord:
+        self.writes += 1
+        current = self.records_by_key.get((order_id, kind, channel))
+        if current is not None and not (
+            current.status == "PENDING" or (current.status == "SENDING" and not current.leased_at(now))
+        ):
+            raise LeaseHeld()
+        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        claimed = replace(base, status="SENDING", attempts=base.attempts + 1, lease_until=now + lease)
+        self.records_by_key[(order_id, kind, channel)] = claimed
+        return claimed
+
+    def settle(
+        self,
+        claimed: MessageRecord,
+        *,
+        status: str,
+        now: datetime,
+        entry: TimelineEntry,
+        provider_message_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.writes += 1
+        key = (claimed.order_id, claimed.kind, claimed.channel)
+        current = self.records_by_key.get(key)
+        if current is None or current.status != "SENDING" or current.attempts != claimed.attempts:
+            raise LeaseHeld()
+        self.records_by_key[key] = replace(
+            current,
+            status=status,
+            lease_until=None,
+            provider_message_id=provider_message_id or current.provider_message_id,
+            reason=reason if reason is not None else current.reason,
+        )
+        self.timelines.setdefault(claimed.order_id, []).append(entry)
+
+    def skip(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        status: str = "SKIPPED",
+    ) -> None:
+        self.writes += 1
+        key = (order_id, kind, channel)
+        current = self.records_by_key.get(key)
+        if current is not None and current.status != "PENDING":
+            raise LeaseHeld()
+        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        self.records_by_key[key] = replace(base, status=status, reason=reason)
+        self.timelines.setdefault(order_id, []).append(entry)
+
+    def defer(
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        until: datetime,
+        reason: str,
+        entry: TimelineEntry,
+        timer: TimerRequest,
+    ) -> None:
+        self.writes += 1
+        key = (order_id, kind, channel)
+        current = self.records_by_key.get(key)
+        if current is not None and current.status != "PENDING":
+            raise LeaseHeld()
+        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        self.records_by_key[key] = replace(base, reason=reason, deferred_until=until)
+        self.timelines.setdefault(order_id, []).append(entry)
+        self.timers[timer.timer_id] = timer
+
+    def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
+        self.writes += 1
+        key = (claimed.order_id, claimed.kind, claimed.channel)
+        current = self.records_by_key.get(key)
+        if current is None or current.status != "SENDING" or current.attempts != claimed.attempts:
+            raise LeaseHeld()
+        if uncertain:
+            self.records_by_key[key] = replace(current, reason=reason, uncertain=reason)
+        else:
+            self.records_by_key[key] = replace(current, status="PENDING", lease_until=None, reason=reason)

@@ -1,0 +1,1 @@
+"""Delayed actions: timer items in a sparse index, swept every minute onto the timers queue."""

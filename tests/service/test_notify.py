@@ -1,0 +1,182 @@
+"""notify against moto: webhooks in, emails (SES, raw MIME) and SMS (SNS) out, each once."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from app import dispatch, notify
+from shopflow import bootstrap
+from shopflow.store.orders import DynamoOrderStore
+from tests.service.conftest import Stack
+from tests.service.test_dispatch import stream_event
+from tests.support import corpus, dumps, shopify_headers
+
+SENDER = "orders@demo-shop.example"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def shop(stack: Stack) -> Stack:
+    boto3.client("ses").verify_domain_identity(Domain="demo-shop.example")
+    stack.put_setting("notify/email/sender", SENDER)
+    stack.put_setting("shop/name", "Demo Shop")
+    return stack
+
+
+def webhook(stack: Stack, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body = dumps(payload)
+    answer = stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, topic), body=body)
+    assert answer.status_code == 200, answer.body
+    result: dict[str, Any] = json.loads(answer.body)
+    return result
+
+
+def run_pipeline(stack: Stack) -> list[dict[str, Any]]:
+    """dispatch the stream, then deliver the notify queue as Lambda would until it is empty
+    (messages that failed come back at once here); returns every notify answer."""
+    assert dispatch(stream_event(stack), None) == {"batchItemFailures": []}
+    sqs = boto3.client("sqs")
+    url = stack.provisioned.refs["NotifyQueue"]
+    answers = []
+    while received := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+    ).get("Messages", []):
+        event = {"Records": [sqs_record(m) for m in received]}
+        answer = notify(event, None)
+        answers.append(answer)
+        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+        for message in received:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return answers
+
+
+def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message["Attributes"],
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify",
+        "awsRegion": REGION,
+    }
+
+
+def emails() -> list[EmailMessage]:
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    parsed = []
+    for message in sent:
+        raw = message.raw_data.encode() if isinstance(message.raw_data, str) else message.raw_data
+        parsed.append(message_from_bytes(raw, policy=policy.default))
+    return parsed  # type: ignore[return-value]
+
+
+def sms() -> list[tuple[str, str]]:
+    return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
+
+
+def timeline_details(order_id: str) -> list[str]:
+    return [e.detail for e in DynamoOrderStore().timeline(order_id)]
+
+
+def test_an_order_through_every_status_gets_each_message_once_in_its_language(shop: Stack) -> None:
+    order = {**corpus("shopify/order.json"), "customer_locale": "pl-PL", "phone": "+48601234567"}
+    fulfillment = corpus("shopify/fulfillment.json")
+
+    webhook(shop, "orders/create", order)
+    pending = shop.items_of("MESSAGE")
+    # The send-once records are written by the intake transaction itself.
+    assert sorted((m["sk"], m["status"]) for m in pending) == [
+        ("MESSAGE#confirmation#email", "PENDING"),
+        ("MESSAGE#confirmation#sms", "PENDING"),
+    ]
+    webhook(
+        shop, "orders/paid", {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}
+    )
+    webhook(shop, "fulfillments/create", {**fulfillment, "shipment_status": None})
+    webhook(shop, "fulfillments/update", {**fulfillment, "shipment_status": "delivered"})
+    answers = run_pipeline(shop)
+
+    assert all(a == {"batchItemFailures": []} for a in answers)
+    subjects = [str(m["Subject"]) for m in emails()]
+    assert len(subjects) == 4  # confirmation, paid, shipped, delivered
+    for message in emails():
+        assert message["From"] == f"Demo Shop <{SENDER}>"
+        assert message["To"] == "bob.norman@hostmail.com"
+        parts = [part.get_content_type() for part in message.iter_parts()]
+        assert parts == ["text/plain", "text/html"]
+        assert "#1001" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    shipped_html = emails()[2].get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert fulfillment["tracking_url"] in shipped_html
+    # SMS goes for "shipped" only by default, in Polish.
+    assert [(phone, "#1001" in text) for phone, text in sms()] == [("+48601234567", True)]
+    details = timeline_details("shopify:450789469")
+    assert "email confirmation sent to b***@hostmail.com (pl)" in details
+    assert "sms confirmation skipped: sms disabled for confirmation" in details
+
+    # The same events delivered again change nothing.
+    for outbox in shop.items_of("OUTBOX"):
+        boto3.client("sqs").send_message(
+            QueueUrl=shop.provisioned.refs["NotifyQueue"],
+            MessageBody=json.dumps(
+                {
+                    "outbox_id": outbox["outbox_id"],
+                    "type": outbox["event_type"],
+                    "event": json.loads(outbox["payload"]),
+                }
+            ),
+        )
+    run_pipeline(shop)
+    assert len(emails()) == 4 and len(sms()) == 1
+
+
+def test_a_setting_turns_a_message_off_and_the_timeline_says_so(shop: Stack) -> None:
+    shop.put_setting("notify/confirmation/email", "false")
+    bootstrap.reset(shop.clock)  # a new container: settings are read again
+
+    webhook(shop, "orders/create", corpus("shopify/order.json"))
+    run_pipeline(shop)
+
+    assert emails() == []
+    assert "email confirmation skipped: email disabled for confirmation" in timeline_details(
+        "shopify:450789469"
+    )
+
+
+def test_ses_throttling_on_some_sends_loses_nothing_and_doubles_nothing(
+    shop: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ses = bootstrap.runtime().single_attempt_client("ses")
+    real_send = ses.send_raw_email
+    calls = {"n": 0}
+
+    def every_other_call_throttled(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise ses.exceptions.ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "SendRawEmail"
+            )
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(ses, "send_raw_email", every_other_call_throttled)
+    base = corpus("shopify/order.json")
+    for n in range(5):
+        webhook(shop, "orders/create", {**base, "id": 1000 + n, "name": f"#{2000 + n}"})
+    run_pipeline(shop)
+
+    numbers = [f"#{2000 + n}" for n in range(5)]
+    bodies = [m.get_body(("plain",)).get_content() for m in emails()]  # type: ignore[union-attr]
+    assert sorted(n for body in bodies for n in numbers if n in body) == numbers  # each once
+    assert calls["n"] == 10

@@ -1,0 +1,129 @@
+"""Timers against moto: the sweep reads only what is due, and a timer acts once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import botocore.client
+import pytest
+
+from app import sweep, timers
+from shopflow.store.models import TimerItem
+from shopflow.store.orders import TimerRequest, iso, timer_item
+from tests.service.conftest import Stack
+from tests.support import corpus, dumps, shopify_headers
+
+
+def drain(stack: Stack, queue: str) -> list[dict[str, Any]]:
+    """Every message on a queue, as the Lambda SQS records its consumer gets (and deleted)."""
+    sqs = boto3.client("sqs")
+    url = stack.provisioned.refs[queue]
+    records = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in batch:
+            records.append(
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message["Attributes"],
+                    "messageAttributes": {},
+                    "md5OfBody": message["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                    "awsRegion": "us-east-1",
+                }
+            )
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return records
+
+
+def place_paid_order(stack: Stack) -> None:
+    paid = {**corpus("shopify/order.json"), "financial_status": "paid"}
+    body = dumps(paid)
+    answer = stack.client.http.post(
+        "/webhooks/shopify", headers=shopify_headers(body, "orders/create"), body=body
+    )
+    assert answer.status_code == 200
+
+
+def test_a_paid_order_not_shipped_in_time_gets_its_apology_once_even_when_swept_twice(stack: Stack) -> None:
+    stack.put_setting("notify/delayed/after_hours", "24")
+    place_paid_order(stack)
+    assert sweep({}, None) == {"due": 0}  # armed, not due
+
+    stack.clock.advance(timedelta(hours=24))
+    assert sweep({}, None) == {"due": 1}
+    assert sweep({}, None) == {"due": 1}  # a second sweep before the consumer ran
+    records = drain(stack, "TimersQueue")
+    assert timers({"Records": records}, None) == {"batchItemFailures": []}
+
+    delayed = [o for o in stack.items_of("OUTBOX") if o["event_type"] == "OrderDelayed"]
+    assert len(delayed) == 1
+    order = json.loads(next(i for i in stack.items_of("ORDER"))["document"])
+    assert order["delay_coupon"]["code"].startswith("SORRY-") and order["delay_coupon"]["percent"] == 10
+    assert stack.items_of("TIMER") == []  # gone once acted on
+    assert sweep({}, None) == {"due": 0}
+
+
+def test_a_timer_rearmed_meanwhile_is_not_deleted(stack: Stack) -> None:
+    now = stack.clock.now()
+    fired = TimerRequest(
+        "late#shopify:1", "late_check", now, json.dumps({"order_id": "shopify:1", "hours": 1})
+    )
+    timer_item(fired).save()
+    sweep({}, None)
+    records = drain(stack, "TimersQueue")
+    timer_item(TimerRequest(fired.timer_id, fired.action, now + timedelta(hours=5), fired.payload)).save()
+
+    timers({"Records": records}, None)
+
+    assert [t["due_at"] for t in stack.items_of("TIMER")] == [iso(now + timedelta(hours=5))]
+
+
+def test_an_unknown_action_fails_only_its_own_message(stack: Stack) -> None:
+    now = stack.clock.now()
+    timer_item(TimerRequest("odd#1", "no_such_action", now, "{}")).save()
+    timer_item(
+        TimerRequest(
+            "late#shopify:404", "late_check", now, json.dumps({"order_id": "shopify:404", "hours": 1})
+        )
+    ).save()
+    sweep({}, None)
+    records = drain(stack, "TimersQueue")
+
+    answer = timers({"Records": records}, None)
+
+    odd = next(r["messageId"] for r in records if "no_such_action" in r["body"])
+    assert answer == {"batchItemFailures": [{"itemIdentifier": odd}]}
+
+
+@pytest.mark.parametrize("waiting", [10, 2000])
+def test_the_sweep_reads_what_is_due_not_what_is_waiting(
+    stack: Stack, waiting: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = stack.clock.now()
+    with TimerItem.batch_write() as batch:
+        for n in range(waiting):
+            batch.save(
+                timer_item(TimerRequest(f"later#{n}", "late_check", now + timedelta(days=1 + n % 30), "{}"))
+            )
+        for n in range(25):
+            batch.save(timer_item(TimerRequest(f"due#{n}", "late_check", now - timedelta(minutes=n), "{}")))
+    calls: Counter[str] = Counter()
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: Any) -> Any:
+        calls[f"{self.meta.service_model.service_name}.{operation}"] += 1
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    assert sweep({}, None) == {"due": 25}
+
+    assert calls == Counter({"dynamodb.Query": 4, "sqs.SendMessageBatch": 3})  # one query a shard

@@ -1,0 +1,429 @@
+"""The notify consumer: which messages go, once, and why the others did not (in-memory stores)."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from shopflow.messaging.render import EmailContent, RenderError, SmsContent
+
+from shopflow.clock import FakeClock
+from shopflow.config.settings import Settings
+from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, Unknown
+from shopflow.messaging.unsubscribe import read_token
+from shopflow.notifications.consumer import LEASE, NotifyConsumer, NotifyEvent, RetryLater
+from shopflow.notifications.policy import policy_from
+from shopflow.orders.model import Consent, Order, OrderStatus
+from shopflow.store.consent import InMemoryConsentStore
+from shopflow.store.messages import InMemoryMessageStore
+from shopflow.store.orders import StoredOrder
+from shopflow.webhooks import shopify
+from tests.support import corpus
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+SENDER = "orders@demo-shop.example"
+
+
+def corpus_order(**customer: Any) -> Order:
+    order = shopify.normalize("orders/create", corpus("shopify/order.json")).order  # type: ignore[union-attr]
+    if customer:
+        order = order.model_copy(update={"customer": order.customer.model_copy(update=customer)})
+    return order
+
+
+class StubRenderer:
+    """Renders a fixed body naming kind and locale; `broken` kinds fail as a bad template would."""
+
+    def __init__(self, broken: frozenset[str] = frozenset(), sms_segments: int = 1) -> None:
+        self.broken = broken
+        self.sms_segments = sms_segments
+
+    def render_email(self, kind: str, context: Any) -> EmailContent:
+        if kind in self.broken:
+            raise RenderError(f"templates/{context.locale}/{kind}.html: 'coupon' is undefined")
+        return EmailContent(subject=f"{kind} {context.order.number}", html=f"<p>{kind}</p>", text=kind)
+
+    def render_sms(self, kind: str, context: Any) -> SmsContent:
+        if kind in self.broken:
+            raise RenderError(f"templates/{context.locale}/{kind}.sms.txt: 'coupon' is undefined")
+        return SmsContent(body=f"{kind} {context.order.number}", encoding="GSM-7", segments=self.sms_segments)
+
+
+@dataclass
+class FakeProvider:
+    """Answers from a script (then Accepted); records every message it accepted."""
+
+    script: list[SendOutcome] = field(default_factory=list)
+    failure_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    accepted: list[str] = field(default_factory=list)
+    calls: int = 0
+
+    def _answer(self, what: str) -> SendOutcome:
+        self.calls += 1
+        if self.script:
+            outcome = self.script.pop(0)
+        elif self.rng.random() < self.failure_rate:
+            outcome = self.rng.choice(
+                [
+                    Rejected("Throttling: Maximum sending rate exceeded.", True),
+                    Rejected("InternalFailure", True),
+                ]
+            )
+        else:
+            outcome = Accepted(f"provider-{self.calls}")
+        # A timeout after the provider took the message: it is sent, but nobody was told.
+        if isinstance(outcome, Accepted) or (isinstance(outcome, Unknown) and "accepted" in outcome.reason):
+            self.accepted.append(what)
+        return outcome
+
+    def send(self, email: Email) -> SendOutcome:
+        return self._answer(f"email {email.subject} to {email.to}")
+
+
+@dataclass
+class FakeSms(FakeProvider):
+    def send(self, phone: str, body: str, *, transactional: bool) -> SendOutcome:  # type: ignore[override]
+        return self._answer(f"sms {body} to {phone}")
+
+
+def settings(**values: Any) -> Settings:
+    return Settings({"notify.email.sender": SENDER, **values})
+
+
+class World:
+    def __init__(self, order: Order, **overrides: Any) -> None:
+        self.clock = FakeClock(NOW)
+        self.messages = InMemoryMessageStore()
+        self.consent = InMemoryConsentStore()
+        self.orders = {order.order_id: StoredOrder(order, 1)}
+        self.email = overrides.pop("email", FakeProvider())
+        self.sms = overrides.pop("sms", FakeSms())
+        self.settings = overrides.pop("settings", settings())
+        self.consumer = NotifyConsumer(
+            get_order=self.orders.get,
+            messages=self.messages,
+            settings=lambda: self.settings,
+            renderer=lambda: overrides.get("renderer", StubRenderer()),  # type: ignore[arg-type]
+            email=self.email,  # type: ignore[arg-type]
+            sms=self.sms,  # type: ignore[arg-type]
+            clock=self.clock,
+            consent=self.consent,
+            api_url="https://api.example/prod",
+            sleep=lambda seconds: None,
+        )
+
+    def event(self, order: Order, event_type: str = "OrderPlaced", version: int = 1) -> NotifyEvent:
+        for kind in ("confirmation", "paid", "shipped", "delivered", "cancelled", "refunded"):
+            for channel in ("email", "sms"):
+                key = (order.order_id, kind, channel)
+                if key not in self.messages.records_by_key:
+                    self.messages.add_pending(order.order_id, kind, channel, f"{order.order_id}#v{version}")
+        return NotifyEvent(
+            f"{order.order_id}#v{version}#{event_type}", event_type, order.order_id, order.status
+        )
+
+    def until_settled(self, event: NotifyEvent, *, deliveries: int = 50) -> int:
+        """Deliver as SQS would: again after each failure (after the lease), until it completes."""
+        for delivery in range(1, deliveries + 1):
+            try:
+                self.consumer.notify(event)
+                return delivery
+            except RetryLater:
+                self.clock.advance(LEASE + timedelta(seconds=1))
+        raise AssertionError(f"not settled after {deliveries} deliveries")
+
+    def record(self, order: Order, kind: str, channel: str) -> Any:
+        return self.messages.records_by_key[(order.order_id, kind, channel)]
+
+    def details(self, order: Order) -> list[str]:
+        return [e.detail for e in self.messages.timelines.get(order.order_id, [])]
+
+
+def test_a_new_order_is_confirmed_by_email_and_the_disabled_sms_is_recorded_as_skipped() -> None:
+    order = corpus_order(phone="+48 601 234 567", locale="pl-PL")
+    world = World(order)
+
+    world.consumer.notify(world.event(order))
+
+    assert world.email.accepted == ["email confirmation #1001 to bob.norman@hostmail.com"]
+    assert world.sms.accepted == []
+    assert world.record(order, "confirmation", "email").status == "SENT"
+    assert world.record(order, "confirmation", "email").provider_message_id == "provider-1"
+    assert world.record(order, "confirmation", "sms").status == "SKIPPED"
+    assert world.details(order) == [
+        "email confirmation sent to b***@hostmail.com (pl)",
+        "sms confirmation skipped: sms disabled for confirmation",
+    ]
+
+
+def test_shipped_goes_by_email_and_sms_in_two_writes_each() -> None:
+    order = corpus_order(phone="+48601234567", locale="ru").model_copy(update={"status": OrderStatus.SHIPPED})
+    world = World(order)
+
+    world.consumer.notify(world.event(order, "OrderStatusChanged", 2))
+
+    assert len(world.email.accepted) == 1 and world.sms.accepted == ["sms shipped #1001 to +48601234567"]
+    assert world.messages.writes == 4  # claim + settle, per message
+    assert world.details(order)[1] == "sms shipped sent to +48******567 (ru, 1 segment GSM-7)"
+
+
+def test_the_same_event_three_times_sends_one_message() -> None:
+    order = corpus_order()
+    world = World(order)
+    event = world.event(order)
+
+    for _ in range(3):
+        world.consumer.notify(event)
+
+    assert len(world.email.accepted) == 1
+    assert len(world.details(order)) == 2  # sent + skipped, recorded once
+
+
+@pytest.mark.parametrize(
+    ("customer", "channel", "settings_values", "reason"),
+    [
+        ({"email": None}, "email", {}, "no email address"),
+        ({"email": "bob at example"}, "email", {}, "invalid email address"),
+        ({"phone": None}, "sms", {"notify.confirmation.sms": True}, "no phone number"),
+        ({"phone": "12345"}, "sms", {"notify.confirmation.sms": True}, "invalid phone number"),
+        ({}, "email", {"notify.confirmation.email": False}, "email disabled for confirmation"),
+        ({}, "email", {"notify.email.sender": None}, "no sender address configured (notify.email.sender)"),
+    ],
+)
+def test_a_message_that_cannot_go_is_skipped_with_its_reason(
+    customer: dict[str, Any], channel: str, settings_values: dict[str, Any], reason: str
+) -> None:
+    order = corpus_order(**customer)
+    world = World(order, settings=Settings({"notify.email.sender": SENDER, **settings_values}))
+
+    world.consumer.notify(world.event(order))
+
+    record = world.record(order, "confirmation", channel)
+    assert (record.status, record.reason) == ("SKIPPED", reason)
+    assert f"{channel} confirmation skipped: {reason}" in world.details(order)
+
+
+def test_an_unknown_locale_falls_back_and_says_so() -> None:
+    order = corpus_order(locale="de-DE", timezone="Mars/Olympus")
+    world = World(order, settings=settings(**{"notify.locale_fallback": "pl"}))
+
+    world.consumer.notify(world.event(order))
+
+    assert world.details(order)[0] == (
+        "email confirmation sent to b***@hostmail.com "
+        "(pl; unknown locale de-DE; used pl; unknown time zone Mars/Olympus; used UTC)"
+    )
+
+
+def test_a_template_that_fails_is_parked_and_the_rest_goes_on() -> None:
+    order = corpus_order(phone="+48601234567").model_copy(update={"status": OrderStatus.SHIPPED})
+    renderer = StubRenderer(broken=frozenset({"shipped"}))
+    world = World(order, renderer=renderer)
+    event = world.event(order, "OrderStatusChanged", 2)
+
+    world.consumer.notify(event)  # no RetryLater: retrying cannot fix a template
+    world.consumer.notify(event)
+
+    record = world.record(order, "shipped", "email")
+    assert record.status == "FAILED"
+    assert record.reason == "template failed: templates/en/shipped.html: 'coupon' is undefined"
+    assert world.email.calls == 0 and world.sms.calls == 0
+    assert len(world.details(order)) == 2  # once each, not again on the second delivery
+
+
+def test_an_sms_over_the_owners_cap_is_not_sent() -> None:
+    order = corpus_order(phone="+48601234567").model_copy(update={"status": OrderStatus.SHIPPED})
+    world = World(
+        order, renderer=StubRenderer(sms_segments=4), settings=settings(**{"notify.sms.max_segments": 3})
+    )
+
+    world.consumer.notify(world.event(order, "OrderStatusChanged", 2))
+
+    assert world.sms.calls == 0
+    assert world.record(order, "shipped", "sms").reason == "4 segments (GSM-7), over the cap of 3"
+
+
+def test_a_permanent_refusal_is_recorded_and_not_retried() -> None:
+    order = corpus_order()
+    world = World(
+        order, email=FakeProvider(script=[Rejected("MessageRejected: Email address is not verified.", False)])
+    )
+
+    world.consumer.notify(world.event(order))
+
+    record = world.record(order, "confirmation", "email")
+    assert (record.status, record.reason) == ("FAILED", "MessageRejected: Email address is not verified.")
+    assert world.email.calls == 1
+
+
+def test_throttling_is_retried_at_once_then_by_sqs_and_the_message_goes_once() -> None:
+    order = corpus_order()
+    throttled = Rejected("Throttling: Maximum sending rate exceeded.", True)
+    world = World(order, email=FakeProvider(script=[throttled] * 4))
+    event = world.event(order)
+
+    with pytest.raises(RetryLater, match="Throttling"):
+        world.consumer.notify(event)  # three attempts in this delivery
+    assert world.record(order, "confirmation", "email").status == "PENDING"
+    world.consumer.notify(event)  # the next delivery: one more throttle, then accepted
+
+    assert world.email.calls == 5 and len(world.email.accepted) == 1
+    assert world.record(order, "confirmation", "email").status == "SENT"
+
+
+def test_a_timeout_after_the_provider_took_a_transactional_message_sends_it_again_and_says_so() -> None:
+    order = corpus_order()
+    world = World(order, email=FakeProvider(script=[Unknown("no answer: ReadTimeoutError (accepted)")]))
+    event = world.event(order)
+
+    with pytest.raises(RetryLater):
+        world.consumer.notify(event)
+    with pytest.raises(RetryLater, match="being sent by another worker"):
+        world.consumer.notify(event)  # within the lease, nobody sends it again
+    world.clock.advance(LEASE)
+    world.consumer.notify(event)
+
+    assert len(world.email.accepted) == 2  # at least once: the customer may have two
+    record = world.record(order, "confirmation", "email")
+    assert (record.status, record.attempts) == ("SENT", 2)
+    assert record.reason == "no answer: ReadTimeoutError (accepted)"
+    assert world.details(order)[0].endswith(
+        "; attempt 2: an earlier one got no answer and may have been delivered too"
+    )
+
+
+MARKETING = {"notify.unsubscribe.secret": "unsubscribe-secret-0123456789"}
+
+
+def test_a_timeout_on_a_marketing_message_is_never_sent_twice() -> None:
+    order = corpus_order(consent=Consent(email=True))
+    world = World(
+        order,
+        email=FakeProvider(script=[Unknown("no answer: ReadTimeoutError (accepted)")]),
+        settings=settings(**MARKETING),
+    )
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    world.consumer.deliver(order, "review", "email", cause="c1", policy=policy)
+    world.clock.advance(LEASE * 2)
+    world.consumer.deliver(
+        order, "review", "email", cause="c1", policy=policy, record=world.record(order, "review", "email")
+    )
+
+    assert len(world.email.accepted) == 1 and world.email.calls == 1
+    record = world.record(order, "review", "email")
+    assert record.status == "FAILED"
+    assert record.reason.endswith("not retried: marketing is sent at most once")
+
+
+def test_marketing_needs_consent_for_its_channel() -> None:
+    order = corpus_order(consent=Consent(email=False, sms=True))
+    world = World(order, settings=settings(**MARKETING))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    world.consumer.deliver(order, "review", "email", cause="c1", policy=policy)
+
+    assert world.record(order, "review", "email").reason == "no email marketing consent"
+    assert world.email.calls == 0
+
+
+@pytest.mark.parametrize("failure_rate", [0.1, 0.3, 0.5])
+def test_under_injected_failures_every_message_goes_exactly_once(failure_rate: float) -> None:
+    world: World | None = None
+    orders = [
+        corpus_order(phone="+48601234567").model_copy(
+            update={"order_id": f"shopify:{n}", "status": OrderStatus.SHIPPED}
+        )
+        for n in range(60)
+    ]
+    email, sms = FakeProvider(failure_rate=failure_rate), FakeSms(failure_rate=failure_rate)
+    for order in orders:
+        world = World(order, email=email, sms=sms) if world is None else world
+        world.orders[order.order_id] = StoredOrder(order, 2)
+        world.until_settled(world.event(order, "OrderStatusChanged", 2))
+    assert world is not None
+
+    sent = [r for r in world.messages.records_by_key.values() if r.kind == "shipped"]
+    assert [r.status for r in sent] == ["SENT"] * 120
+    assert len(email.accepted) == 60 and len(sms.accepted) == 60  # none lost, none twice
+
+
+def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() -> None:
+    order = corpus_order()
+    world = World(order)
+    world.event(order)
+    good = json.dumps(
+        {
+            "outbox_id": f"{order.order_id}#v1#OrderPlaced",
+            "type": "OrderPlaced",
+            "event": {"order_id": order.order_id, "status": "pending", "occurred_at": NOW.isoformat()},
+        }
+    )
+    event = {"Records": [sqs_record("m1", "{not json"), sqs_record("m2", good)]}
+
+    answer = world.consumer.handle(event, None)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert len(world.email.accepted) == 1
+
+
+def sqs_record(message_id: str, body: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify",
+        "awsRegion": "us-east-1",
+    }
+
+
+def test_marketing_email_carries_one_click_unsubscribe_and_an_opt_out_stops_the_next() -> None:
+    order = corpus_order(consent=Consent(email=True))
+    email = RecordingProvider()
+    world = World(order, email=email, settings=settings(**MARKETING))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email"), ("cart", "email")}))
+
+    world.consumer.deliver(order, "review", "email", cause="c1", policy=policy)
+
+    headers = dict(email.sent[0].headers)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = headers["List-Unsubscribe"].strip("<>")
+    assert link.startswith("https://api.example/prod/unsubscribe/")
+    token = link.rsplit("/", 1)[1]
+    request = read_token(token, secrets=(MARKETING["notify.unsubscribe.secret"],), now=NOW)
+    assert (request.channel, request.address) == ("email", "bob.norman@hostmail.com")
+
+    world.consent.opt_out("email", "Bob.Norman@hostmail.com", now=NOW)
+    world.consumer.deliver(order, "cart", "email", cause="c2", policy=policy)
+
+    assert len(email.sent) == 1
+    assert world.record(order, "cart", "email").reason == "unsubscribed from email marketing"
+
+
+def test_an_order_message_has_no_unsubscribe_header_and_ignores_opt_outs() -> None:
+    order = corpus_order()
+    email = RecordingProvider()
+    world = World(order, email=email)
+    world.consent.opt_out("email", "bob.norman@hostmail.com", now=NOW)
+
+    world.consumer.notify(world.event(order))
+
+    assert len(email.sent) == 1 and "List-Unsubscribe" not in email.sent[0].headers
+
+
+@dataclass
+class RecordingProvider(FakeProvider):
+    sent: list[Email] = field(default_factory=list)
+
+    def send(self, email: Email) -> SendOutcome:
+        self.sent.append(email)
+        return super().send(email)
