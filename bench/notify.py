@@ -43,7 +43,6 @@ from moto import mock_aws  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.ses.models import ses_backends  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
-from shopflow.messaging.render import LOCALES, MessageContext, Renderer, Shop  # noqa: E402
 from tests.support import corpus  # noqa: E402
 
 from shopflow import bootstrap  # noqa: E402
@@ -51,6 +50,7 @@ from shopflow.clock import FakeClock  # noqa: E402
 from shopflow.config import SettingsLoader  # noqa: E402
 from shopflow.local.resources import function_environment, provision  # noqa: E402
 from shopflow.local.template import Template  # noqa: E402
+from shopflow.messaging.render import LOCALES, MessageContext, Renderer, Shop  # noqa: E402
 from shopflow.notifications.consumer import LEASE, NotifyEvent, RetryLater  # noqa: E402
 from shopflow.notifications.kinds import KINDS  # noqa: E402
 from shopflow.orders.changes import OrderPlaced  # noqa: E402
@@ -227,9 +227,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     rendering(args.seconds)
     requests_per_message(args.orders)
-    print(
-        f"Injected provider faults, {args.orders} orders x (email + SMS), up to {RECEIVES} SQS receives:"
-    )
+    print(f"Injected provider faults, {args.orders} orders x (email + SMS), up to {RECEIVES} SQS receives:")
     for rate in (0.1, 0.3, 0.5):
         print(f"  throttling/5xx {rate:.0%}: {faults(args.orders, rate, 'reject')}")
     for rate in (0.1, 0.3, 0.5):

@@ -119,7 +119,7 @@ def test_an_order_through_every_status_leaves_exactly_its_messages_in_the_outbox
     steps = [
         ("orders/create", order),
         ("orders/paid", {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}),
-        ("fulfillments/create", {**fulfillment, "shipment_status": None}),
+        ("fulfillments/create", {**fulfillment, "status": "success", "shipment_status": None}),
         ("fulfillments/update", {**fulfillment, "shipment_status": "delivered"}),
         ("orders/create", cancelled),
         (

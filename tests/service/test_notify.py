@@ -105,7 +105,7 @@ def test_an_order_through_every_status_gets_each_message_once_in_its_language(sh
     webhook(
         shop, "orders/paid", {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}
     )
-    webhook(shop, "fulfillments/create", {**fulfillment, "shipment_status": None})
+    webhook(shop, "fulfillments/create", {**fulfillment, "status": "success", "shipment_status": None})
     webhook(shop, "fulfillments/update", {**fulfillment, "shipment_status": "delivered"})
     answers = run_pipeline(shop)
 

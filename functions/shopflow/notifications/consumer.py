@@ -145,6 +145,8 @@ class NotifyConsumer:
         Reminders call this for their marketing kinds too: consent and at-most-once apply there.
         """
         now = self.clock.now()
+        if record is not None and record.final:
+            return
         if record is not None and record.leased_at(now):
             raise RetryLater("being sent by another worker")
         if record is not None and record.deferred_until is not None and now < record.deferred_until:
@@ -167,6 +169,9 @@ class NotifyConsumer:
         try:
             claimed = self.messages.claim(order.order_id, kind, channel, cause=cause, now=now, lease=LEASE)
         except LeaseHeld:
+            current = self.messages.records(order.order_id, kind).get(channel)
+            if current is not None and current.final:
+                return  # settled by another delivery meanwhile
             raise RetryLater("claimed by another worker") from None
         outcome = self._send_with_retries(send)
         self._settle(order, kind, channel, claimed, outcome, summary, decision)

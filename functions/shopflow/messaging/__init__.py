@@ -1,0 +1,1 @@
+"""Messages: rendering from templates/ (jinja2 + Babel), delivery (SES, SNS), unsubscribe links."""
