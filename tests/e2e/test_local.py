@@ -93,7 +93,7 @@ def test_a_signed_webhook_becomes_an_order_the_cli_shows(launch: Any) -> None:
     assert all(m["To"] == "bob.norman@hostmail.com" and "#1001" in text_of(m) for m in sent)
     assert all(p.get_content_type() in ("text/plain", "text/html") for m in sent for p in m.iter_parts())
     assert (
-        "email confirmation sent to b***@hostmail.com (en)"
+        "email confirmation sent to b***@hostmail.com (en; no locale; used en)"
         in instance.cli("orders", "get", "shopify:450789469").stdout
     )
     # A bad signature is refused over real HTTP too, and nothing is stored.
@@ -329,6 +329,11 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "Emma Clark (en-US)" in out and "-> delivered" in out
     assert "Иван Петров (ru)" in out and "-> shipped" in out
     assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
-    assert "=== webhooks: 8 accepted, 1 duplicate, 1 ignored" in out
-    assert "8 order events published to the notify queue" in out
+    assert "Anna Kowalska (pl-PL)" in out and "-> paid" in out
+    assert "=== webhooks: 9 accepted, 1 duplicate, 1 ignored" in out
+    assert "=== messages: 14 sent, 6 skipped" in out
+    assert "email delayed sent to a***@example.pl (pl)" in out and "discount code SORRY-" in out
+    assert "sms confirmation skipped: sms disabled for confirmation" in out
+    outbox = tmp_path / "demo" / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 10 and len(list(outbox.glob("*.txt"))) == 4
     assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

@@ -73,6 +73,7 @@ class LocalOptions:
     port: int = 8000
     in_memory: bool = False
     clock_speed: float = 1.0
+    clock_start: datetime | None = None  # a fresh data dir's first moment (the demo's morning)
     stage: str = LOCAL_STAGE
     template: Path | None = None
     verbose: bool = False
@@ -121,7 +122,7 @@ class LocalRuntime:
         self.options = options
         self.report = report
         self.data_dir = options.data_dir.resolve()
-        self.clock = ScaledClock(options.clock_speed, self._saved_clock())
+        self.clock = ScaledClock(options.clock_speed, self._saved_clock() or options.clock_start)
         self.sources: list[Source] = []
         self.session: LocalSession | None = None
         self.outbox: OutboxWriter | None = None

@@ -74,12 +74,12 @@ def build_mime(email: Email) -> bytes:
     message["Message-ID"] = make_msgid(domain=email.sender.rsplit("@", 1)[-1])
     if email.reply_to:
         message["Reply-To"] = email.reply_to
-    if email.language:
-        message["Content-Language"] = email.language
     for name, value in email.headers.items():
         message[name] = value
     message.set_content(email.text, subtype="plain", charset="utf-8")
     message.add_alternative(email.html, subtype="html", charset="utf-8")
+    if email.language:  # after the content: set_content() clears Content-* headers
+        message["Content-Language"] = email.language
     return message.as_bytes()
 
 

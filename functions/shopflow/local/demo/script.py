@@ -48,6 +48,7 @@ CUSTOMERS = (
     Customer("Emma", "Clark", "emma.clark@example.com", "+14155550123", "en-US", "USD"),
     Customer("Иван", "Петров", "ivan.petrov@example.ru", "+79161234567", "ru", "RUB"),
     Customer("Zofia", "Nowak", "zofia.nowak@example.pl", "+48601234567", "pl-PL", "PLN"),
+    Customer("Anna", "Kowalska", "anna.kowalska@example.pl", "+48512345678", "pl-PL", "PLN"),
 )
 
 
@@ -59,7 +60,13 @@ def _load(name: str) -> dict[str, Any]:
 class DemoShop:
     """Sends what the shop's Shopify would send, signed with the instance's secret."""
 
-    def __init__(self, session: LocalSession, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        session: LocalSession,
+        say: Callable[[str], None],
+        clock_to: Callable[[datetime], None] = lambda moment: None,
+    ) -> None:
+        self.clock_to = clock_to  # moves the instance's clock to the script's time
         self.session = session
         self.say = say
         self.target = Target(
@@ -78,6 +85,7 @@ class DemoShop:
         for key, value in (
             ("webhooks.shopify.shop_domains", SHOP_DOMAIN),
             ("shop.name", "Demo Shop"),
+            ("shop.timezone", "Europe/Warsaw"),
             ("notify.email.sender", SENDER),
             ("notify.delivered.sms", "true"),
         ):
@@ -161,17 +169,19 @@ def fulfillment_payload(order: dict[str, Any], at: datetime, *, delivered: bool)
 
 def play_day(shop: DemoShop) -> list[str]:
     """The day's webhooks; returns the order ids."""
-    emma, ivan, zofia = CUSTOMERS
+    emma, ivan, zofia, anna = CUSTOMERS
     t = DAY_START
-    shop.say("--- 09:00 three customers order")
+    shop.say("--- 09:00 four customers order")
     first = order_payload(5001, emma, t, financial_status="pending")
     second = order_payload(5002, ivan, t + timedelta(minutes=3), financial_status="paid")
     third = order_payload(5003, zofia, t + timedelta(minutes=7), financial_status="pending")
+    fourth = order_payload(5004, anna, t + timedelta(minutes=9), financial_status="paid")
     webhook_id = str(uuid.uuid4())
-    for order in (first, second, third):
+    for order in (first, second, third, fourth):
         shop.send("orders/create", order, webhook_id=webhook_id if order is first else None)
     shop.say("--- Shopify delivers the first order's webhook again (it retries on slow answers)")
     shop.send("orders/create", first, webhook_id=webhook_id)
+    shop.clock_to(t + timedelta(minutes=30))
     shop.say("--- 09:30 Emma pays; an older update arrives late")
     shop.send(
         "orders/paid",
@@ -181,20 +191,24 @@ def play_day(shop: DemoShop) -> list[str]:
         "orders/updated",
         {**first, "financial_status": "pending", "updated_at": (t + timedelta(minutes=20)).isoformat()},
     )
+    shop.clock_to(t + timedelta(hours=5, minutes=5))
     shop.say("--- 14:00 two parcels leave the warehouse")
     shop.send("fulfillments/create", fulfillment_payload(first, t + timedelta(hours=5), delivered=False))
     shop.send(
         "fulfillments/create", fulfillment_payload(second, t + timedelta(hours=5, minutes=5), delivered=False)
     )
+    shop.clock_to(t + timedelta(hours=7))
     shop.say("--- 16:00 Zofia cancels her order")
     cancelled_at = (t + timedelta(hours=7)).isoformat()
     shop.send(
         "orders/cancelled",
         {**third, "cancelled_at": cancelled_at, "cancel_reason": "customer", "updated_at": cancelled_at},
     )
+    shop.clock_to(t + timedelta(hours=26))
     shop.say("--- next day 11:00 Emma's parcel is delivered")
     shop.send("fulfillments/update", fulfillment_payload(first, t + timedelta(hours=26), delivered=True))
-    return [f"shopify:{o['id']}" for o in (first, second, third)]
+    shop.say("--- Anna's order is paid, but nobody ships it")
+    return [f"shopify:{o['id']}" for o in (first, second, third, fourth)]
 
 
 def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], None] = print) -> int:
@@ -203,17 +217,23 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
     if data_dir.exists():
         shutil.rmtree(data_dir)
     runtime = LocalRuntime(
-        LocalOptions(data_dir=data_dir, port=port or free_port()), report=lambda line: say(f"    | {line}")
+        LocalOptions(data_dir=data_dir, port=port or free_port(), clock_start=DAY_START),
+        report=lambda line: say(f"    | {line}"),
     )
     say(f"shopflow demo: starting a fresh shopflow local in {data_dir} ...")
     session = runtime.start()
     say(f"ready in {runtime.ready_seconds:.1f} s: API {session.api_url}")
     try:
-        shop = DemoShop(session, say)
+        shop = DemoShop(session, say, clock_to=lambda moment: _clock_to(runtime, shop, moment))
         shop.configure()
         order_ids = play_day(shop)
-        moved = runtime.advance(timedelta(days=2))
-        say(f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC")
+        _wait_for_messages(shop)  # the day's messages go out at the day's time
+        moved = runtime.advance(timedelta(days=2, minutes=1))
+        say(
+            f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC; "
+            "Anna's order is now late (notify.delayed.after_hours: 48)"
+        )
+        _wait_for_apology(shop, order_ids[-1])
         messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
@@ -223,6 +243,29 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
         "Run your own with `shopflow local` (see README)."
     )
     return 0
+
+
+def _clock_to(runtime: LocalRuntime, shop: DemoShop, moment: datetime) -> None:
+    """Let what the last step caused go out at its time, then move the clock to the next step."""
+    _wait_for_messages(shop)
+    ahead = moment - runtime.clock.now()
+    if ahead > timedelta(0):
+        runtime.clock.advance(ahead)
+
+
+def _wait_for_apology(shop: DemoShop, order_id: str, timeout: float = 30.0) -> None:
+    """The sweep finds the late order's timer on its next run; wait for the apology it causes."""
+    dynamodb = shop.target.client("dynamodb")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = dynamodb.get_item(
+            TableName=shop.session.table_name,
+            Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "MESSAGE#delayed#email"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is not None:
+            return
+        time.sleep(0.1)
 
 
 def _wait_for_messages(shop: DemoShop, timeout: float = 30.0) -> dict[str, int]:
