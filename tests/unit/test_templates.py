@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from shopflow.messaging.render import (
     Renderer,
     RenderError,
     Shop,
+    resolve_locale,
     sms_segments,
     templates_path,
 )
@@ -64,8 +68,35 @@ def test_every_kind_renders_in_every_locale_from_real_orders(kind: str, locale: 
         assert "{{" not in text and "{%" not in text and "None" not in text
     assert "\n" not in email.subject and email.subject == email.subject.strip()
     assert email.html.startswith("<!doctype html>") and f'<html lang="{locale}">' in email.html
+    assert unclosed_tags(email.html) == []
     assert "Demo Shop" in email.text and "Demo Shop" in sms.body
-    assert sms.segments <= 3
+    assert "  " not in sms.body and "\xa0" not in sms.body and "\u202f" not in sms.body
+    assert (sms.encoding, sms.segments) == sms_segments(sms.body) and sms.segments <= 3
+    if locale == "en":  # English fits the cheap alphabet; Polish letters and Cyrillic cannot
+        assert sms.encoding == "GSM-7"
+
+
+class _Tags(HTMLParser):
+    VOID = frozenset({"meta", "br", "img", "hr", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+
+def unclosed_tags(html: str) -> list[str]:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser.open
 
 
 def plain(text: str) -> str:
@@ -77,6 +108,8 @@ def test_money_is_formatted_for_the_locale_and_the_orders_currency() -> None:
     order = ORDERS["shopify"].model_copy(update={"currency": "PLN", "total": Decimal("1409.94")})
 
     assert "1 409,94 zł" in plain(RENDERER.render_email("paid", context(order, "pl")).text)
+    corpus_total = ORDERS["shopify"].model_copy(update={"currency": "PLN"})  # 409.94 as the store sent it
+    assert "409,94 zł" in plain(RENDERER.render_sms("paid", context(corpus_total, "pl")).body)
     assert (
         "$1,409.94"
         in RENDERER.render_email("paid", context(order.model_copy(update={"currency": "USD"}), "en")).text
@@ -169,14 +202,10 @@ def test_a_customer_name_is_escaped_in_html_and_plain_in_text() -> None:
 
 
 def test_a_template_naming_something_missing_fails_naming_the_file(tmp_path: Path) -> None:
-    for path in templates_path().rglob("*"):
-        if path.is_file():
-            target = tmp_path / path.relative_to(templates_path())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(path.read_text())
+    tmp_path = copy_of_the_templates(tmp_path)
     (tmp_path / "en" / "paid.txt").write_text("Hello {{ order.numbr }}\n")
 
-    with pytest.raises(RenderError, match=r"templates/en/paid.txt: UndefinedError: .*numbr"):
+    with pytest.raises(RenderError, match=r"templates/en/paid.txt, line 1: UndefinedError: .*numbr"):
         Renderer(tmp_path).render_email("paid", context(ORDERS["shopify"], "en"))
 
 
@@ -218,3 +247,166 @@ def test_the_templates_folder_holds_exactly_every_kind_in_every_locale() -> None
 )
 def test_sms_segments_follow_gsm7_and_ucs2(text: str, expected: tuple[str, int]) -> None:
     assert sms_segments(text) == expected
+
+
+def copy_of_the_templates(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(templates_path(), tmp_path / "templates"))
+
+
+def test_a_failure_inside_the_layout_names_the_layout(tmp_path: Path) -> None:
+    root = copy_of_the_templates(tmp_path)
+    layout = root / "_layout.html"
+    layout.write_text(layout.read_text().replace("{{ shop.name }}", "{{ shop.title }}", 1))
+
+    with pytest.raises(RenderError, match=r"templates/_layout.html, line \d+: UndefinedError: .*title"):
+        Renderer(root).render_email("delivered", context(ORDERS["shopify"], "pl"))
+
+
+def test_a_syntax_error_or_a_missing_file_names_the_file(tmp_path: Path) -> None:
+    root = copy_of_the_templates(tmp_path)
+    (root / "ru" / "paid.sms.txt").write_text("{{ shop.name }}\n{% if order.number %}оплачено\n")
+    (root / "pl" / "refunded.html").unlink()
+
+    with pytest.raises(RenderError, match=r"templates/ru/paid.sms.txt, line \d: TemplateSyntaxError"):
+        Renderer(root).render_sms("paid", context(ORDERS["shopify"], "ru"))
+    with pytest.raises(RenderError, match=r"templates/pl/refunded.html: missing"):
+        Renderer(root).render_email("refunded", context(ORDERS["shopify"], "pl"))
+
+
+def test_an_unknown_time_zone_is_a_render_error_not_a_crash() -> None:
+    with pytest.raises(RenderError, match=r"templates/en/confirmation.subject.txt: ZoneInfoNotFoundError"):
+        RENDERER.render_email("confirmation", context(ORDERS["shopify"], "en", "Mars/Olympus_Mons"))
+
+
+def test_templates_path_honours_the_environment_and_refuses_a_wrong_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_of_the_templates(tmp_path)
+    monkeypatch.setenv("SHOPFLOW_TEMPLATES_DIR", str(root))
+    assert templates_path() == root
+    assert Renderer().templates_dir == root.resolve()
+
+    monkeypatch.setenv("SHOPFLOW_TEMPLATES_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(RenderError, match=r"SHOPFLOW_TEMPLATES_DIR=.*nowhere: no _layout.html"):
+        templates_path()
+
+    monkeypatch.delenv("SHOPFLOW_TEMPLATES_DIR")
+    assert templates_path() == Path(__file__).resolve().parents[2] / "templates"
+
+
+def test_each_line_shows_its_quantity_and_unit_price() -> None:
+    order = ORDERS["woocommerce"]  # 2 x Woo Single #1 at 3.00, and one line at 12.00
+
+    text = RENDERER.render_email("confirmation", context(order, "en")).text
+    html = RENDERER.render_email("confirmation", context(order, "en")).html
+
+    assert "\n- Woo Single #1: 2 × $3.00 = $6.00\n" in text
+    assert "M Test: 1 × $12.00\n" in text
+    assert "\nTotal: $29.35\n" in text
+    assert "2 &times; $3.00" in html and "$6.00" in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "greeting"), [("en", "Hello,"), ("ru", "Здравствуйте!"), ("pl", "Dzień dobry!")]
+)
+def test_a_customer_without_a_name_gets_a_neutral_greeting(locale: str, greeting: str) -> None:
+    order = ORDERS["shopify"]
+    anonymous = order.model_copy(update={"customer": order.customer.model_copy(update={"name": None})})
+
+    email = RENDERER.render_email("delivered", context(anonymous, locale))
+
+    assert email.text.startswith(greeting + "\n")
+    assert f"<p>{greeting}</p>" in email.html
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "amount"), [("en", "USD", "$120.50"), ("ru", "RUB", "120,50 ₽"), ("pl", "PLN", "120,50 zł")]
+)
+def test_refunds_name_the_amount_and_a_cancellation_mentions_one_only_when_there_is_one(
+    locale: str, currency: str, amount: str
+) -> None:
+    refunded = context(ORDERS["shopify"], locale, currency=currency, refunded_total=Decimal("120.50"))
+    unpaid = context(ORDERS["shopify"], locale, currency=currency)
+
+    assert amount in plain(RENDERER.render_email("refunded", refunded).text)
+    assert amount in plain(RENDERER.render_sms("refunded", refunded).body)
+    assert amount in plain(RENDERER.render_email("cancelled", refunded).html)
+    assert amount in plain(RENDERER.render_sms("cancelled", refunded).body)
+    cancelled = RENDERER.render_email("cancelled", unpaid).text
+    assert "120,50" not in cancelled and "0,00" not in cancelled and "$0.00" not in cancelled
+
+
+def test_every_parcel_is_listed_and_one_without_a_link_shows_its_number() -> None:
+    parcels = (
+        Tracking(number="1Z999AA10123456784", url="https://www.ups.com/track?tracknum=1Z999&loc=pl", carrier="UPS"),
+        Tracking(number="00340434161094042557"),
+    )
+    ctx = context(ORDERS["shopify"], "en", tracking=parcels)
+
+    email = RENDERER.render_email("shipped", ctx)
+    sms = RENDERER.render_sms("shipped", ctx)
+
+    assert '<a href="https://www.ups.com/track?tracknum=1Z999&amp;loc=pl"' in email.html
+    assert "Track your parcel: https://www.ups.com/track?tracknum=1Z999&loc=pl\n" in email.text
+    assert "Carrier: tracking number 00340434161094042557" in email.text
+    assert "00340434161094042557" in email.html
+    assert "https://www.ups.com/track?tracknum=1Z999&loc=pl" in sms.body and "00340434161094042557" in sms.body
+
+
+@pytest.mark.parametrize(("locale", "percent"), [("en", "15%"), ("ru", "15 %"), ("pl", "15%")])
+def test_the_discount_is_a_percentage_written_the_languages_way(locale: str, percent: str) -> None:
+    ctx = context(ORDERS["shopify"], locale)
+
+    assert percent in plain(RENDERER.render_email("delayed", ctx).text)
+    assert percent in RENDERER.render_sms("delayed", ctx).body  # no-break spaces become spaces in SMS
+
+
+def test_the_footer_carries_the_shops_address_and_support_email() -> None:
+    shop = Shop("Demo & Co", url="https://demo-shop.example", support_email="help@demo-shop.example")
+    ctx = MessageContext(order=ORDERS["shopify"], locale="pl", timezone="Europe/Warsaw", shop=shop)
+
+    email = RENDERER.render_email("paid", ctx)
+
+    assert '<a href="mailto:help@demo-shop.example"' in email.html and "Demo &amp; Co" in email.html
+    assert email.text.endswith("Demo & Co\nhttps://demo-shop.example\nhelp@demo-shop.example\n")
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("pl-PL", ("pl", None)),
+        ("ru_RU", ("ru", None)),
+        ("EN", ("en", None)),
+        ("en-GB", ("en", None)),
+        (None, ("pl", "no locale; used pl")),
+        ("", ("pl", "no locale; used pl")),
+        ("de-DE", ("pl", "unknown locale de-DE; used pl")),
+    ],
+)
+def test_resolve_locale(requested: str | None, expected: tuple[str, str | None]) -> None:
+    assert resolve_locale(requested, "pl") == expected
+
+
+def test_resolve_locale_refuses_a_fallback_it_cannot_render() -> None:
+    with pytest.raises(ValueError, match="fallback locale 'de'"):
+        resolve_locale("pl", "de")
+
+
+def test_one_renderer_serves_many_threads_with_the_same_results() -> None:
+    renderer = Renderer()
+    jobs = [
+        (kind, context(ORDERS[source], locale, timezone))
+        for kind in KINDS
+        for locale in LOCALES
+        for source in ORDERS
+        for timezone in ("Europe/Warsaw", "Asia/Vladivostok")
+    ]
+
+    def both(job: tuple[str, MessageContext]) -> tuple[object, object]:
+        kind, ctx = job
+        return renderer.render_email(kind, ctx), renderer.render_sms(kind, ctx)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(both, jobs * 3))
+
+    assert concurrent == [both(job) for job in jobs] * 3

@@ -1,8 +1,12 @@
 """Messages from `templates/`: email (subject, html, text) and SMS, per kind and locale.
 
 jinja2 with `StrictUndefined`, so a template that names something missing fails loudly instead
-of sending a blank; money, dates and plurals are Babel's, for the customer's locale and time zone.
-Pure: no I/O beyond reading the templates.
+of sending a blank; money, dates and plurals are Babel's (`formats.py`), for the customer's
+locale and time zone. Pure: no I/O beyond reading the templates.
+
+    >>> renderer = Renderer()
+    >>> email = renderer.render_email("paid", MessageContext(order, "pl", "Europe/Warsaw", Shop("Demo")))
+    >>> sms = renderer.render_sms("shipped", context)  # sms.encoding, sms.segments: what it will cost
 """
 
 from __future__ import annotations
@@ -10,17 +14,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
-from babel import Locale
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_percent
+from babel.core import UnknownLocaleError
+from babel.numbers import UnknownCurrencyError
 
+from shopflow.messaging.formats import Formats
 from shopflow.notifications.decide import SUPPORTED_LOCALES, resolve_locale
 from shopflow.notifications.kinds import KINDS
 from shopflow.orders.model import Order
@@ -49,29 +50,29 @@ class RenderError(Exception):
 @dataclass(frozen=True)
 class Shop:
     name: str
-    url: str | None = None
-    support_email: str | None = None
+    url: str | None = None  # the shop's home page, in footers when set
+    support_email: str | None = None  # in footers when set
 
 
 @dataclass(frozen=True)
 class Coupon:
     code: str
     percent: int
-    valid_until: datetime
+    valid_until: datetime  # aware, UTC
 
 
 @dataclass(frozen=True)
 class MessageContext:
     order: Order
-    locale: str  # one of LOCALES
-    timezone: str  # IANA
+    locale: str  # one of LOCALES, already resolved
+    timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
-    coupon: Coupon | None = None
+    coupon: Coupon | None = None  # required by "delayed"
 
 
 @dataclass(frozen=True)
 class EmailContent:
-    subject: str
+    subject: str  # one line, stripped
     html: str
     text: str
 
@@ -79,7 +80,7 @@ class EmailContent:
 @dataclass(frozen=True)
 class SmsContent:
     body: str
-    encoding: str  # GSM-7 | UCS-2
+    encoding: str  # "GSM-7" | "UCS-2"
     segments: int
 
 
@@ -92,78 +93,111 @@ _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 
 def sms_segments(text: str) -> tuple[str, int]:
-    """(encoding, segments): GSM-7 160 septets in one, 153 a part; else UCS-2 70 in one, 67 a part."""
+    """(encoding, segments), which is what an SMS costs: GSM-7 when every character is in the
+    basic set or the extension table (2 septets each), 160 septets in one segment, 153 a part
+    once split (the rest carries the concatenation header); otherwise UCS-2, 70 UTF-16 units in
+    one, 67 a part. The empty text still takes one segment."""
     if all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text):
         septets = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
         return "GSM-7", 1 if septets <= 160 else -(-septets // 153)
-    units = len(text.encode("utf-16-le")) // 2
+    units = len(text.encode("utf-16-le")) // 2  # a character outside the BMP is two units
     return "UCS-2", 1 if units <= 70 else -(-units // 67)
 
 
 def templates_path() -> Path:
-    """$SHOPFLOW_TEMPLATES_DIR, else the checkout's templates/, else the Lambda layer at /opt."""
+    """Where the templates are: $SHOPFLOW_TEMPLATES_DIR when set, else the checkout's templates/
+    (this file is functions/shopflow/messaging/render.py), else /opt, where the templates layer
+    of template.yaml puts them in a Lambda function."""
     configured = os.environ.get("SHOPFLOW_TEMPLATES_DIR")
-    candidates = [Path(configured)] if configured else []
-    candidates += [Path(__file__).resolve().parents[3] / "templates", Path("/opt")]
+    if configured:
+        if not (Path(configured) / "_layout.html").is_file():
+            # A folder named on purpose but wrong is an error, not a cue to use another one.
+            raise RenderError(f"SHOPFLOW_TEMPLATES_DIR={configured}: no _layout.html there")
+        return Path(configured)
+    candidates = [Path(__file__).resolve().parents[3] / "templates", Path("/opt")]
     for candidate in candidates:
         if (candidate / "_layout.html").is_file():
             return candidate
-    raise RenderError(f"no templates folder (with _layout.html) in {', '.join(map(str, candidates))}")
+    raise RenderError(
+        f"no templates folder: set SHOPFLOW_TEMPLATES_DIR (none of {', '.join(map(str, candidates))}"
+        " has _layout.html)"
+    )
 
 
-class _Formats:
-    """The Babel-backed filters of one context (locale, time zone, currency)."""
+def _formats(context: jinja2.runtime.Context) -> Formats:
+    formats: Formats = context["_formats"]
+    return formats
 
-    def __init__(self, context: MessageContext) -> None:
-        self._locale = Locale.parse(context.locale)
-        self._zone = ZoneInfo(context.timezone)
-        self._currency = context.order.currency
 
-    def money(self, amount: Decimal | int, currency: str | None = None) -> str:
-        return str(format_currency(Decimal(amount), currency or self._currency, locale=self._locale))
+# Filters are registered once per environment, so they find the message's Formats in the context.
+@jinja2.pass_context
+def _money_filter(context: jinja2.runtime.Context, amount: Any, currency: str | None = None) -> str:
+    return _formats(context).money(amount, currency)
 
-    def moment(self, moment: datetime) -> str:
-        """Medium date, short time (no seconds), joined the locale's way ("{1}, {0}")."""
-        local = moment.astimezone(self._zone)
-        day = format_date(local, format="medium", locale=self._locale)
-        hour = format_time(local, format="short", locale=self._locale)
-        pattern = str(self._locale.datetime_formats["medium"])
-        return pattern.replace("{1}", str(day)).replace("{0}", str(hour))
 
-    def day(self, moment: datetime) -> str:
-        return str(format_date(moment.astimezone(self._zone), format="long", locale=self._locale))
+@jinja2.pass_context
+def _datetime_filter(context: jinja2.runtime.Context, moment: datetime) -> str:
+    return _formats(context).datetime(moment)
 
-    def percent(self, value: int) -> str:
-        return str(format_percent(Decimal(value) / 100, locale=self._locale))
 
-    def plural(self, n: int, **forms: str) -> str:
-        """`{{ plural(3, one="item", other="items") }}` -> "3 items" (Russian, Polish: one/few/many)."""
-        form = self._locale.plural_form(abs(n))
-        return f"{n} {forms.get(form) or forms['other']}"
+@jinja2.pass_context
+def _date_filter(context: jinja2.runtime.Context, moment: datetime) -> str:
+    return _formats(context).date(moment)
+
+
+@jinja2.pass_context
+def _percent_filter(context: jinja2.runtime.Context, value: Any) -> str:
+    return _formats(context).percent(value)
+
+
+_FILTERS = {"money": _money_filter, "datetime": _datetime_filter, "date": _date_filter, "percent": _percent_filter}
+
+# What can go wrong inside a render besides jinja's own errors: Babel's (unknown locale or
+# currency, a bad number), an unknown time zone (ZoneInfoNotFoundError is a KeyError), a value of
+# the wrong type, and a missing plural form.
+_RENDER_FAILURES = (
+    jinja2.TemplateError,
+    UnknownLocaleError,
+    UnknownCurrencyError,
+    ArithmeticError,
+    LookupError,
+    TypeError,
+    ValueError,
+)
 
 
 class Renderer:
-    """Thread-safe: jinja environments are, and each render builds its own filters."""
+    """Renders messages; one per process, safe to share between threads.
+
+    One jinja environment per autoescape mode, built here: html escapes everything it prints,
+    subject, text and SMS are plain text and must not show "&amp;". jinja compiles each template
+    once and caches it (its cache is locked); each render gets its own `Formats`, so renders
+    share nothing mutable.
+
+        templates/<locale>/<kind>.subject.txt, <kind>.html (extends _layout.html), <kind>.txt,
+        <kind>.sms.txt
+    """
 
     def __init__(self, templates_dir: Path | None = None) -> None:
-        self._dir = templates_dir
+        folder = templates_dir if templates_dir is not None else templates_path()
+        self.templates_dir = folder.resolve()  # absolute: error messages find files in it
+        loader = jinja2.FileSystemLoader(str(self.templates_dir))
+        self._environments = {escape: self._environment(loader, escape) for escape in (True, False)}
 
-    @cached_property
-    def _environments(self) -> dict[bool, jinja2.Environment]:
-        folder = self._dir or templates_path()
-        loader = jinja2.FileSystemLoader(str(folder))
-        return {
-            escape: jinja2.Environment(
-                loader=loader,
-                undefined=jinja2.StrictUndefined,
-                autoescape=escape,  # noqa: S701 - html escapes; subject, text and SMS are plain text
-                trim_blocks=True,
-                lstrip_blocks=True,
-                keep_trailing_newline=False,
-                auto_reload=False,
-            )
-            for escape in (True, False)
-        }
+    @staticmethod
+    def _environment(loader: jinja2.BaseLoader, autoescape: bool) -> jinja2.Environment:
+        environment = jinja2.Environment(
+            loader=loader,
+            undefined=jinja2.StrictUndefined,
+            autoescape=autoescape,  # noqa: S701 - on for .html; subject, text and SMS are plain text
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,  # templates change only with a deployment
+            cache_size=-1,  # 7 kinds x 3 locales x 4 parts + the layout: keep them all
+        )
+        environment.filters.update(_FILTERS)
+        return environment
 
     def render_email(self, kind: str, context: MessageContext) -> EmailContent:
         subject = " ".join(self._render(kind, "subject.txt", context).split())
@@ -174,39 +208,51 @@ class Renderer:
         )
 
     def render_sms(self, kind: str, context: MessageContext) -> SmsContent:
+        """Whitespace runs become one space and blank lines go: every character is paid for.
+        That includes Babel's no-break spaces ("409,94 zł"), which GSM-7 cannot carry."""
         raw = self._render(kind, "sms.txt", context)
-        body = "\n".join(" ".join(line.split()) for line in raw.strip().splitlines() if line.strip())
+        body = "\n".join(" ".join(line.split()) for line in raw.splitlines() if line.strip())
         encoding, segments = sms_segments(body)
         return SmsContent(body=body, encoding=encoding, segments=segments)
 
     def _render(self, kind: str, part: str, context: MessageContext) -> str:
         if kind not in KINDS:
-            raise RenderError(f"unknown message kind {kind!r}")
+            raise RenderError(f"unknown message kind {kind!r} (one of {', '.join(KINDS)})")
         if context.locale not in LOCALES:
-            raise RenderError(f"unknown locale {context.locale!r}")
-        if kind == "delayed" and context.coupon is None:
-            raise RenderError(f"{context.locale}/{kind}: the delayed message needs a coupon")
+            raise RenderError(f"unknown locale {context.locale!r} (one of {', '.join(LOCALES)})")
         name = f"{context.locale}/{kind}.{part}"
-        formats = _Formats(context)
-        variables: dict[str, Any] = {
-            "order": context.order,
-            "customer_name": context.order.customer.name,
-            "shop": context.shop,
-            "coupon": context.coupon,
-            "locale": context.locale,
-            "plural": formats.plural,
-        }
+        if kind == "delayed" and context.coupon is None:
+            raise RenderError(f"templates/{name}: the delayed message needs a coupon")
         try:
-            environment = self._environments[part == "html"]
-            template = environment.get_template(name)
+            formats = Formats(context.locale, context.timezone, context.order.currency)
+            template = self._environments[part == "html"].get_template(name)
             return template.render(
-                variables,
+                order=context.order,
+                customer_name=context.order.customer.name,
+                shop=context.shop,
+                coupon=context.coupon,
+                locale=context.locale,
                 money=formats.money,
-                datetime=formats.moment,
-                date=formats.day,
-                percent=formats.percent,
+                plural=formats.plural,
+                _formats=formats,
             )
         except jinja2.TemplateNotFound as exc:
-            raise RenderError(f"templates/{name}: missing ({exc})") from None
-        except (jinja2.TemplateError, ValueError, LookupError, TypeError) as exc:
-            raise RenderError(f"templates/{name}: {type(exc).__name__}: {exc}") from None
+            raise RenderError(f"templates/{name}: missing ({exc} not in {self.templates_dir})") from None
+        except jinja2.TemplateSyntaxError as exc:
+            where = f"templates/{exc.name or name}, line {exc.lineno}"
+            raise RenderError(f"{where}: TemplateSyntaxError: {exc.message}") from None
+        except _RENDER_FAILURES as exc:
+            raise RenderError(f"{self._where(exc, name)}: {type(exc).__name__}: {exc}") from None
+
+    def _where(self, exc: BaseException, name: str) -> str:
+        """The template file and line that failed: jinja rewrites the traceback so its frames are
+        the templates' own, which finds the line even inside _layout.html or a macro."""
+        where = f"templates/{name}"
+        traceback = exc.__traceback__
+        while traceback is not None:
+            filename = Path(traceback.tb_frame.f_code.co_filename)
+            if filename.is_relative_to(self.templates_dir):
+                relative = filename.relative_to(self.templates_dir).as_posix()
+                where = f"templates/{relative}, line {traceback.tb_lineno}"
+            traceback = traceback.tb_next
+        return where
