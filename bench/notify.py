@@ -1,7 +1,7 @@
-"""Notification figures: rendering speed per locale, DynamoDB requests per message, and sends
-under injected provider faults.
+"""Notification figures: DynamoDB requests per message, and sends under injected provider faults
+(rendering speed: bench/render.py).
 
-    python bench/notify.py [--orders 200] [--seconds 2]
+    python bench/notify.py [--orders 50]
 
 Requests are counted at botocore's API-call boundary (moto), for the notify consumer only.
 Faults: the single-attempt SES and SNS clients fail a fraction of calls with Throttling or a 5xx
@@ -16,7 +16,6 @@ import os
 import random
 import re
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -50,9 +49,7 @@ from shopflow.clock import FakeClock  # noqa: E402
 from shopflow.config import SettingsLoader  # noqa: E402
 from shopflow.local.resources import function_environment, provision  # noqa: E402
 from shopflow.local.template import Template  # noqa: E402
-from shopflow.messaging.render import LOCALES, MessageContext, Renderer, Shop  # noqa: E402
 from shopflow.notifications.consumer import LEASE, NotifyEvent, RetryLater  # noqa: E402
-from shopflow.notifications.kinds import KINDS  # noqa: E402
 from shopflow.orders.changes import OrderPlaced  # noqa: E402
 from shopflow.orders.model import Tracking  # noqa: E402
 from shopflow.store.orders import Commit, DynamoOrderStore  # noqa: E402
@@ -82,30 +79,6 @@ def corpus_order() -> Any:
         Tracking(number="1Z999AA10123456784", url="https://www.ups.com/track?tracknum=1Z999", carrier="UPS"),
     )
     return order.model_copy(update={"customer": customer, "tracking": tracking})
-
-
-def rendering(seconds: float) -> None:
-    renderer = Renderer()
-    order = corpus_order()
-    print(
-        f"Messages rendered per second (each kind, email and SMS one message each, {seconds:.1f} s a locale):"
-    )
-    from shopflow.messaging.render import Coupon
-
-    coupon = Coupon(code="SORRY-7Q2X", percent=10, valid_until=NOW + timedelta(days=14))
-    for locale in LOCALES:
-        context = MessageContext(
-            order=order, locale=locale, timezone="Europe/Warsaw", shop=Shop("Demo Shop"), coupon=coupon
-        )
-        for kind in KINDS:  # warm the template cache
-            renderer.render_email(kind, context)
-        done, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            for kind in KINDS:
-                renderer.render_email(kind, context)
-                renderer.render_sms(kind, context)
-                done += 2
-        print(f"  {locale}: {done / (time.perf_counter() - started):,.0f} messages/s")
 
 
 class Stack:
@@ -230,9 +203,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # moto copies the whole table on every transaction, so large runs grow quadratically there.
     parser.add_argument("--orders", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
-    rendering(args.seconds)
     requests_per_message(args.orders)
     print(f"Injected provider faults, {args.orders} orders x (email + SMS), up to {RECEIVES} SQS receives:")
     for rate in (0.1, 0.3, 0.5):

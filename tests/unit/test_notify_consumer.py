@@ -172,16 +172,44 @@ def test_shipped_goes_by_email_and_sms_in_two_writes_each() -> None:
     assert world.details(order)[1] == "sms shipped sent to +48******567 (ru, 1 segment GSM-7)"
 
 
-def test_the_same_event_three_times_sends_one_message() -> None:
-    order = corpus_order()
+def test_the_same_status_change_three_times_sends_one_message_each() -> None:
+    order = corpus_order(phone="+48601234567").model_copy(update={"status": OrderStatus.SHIPPED})
     world = World(order)
-    event = world.event(order)
+    event = world.event(order, "OrderStatusChanged", 3)
 
     for _ in range(3):
         world.consumer.notify(event)
 
-    assert len(world.email.accepted) == 1
-    assert len(world.details(order)) == 2  # sent + skipped, recorded once
+    assert len(world.email.accepted) == 1 and len(world.sms.accepted) == 1
+    assert len(world.details(order)) == 2  # each recorded once
+
+
+def test_an_sms_in_quiet_hours_waits_for_its_timer_and_then_goes_once() -> None:
+    order = corpus_order(phone="+48601234567", timezone="Europe/Warsaw").model_copy(
+        update={"status": OrderStatus.SHIPPED}
+    )
+    world = World(order)
+    world.clock.set(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))  # 23:15 in Warsaw
+    event = world.event(order, "OrderStatusChanged", 2)
+
+    world.consumer.notify(event)
+    world.consumer.notify(event)  # SQS delivers it again: still waiting, nothing new
+
+    assert len(world.email.accepted) == 1 and world.sms.accepted == []
+    record = world.record(order, "shipped", "sms")
+    assert (record.status, record.deferred_until) == ("PENDING", datetime(2026, 11, 21, 7, 0, tzinfo=UTC))
+    (timer,) = world.messages.timers.values()
+    assert (timer.action, timer.due_at) == ("send_message", record.deferred_until)
+    assert world.details(order)[-1] == (
+        "sms shipped quiet hours 21:00-08:00 Europe/Warsaw: deferred to 2026-11-21 08:00"
+    )
+
+    world.clock.set(timer.due_at)
+    world.consumer.send_deferred(json.loads(timer.payload))
+    world.consumer.send_deferred(json.loads(timer.payload))  # the timer fired twice
+
+    assert world.sms.accepted == ["sms shipped #1001 to +48601234567"]
+    assert world.record(order, "shipped", "sms").status == "SENT"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ class Formats:
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(self.zone)
 
-    def datetime(self, moment: datetime) -> str:
+    def moment(self, moment: datetime) -> str:
         """Medium date and short time (seconds are noise in a message), joined the locale's way."""
         local = self.local(moment)
         day = str(format_date(local, format="medium", locale=self.locale))
@@ -52,8 +52,8 @@ class Formats:
         pattern = str(self.locale.datetime_formats["medium"])  # "{1}, {0}": date, time
         return pattern.replace("{1}", day).replace("{0}", hour)
 
-    def date(self, moment: datetime) -> str:
-        """The long date on the customer's calendar: "December 21, 2026", "21 декабря 2026 г."."""
+    def day(self, moment: datetime) -> str:
+        """The long date on the customer's calendar: "December 21, 2026", "21 grudnia 2026"."""
         return str(format_date(self.local(moment), format="long", locale=self.locale))
 
     def percent(self, value: int | Decimal) -> str:

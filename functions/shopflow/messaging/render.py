@@ -4,9 +4,10 @@ jinja2 with `StrictUndefined`, so a template that names something missing fails 
 of sending a blank; money, dates and plurals are Babel's (`formats.py`), for the customer's
 locale and time zone. Pure: no I/O beyond reading the templates.
 
-    >>> renderer = Renderer()
-    >>> email = renderer.render_email("paid", MessageContext(order, "pl", "Europe/Warsaw", Shop("Demo")))
-    >>> sms = renderer.render_sms("shipped", context)  # sms.encoding, sms.segments: what it will cost
+    renderer = Renderer()  # one per process
+    context = MessageContext(order, "pl", "Europe/Warsaw", Shop("Demo Shop"))
+    email = renderer.render_email("paid", context)  # subject, html, text
+    sms = renderer.render_sms("shipped", context)  # body, and encoding and segments: what it costs
 """
 
 from __future__ import annotations
@@ -129,20 +130,17 @@ def _formats(context: jinja2.runtime.Context) -> Formats:
     return formats
 
 
-# Filters are registered once per environment, so they find the message's Formats in the context.
-@jinja2.pass_context
-def _money_filter(context: jinja2.runtime.Context, amount: Any, currency: str | None = None) -> str:
-    return _formats(context).money(amount, currency)
-
-
+# `{{ order.placed_at | datetime }}`, `{{ coupon.valid_until | date }}`, `{{ coupon.percent | percent }}`.
+# Filters are registered once per environment, so they find the message's Formats in the context;
+# `money(amount)` and `plural(n, one=..., other=...)` are per-message functions instead.
 @jinja2.pass_context
 def _datetime_filter(context: jinja2.runtime.Context, moment: datetime) -> str:
-    return _formats(context).datetime(moment)
+    return _formats(context).moment(moment)
 
 
 @jinja2.pass_context
 def _date_filter(context: jinja2.runtime.Context, moment: datetime) -> str:
-    return _formats(context).date(moment)
+    return _formats(context).day(moment)
 
 
 @jinja2.pass_context
@@ -150,7 +148,11 @@ def _percent_filter(context: jinja2.runtime.Context, value: Any) -> str:
     return _formats(context).percent(value)
 
 
-_FILTERS = {"money": _money_filter, "datetime": _datetime_filter, "date": _date_filter, "percent": _percent_filter}
+_FILTERS = {
+    "datetime": _datetime_filter,
+    "date": _date_filter,
+    "percent": _percent_filter,
+}
 
 # What can go wrong inside a render besides jinja's own errors: Babel's (unknown locale or
 # currency, a bad number), an unknown time zone (ZoneInfoNotFoundError is a KeyError), a value of
