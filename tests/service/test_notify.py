@@ -180,3 +180,40 @@ def test_ses_throttling_on_some_sends_loses_nothing_and_doubles_nothing(
     bodies = [m.get_body(("plain",)).get_content() for m in emails()]  # type: ignore[union-attr]
     assert sorted(n for body in bodies for n in numbers if n in body) == numbers  # each once
     assert calls["n"] == 10
+
+
+def test_a_poison_message_reaches_the_dlq_after_five_receives_and_its_batch_mate_is_sent_once(
+    shop: Stack,
+) -> None:
+    from shopflow.clock import ScaledClock
+    from shopflow.local.sources import QueueSource
+
+    webhook(shop, "orders/create", corpus("shopify/order.json"))
+    assert dispatch(stream_event(shop), None) == {"batchItemFailures": []}
+    sqs = boto3.client("sqs")
+    queue = shop.provisioned.refs["NotifyQueue"]
+    sqs.send_message(QueueUrl=queue, MessageBody='{"outbox_id": "x", "type": "OrderPlaced"}')
+    reports: list[str] = []
+    source = QueueSource(
+        function_name="NotifyFunction",
+        handler=notify,
+        sqs=sqs,
+        queue_url=queue,
+        queue_arn=shop.provisioned.attributes[("NotifyQueue", "Arn")],
+        batch_size=10,
+        report_item_failures=True,
+        visibility_timeout=180,
+        max_receive_count=5,
+        clock=ScaledClock(speed=3600),  # the visibility timeout passes in a real second
+        report=reports.append,
+    )
+    dlq = shop.provisioned.refs["NotifyDeadLetterQueue"]
+    for _ in range(12):
+        source.poll()
+        if sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0).get("Messages"):
+            break
+
+    dead = sqs.receive_message(QueueUrl=dlq).get("Messages", [])
+    assert [m["Body"] for m in dead] == ['{"outbox_id": "x", "type": "OrderPlaced"}']
+    assert any("failed on receive 5 of 5" in line for line in reports)
+    assert len(emails()) == 1  # the good message of the first batch went once
