@@ -280,7 +280,7 @@ class LocalRuntime:
             )
         if generated:
             self.report(
-                "webhook secrets generated for this instance: "
+                "secrets generated for this instance: "
                 + ", ".join(generated)
                 + " (shopflow config get KEY --local --reveal)"
             )
