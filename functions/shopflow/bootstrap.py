@@ -129,8 +129,9 @@ class Runtime:
     @cached_property
     def timer_consumer(self) -> TimerConsumer:
         from shopflow.notifications.consumer import SEND_DEFERRED
+        from shopflow.notifications.kinds import CHANNELS
         from shopflow.notifications.late import check_late_order
-        from shopflow.orders.service import LATE_CHECK
+        from shopflow.orders.service import LATE_CHECK, REVIEW_REQUEST
         from shopflow.timers.consumer import TimerConsumer
 
         def late_check(payload: dict[str, Any]) -> None:
@@ -142,7 +143,21 @@ class Runtime:
                 QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=json.dumps({"deferred": payload})
             )
 
-        return TimerConsumer({LATE_CHECK: late_check, SEND_DEFERRED: send_deferred})
+        def review_request(payload: dict[str, Any]) -> None:
+            # Each channel's message is decided by notify (consent, the order's status by then).
+            for channel in CHANNELS:
+                send_deferred(
+                    {
+                        **payload,
+                        "kind": "review",
+                        "channel": channel,
+                        "cause": f"review#{payload['order_id']}",
+                    }
+                )
+
+        return TimerConsumer(
+            {LATE_CHECK: late_check, SEND_DEFERRED: send_deferred, REVIEW_REQUEST: review_request}
+        )
 
 
 _runtime: Runtime | None = None

@@ -127,3 +127,87 @@ def test_the_sweep_reads_what_is_due_not_what_is_waiting(
     assert sweep({}, None) == {"due": 25}
 
     assert calls == Counter({"dynamodb.Query": 4, "sqs.SendMessageBatch": 3})  # one query a shard
+
+
+def deliver_notify(stack: Stack) -> None:
+    from app import notify
+
+    records = drain(stack, "NotifyQueue")
+    if records:
+        assert notify({"Records": records}, None) == {"batchItemFailures": []}
+
+
+def delivered_order(stack: Stack, **changes: Any) -> dict[str, Any]:
+    order = {
+        **corpus("shopify/order.json"),
+        "financial_status": "paid",
+        "buyer_accepts_marketing": True,
+        **changes,
+    }
+    order["customer"] = {**order["customer"], "accepts_marketing": True}
+    for topic, payload in (
+        ("orders/create", order),
+        ("fulfillments/create", {**corpus("shopify/fulfillment.json"), "shipment_status": "delivered"}),
+    ):
+        body = dumps(payload)
+        answer = stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, topic), body=body)
+        assert answer.status_code == 200, answer.body
+    return order
+
+
+def review_setup(stack: Stack) -> None:
+    boto3.client("ses").verify_domain_identity(Domain="demo-shop.example")
+    stack.put_setting("notify/email/sender", "orders@demo-shop.example")
+    stack.put_setting("notify/unsubscribe/secret", "unsubscribe-secret-0123456789", secure=True)
+    stack.put_setting("notify/review/url_template", "https://demo-shop.example/products/{product_id}#reviews")
+
+
+def test_a_delivered_order_is_asked_for_a_review_a_week_later_with_one_click_unsubscribe(
+    stack: Stack,
+) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    review_setup(stack)
+    delivered_order(stack)
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    before = len(sent)
+
+    stack.clock.advance(timedelta(days=7) - timedelta(minutes=1))
+    assert sweep({}, None) == {"due": 1}  # only the late-order check, which finds it delivered
+    assert timers({"Records": drain(stack, "TimersQueue")}, None) == {"batchItemFailures": []}
+    assert sweep({}, None) == {"due": 0}
+    stack.clock.advance(timedelta(minutes=2))
+    assert sweep({}, None) == {"due": 1}
+    assert timers({"Records": drain(stack, "TimersQueue")}, None) == {"batchItemFailures": []}
+    deliver_notify(stack)
+
+    (review,) = sent[before:]
+    assert (
+        "#reviews" in review.raw_data
+        and "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in review.raw_data
+    )
+    records = {i["sk"]: i for i in stack.items_of("MESSAGE")}
+    assert records["MESSAGE#review#email"]["status"] == "SENT"
+    assert records["MESSAGE#review#sms"]["status"] == "SKIPPED"  # no SMS consent in the order
+
+
+def test_no_review_request_for_an_order_refunded_after_delivery(stack: Stack) -> None:
+    review_setup(stack)
+    order = delivered_order(stack)
+    refund = {**corpus("shopify/refund.json"), "order_id": order["id"]}
+    refund["transactions"] = [{**t, "amount": order["total_price"]} for t in refund["transactions"]]
+    body = dumps(refund)
+    answer = stack.client.http.post(
+        "/webhooks/shopify", headers=shopify_headers(body, "refunds/create"), body=body
+    )
+    assert json.loads(answer.body)["order_status"] == "refunded"
+
+    stack.clock.advance(timedelta(days=8))
+    sweep({}, None)
+    timers({"Records": drain(stack, "TimersQueue")}, None)
+    deliver_notify(stack)
+
+    records = {i["sk"]: i for i in stack.items_of("MESSAGE")}
+    assert records["MESSAGE#review#email"]["status"] == "SKIPPED"
+    assert records["MESSAGE#review#email"]["reason"] == "order is refunded now"

@@ -325,11 +325,19 @@ def test_a_timeout_after_the_provider_took_a_transactional_message_sends_it_agai
     )
 
 
-MARKETING = {"notify.unsubscribe.secret": "unsubscribe-secret-0123456789"}
+MARKETING = {
+    "notify.unsubscribe.secret": "unsubscribe-secret-0123456789",
+    "notify.review.url_template": "https://demo-shop.example/products/{product_id}#reviews",
+}
+
+
+def delivered(**customer: Any) -> Order:
+    """A review is asked for a delivered order only."""
+    return corpus_order(**customer).model_copy(update={"status": OrderStatus.DELIVERED})
 
 
 def test_a_timeout_on_a_marketing_message_is_never_sent_twice() -> None:
-    order = corpus_order(consent=Consent(email=True))
+    order = delivered(consent=Consent(email=True))
     world = World(
         order,
         email=FakeProvider(script=[Unknown("no answer: ReadTimeoutError (accepted)")]),
@@ -350,7 +358,7 @@ def test_a_timeout_on_a_marketing_message_is_never_sent_twice() -> None:
 
 
 def test_marketing_needs_consent_for_its_channel() -> None:
-    order = corpus_order(consent=Consent(email=False, sms=True))
+    order = delivered(consent=Consent(email=False, sms=True))
     world = World(order, settings=settings(**MARKETING))
     policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
 
@@ -415,7 +423,7 @@ def sqs_record(message_id: str, body: str) -> dict[str, Any]:
 
 
 def test_marketing_email_carries_one_click_unsubscribe_and_an_opt_out_stops_the_next() -> None:
-    order = corpus_order(consent=Consent(email=True))
+    order = delivered(consent=Consent(email=True))
     email = RecordingProvider()
     world = World(order, email=email, settings=settings(**MARKETING))
     policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email"), ("cart", "email")}))
@@ -455,3 +463,28 @@ class RecordingProvider(FakeProvider):
     def send(self, email: Email) -> SendOutcome:
         self.sent.append(email)
         return super().send(email)
+
+
+def test_a_review_request_for_an_order_refunded_meanwhile_is_skipped() -> None:
+    order = delivered(consent=Consent(email=True)).model_copy(update={"status": OrderStatus.REFUNDED})
+    world = World(order, settings=settings(**MARKETING))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    world.consumer.deliver(order, "review", "email", cause="review#1", policy=policy)
+
+    assert world.email.calls == 0
+    assert world.record(order, "review", "email").reason == "order is refunded now"
+
+
+def test_a_review_request_needs_a_review_page_setting() -> None:
+    order = delivered(consent=Consent(email=True))
+    world = World(order, settings=settings(**{"notify.unsubscribe.secret": "unsubscribe-secret-0123456789"}))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    world.consumer.deliver(order, "review", "email", cause="review#1", policy=policy)
+
+    assert world.email.calls == 0
+    assert (
+        world.record(order, "review", "email").reason
+        == "no review page configured (notify.review.url_template)"
+    )

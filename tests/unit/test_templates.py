@@ -23,6 +23,7 @@ from shopflow.messaging.render import (
     sms_segments,
     templates_path,
 )
+from shopflow.notifications.decide import review_links
 from shopflow.orders.model import Order, Tracking
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
@@ -48,9 +49,21 @@ def corpus_orders() -> dict[str, Order]:
 ORDERS = corpus_orders()
 
 
+REVIEW_PAGE = "https://demo-shop.example/products/{product_id}#reviews"
+UNSUBSCRIBE = "https://api.example/prod/unsubscribe/tok.sig"
+
+
 def context(order: Order, locale: str, timezone: str = "Europe/Warsaw", **changes: object) -> MessageContext:
     ready = order.model_copy(update={"tracking": TRACKING, **changes})
-    return MessageContext(order=ready, locale=locale, timezone=timezone, shop=SHOP, coupon=COUPON)
+    return MessageContext(
+        order=ready,
+        locale=locale,
+        timezone=timezone,
+        shop=SHOP,
+        coupon=COUPON,
+        review_links=review_links(ready, REVIEW_PAGE),
+        unsubscribe_url=UNSUBSCRIBE,
+    )
 
 
 @pytest.mark.parametrize("source", sorted(ORDERS))
@@ -210,8 +223,8 @@ def test_a_template_naming_something_missing_fails_naming_the_file(tmp_path: Pat
 
 
 def test_unknown_kind_or_locale_is_refused() -> None:
-    with pytest.raises(RenderError, match="unknown message kind 'review'"):
-        RENDERER.render_email("review", context(ORDERS["shopify"], "en"))
+    with pytest.raises(RenderError, match="unknown message kind 'cart'"):
+        RENDERER.render_email("cart", context(ORDERS["shopify"], "en"))
     with pytest.raises(RenderError, match="unknown locale 'de'"):
         RENDERER.render_sms("paid", context(ORDERS["shopify"], "de"))
 
@@ -417,3 +430,33 @@ def test_one_renderer_serves_many_threads_with_the_same_results() -> None:
         concurrent = list(pool.map(both, jobs * 3))
 
     assert concurrent == [both(job) for job in jobs] * 3
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_review_request_links_each_product_once_and_can_be_unsubscribed_from(locale: str) -> None:
+    order = ORDERS["woocommerce"]
+    ctx = context(order, locale)
+
+    email = RENDERER.render_email("review", ctx)
+    sms = RENDERER.render_sms("review", ctx)
+
+    pages = [url for _, url in ctx.review_links]
+    assert pages and len(pages) == len(set(pages))
+    assert all(f'<a href="{url}"' in email.html.replace("&amp;", "&") for url in pages)
+    assert all(url in email.text for url in pages)
+    assert f'href="{UNSUBSCRIBE}"' in email.html and UNSUBSCRIBE in email.text
+    assert pages[0] in sms.body
+
+
+def test_review_links_skip_lines_without_the_id_the_page_needs() -> None:
+    order = ORDERS["shopify"]
+    no_sku = order.model_copy(
+        update={"lines": tuple(line.model_copy(update={"sku": None}) for line in order.lines)}
+    )
+
+    assert review_links(no_sku, "https://shop.example/p/{sku}") == ()
+    assert review_links(order, "https://shop.example/p/{sku}") == tuple(
+        (line.name, f"https://shop.example/p/{line.sku}") for line in order.lines
+    )
+    with pytest.raises(RenderError, match="needs products to review"):
+        RENDERER.render_email("review", MessageContext(order=order, locale="en", timezone="UTC", shop=SHOP))

@@ -74,6 +74,18 @@ def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
 
 
+def _review_url(value: str) -> str | None:
+    if _url(value) is not None:
+        return _url(value)
+    if "{product_id}" not in value and "{sku}" not in value:
+        return "must contain {product_id} or {sku}"
+    try:
+        value.format(product_id="1", sku="1")
+    except (KeyError, IndexError, ValueError):
+        return "may use only {product_id} and {sku}"
+    return None
+
+
 def _timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
@@ -187,6 +199,20 @@ SETTINGS: tuple[Setting, ...] = (
         "No SMS in these hours of the customer's day (their time zone): one due then waits for the end.",
         default="21:00-08:00",
         check=_quiet_hours,
+    ),
+    Setting(
+        "notify.review.after_days",
+        "int",
+        "Days after delivery the customer is asked for a review (marketing: needs their consent).",
+        default=7,
+        minimum=1,
+        maximum=90,
+    ),
+    Setting(
+        "notify.review.url_template",
+        "string",
+        "Review page of a product, {product_id} or {sku} filled in; no review request is sent until set.",
+        check=_review_url,
     ),
     Setting(
         "notify.delayed.after_hours",

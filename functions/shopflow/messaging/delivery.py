@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -65,6 +66,11 @@ class Email:
     headers: Mapping[str, str] = field(default_factory=dict)  # List-Unsubscribe, ... (marketing)
 
 
+# CRLF as SMTP wants, and lines folded only past RFC 5322's 998 characters: a folded
+# List-Unsubscribe becomes an encoded word that mail clients cannot use as a link.
+_WIRE = email_policy.SMTP.clone(max_line_length=998)
+
+
 def build_mime(email: Email) -> bytes:
     """multipart/alternative with the text part first, as mail clients expect."""
     message = EmailMessage()
@@ -80,7 +86,7 @@ def build_mime(email: Email) -> bytes:
     message.add_alternative(email.html, subtype="html", charset="utf-8")
     if email.language:  # after the content: set_content() clears Content-* headers
         message["Content-Language"] = email.language
-    return message.as_bytes()
+    return message.as_bytes(policy=_WIRE)
 
 
 def classify(exc: Exception) -> SendOutcome:

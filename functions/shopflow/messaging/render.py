@@ -69,6 +69,8 @@ class MessageContext:
     timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
     coupon: Coupon | None = None  # required by "delayed"
+    review_links: tuple[tuple[str, str], ...] = ()  # (product, review page): required by "review"
+    unsubscribe_url: str | None = None  # required by marketing email
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,8 @@ class Renderer:
         name = f"{context.locale}/{kind}.{part}"
         if kind == "delayed" and context.coupon is None:
             raise RenderError(f"templates/{name}: the delayed message needs a coupon")
+        if kind == "review" and not context.review_links:
+            raise RenderError(f"templates/{name}: the review request needs products to review")
         try:
             formats = Formats(context.locale, context.timezone, context.order.currency)
             template = self._environments[part == "html"].get_template(name)
@@ -233,6 +237,8 @@ class Renderer:
                 customer_name=context.order.customer.name,
                 shop=context.shop,
                 coupon=context.coupon,
+                review_links=context.review_links,
+                unsubscribe_url=context.unsubscribe_url,
                 locale=context.locale,
                 money=formats.money,
                 plural=formats.plural,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from shopflow.clock import Clock
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
 from shopflow.messaging.unsubscribe import make_token
-from shopflow.notifications.decide import Defer, Send, Skip, decide
+from shopflow.notifications.decide import Defer, Send, Skip, decide, review_links
 from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds_for
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
@@ -183,12 +183,24 @@ class NotifyConsumer:
         from shopflow.messaging.render import Coupon, MessageContext, RenderError, Shop
 
         code = order.delay_coupon
+        unsubscribe_url = None
+        if channel == "email" and kind not in TRANSACTIONAL:
+            unsubscribe_url = self._unsubscribe_url(decision.address, policy)
+        links: tuple[tuple[str, str], ...] = ()
+        if kind == "review":
+            if policy.review_url_template is None:
+                raise _Parked("SKIPPED", "no review page configured (notify.review.url_template)")
+            links = review_links(order, policy.review_url_template)
+            if not links:
+                raise _Parked("SKIPPED", "no product of the order has a review page")
         context = MessageContext(
             order=order,
             locale=decision.locale,
             timezone=decision.timezone,
             shop=Shop(name=policy.shop_name, url=policy.shop_url),
             coupon=Coupon(code.code, code.percent, code.valid_until) if code else None,
+            review_links=links,
+            unsubscribe_url=unsubscribe_url,
         )
         renderer = self.renderer()
         notes = "".join(f"; {note}" for note in decision.notes)
@@ -202,8 +214,11 @@ class NotifyConsumer:
         if channel == "email":
             assert policy.sender is not None  # decide() skips when it is missing
             headers = {}
-            if kind not in TRANSACTIONAL:
-                headers = self._unsubscribe_headers(decision.address, policy)
+            if unsubscribe_url is not None:  # RFC 8058 one-click
+                headers = {
+                    "List-Unsubscribe": f"<{unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
             email = Email(
                 to=decision.address,
                 sender=policy.sender,
@@ -228,15 +243,12 @@ class NotifyConsumer:
             lambda: self.sms.send(decision.address, sms.body, transactional=transactional)
         ), f"to {mask(decision.address)} ({decision.locale}, {segments}{notes})"
 
-    def _unsubscribe_headers(self, address: str, policy: NotifyPolicy) -> dict[str, str]:
-        """RFC 8058 one-click unsubscribe; a marketing email without it is not sent."""
+    def _unsubscribe_url(self, address: str, policy: NotifyPolicy) -> str:
+        """The one-click unsubscribe link every marketing email carries (or it is not sent)."""
         if not (policy.unsubscribe_secret and self.api_url):
             raise _Parked("SKIPPED", "no unsubscribe link possible: notify.unsubscribe.secret is not set")
         token = make_token("email", address, secret=policy.unsubscribe_secret, now=self.clock.now())
-        return {
-            "List-Unsubscribe": f"<{self.api_url.rstrip('/')}/unsubscribe/{token}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        return f"{self.api_url.rstrip('/')}/unsubscribe/{token}"
 
     def _send_with_retries(self, send: Callable[[], SendOutcome]) -> SendOutcome:
         outcome = send()

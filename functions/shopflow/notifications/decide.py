@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.notifications.kinds import TRANSACTIONAL, Channel
 from shopflow.notifications.policy import NotifyPolicy
-from shopflow.orders.model import Order
+from shopflow.orders.model import Order, OrderStatus
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 SUPPORTED_LOCALES = ("en", "ru", "pl")
@@ -42,6 +42,8 @@ def decide(
     if not policy.sends(kind, channel):
         return Skip(f"{channel} disabled for {kind}")
     customer = order.customer
+    if kind == "review" and order.status is not OrderStatus.DELIVERED:
+        return Skip(f"order is {order.status} now")
     if kind not in TRANSACTIONAL and not getattr(customer.consent, channel):
         return Skip(f"no {channel} marketing consent")
     if channel == "email":
@@ -69,6 +71,22 @@ def decide(
             return Defer(until, f"quiet hours {start}-{end} {timezone}: deferred to {local:%Y-%m-%d %H:%M}")
     notes = tuple(note for note in (locale_note, timezone_note) if note)
     return Send(address=address, locale=locale, timezone=timezone, notes=notes)
+
+
+def review_links(order: Order, url_template: str) -> tuple[tuple[str, str], ...]:
+    """(product name, review page) once per page, in the order's line order. A page template with
+    {sku} reviews each variant; one with {product_id} reviews each product once."""
+    by_sku = "{sku}" in url_template
+    seen: set[str] = set()
+    links: list[tuple[str, str]] = []
+    for line in order.lines:
+        if ("{product_id}" in url_template and not line.product_id) or (by_sku and not line.sku):
+            continue
+        page = url_template.format(product_id=line.product_id or "", sku=line.sku or "")
+        if page not in seen:
+            seen.add(page)
+            links.append((line.name, page))
+    return tuple(links)
 
 
 def quiet_until(now: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:

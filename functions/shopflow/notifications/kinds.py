@@ -12,9 +12,20 @@ from shopflow.orders.model import OrderStatus
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
 
-KINDS: tuple[str, ...] = ("confirmation", "paid", "shipped", "delivered", "cancelled", "refunded", "delayed")
-# Every kind above is transactional: it needs no marketing consent (reminders add marketing kinds).
-TRANSACTIONAL: frozenset[str] = frozenset(KINDS)
+# Transactional: about the customer's order, sent without marketing consent.
+TRANSACTIONAL_KINDS: tuple[str, ...] = (
+    "confirmation",
+    "paid",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "refunded",
+    "delayed",
+)
+# Marketing: need consent for the channel, honour unsubscribes, carry one-click unsubscribe.
+MARKETING_KINDS: tuple[str, ...] = ("review",)
+KINDS: tuple[str, ...] = TRANSACTIONAL_KINDS + MARKETING_KINDS
+TRANSACTIONAL: frozenset[str] = frozenset(TRANSACTIONAL_KINDS)
 
 # The status an order moved to -> the message it causes. `processing` and `returned` cause none.
 _BY_STATUS: dict[OrderStatus, str] = {
@@ -26,6 +37,7 @@ _BY_STATUS: dict[OrderStatus, str] = {
 }
 
 # Sent by SMS too unless the owner says otherwise; every kind goes by email by default.
+# (A marketing SMS also needs the customer's SMS consent.)
 SMS_BY_DEFAULT: frozenset[str] = frozenset({"shipped", "delayed"})
 
 

@@ -19,6 +19,7 @@ class NotifyPolicy:
     reply_to: str | None
     configuration_set: str | None
     unsubscribe_secret: str | None
+    review_url_template: str | None
     sms_max_segments: int
     quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
     enabled: frozenset[tuple[str, Channel]]  # (kind, channel) pairs the owner wants sent
@@ -50,6 +51,7 @@ def policy_from(settings: Settings) -> NotifyPolicy:
         reply_to=_text(settings, "notify.email.reply_to"),
         configuration_set=_text(settings, "notify.email.configuration_set"),
         unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
+        review_url_template=_text(settings, "notify.review.url_template"),
         sms_max_segments=segments if isinstance(segments, int) and not isinstance(segments, bool) else 3,
         quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
         enabled=frozenset(

@@ -13,6 +13,7 @@ from typing import Literal
 from shopflow.orders.changes import (
     AWAITING_SHIPMENT,
     DomainEvent,
+    OrderDelayed,
     OrderPlaced,
     OrderStatusChanged,
     apply_change,
@@ -54,9 +55,11 @@ def record_delivery(
     now: datetime,
     dedup_retention: timedelta,
     late_after: timedelta | None = None,
+    review_after: timedelta | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recorded:
-    """`late_after`: when an order becomes paid, arm its late-order check for then."""
+    """`late_after`: when an order becomes paid, arm its late-order check for then;
+    `review_after`: when it is delivered, arm its review request."""
     change = delivery.change
     order_id = change.order_id
     read_first = not delivery.expect_new
@@ -88,7 +91,8 @@ def record_delivery(
                     events=outcome.events,
                     now=now,
                     dedup_retention=dedup_retention,
-                    timers=late_checks(outcome.events, now, late_after),
+                    timers=late_checks(outcome.events, now, late_after)
+                    + review_requests(outcome.events, now, review_after),
                 )
             )
         except DuplicateDelivery:
@@ -126,6 +130,27 @@ def late_checks(
             isinstance(event, OrderPlaced)
             or (isinstance(event, OrderStatusChanged) and event.previous_status not in AWAITING_SHIPMENT)
         )
+    )
+
+
+REVIEW_REQUEST = "review_request"
+
+
+def review_requests(
+    events: tuple[DomainEvent, ...], now: datetime, review_after: timedelta | None
+) -> tuple[TimerRequest, ...]:
+    """A review request for an order that has just been delivered (checked again when due)."""
+    if review_after is None:
+        return ()
+    return tuple(
+        TimerRequest(
+            timer_id=f"review#{event.order_id}",
+            action=REVIEW_REQUEST,
+            due_at=now + review_after,
+            payload=json.dumps({"order_id": event.order_id}),
+        )
+        for event in events
+        if event.status is OrderStatus.DELIVERED and not isinstance(event, OrderDelayed)
     )
 
 

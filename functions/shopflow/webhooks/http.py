@@ -67,6 +67,7 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
             now=runtime.clock.now(),
             dedup_retention=timedelta(days=settings.dedup_retention_days),
             late_after=timedelta(hours=settings.int_value("notify.delayed.after_hours")),
+            review_after=timedelta(days=settings.int_value("notify.review.after_days")),
         )
     except ConcurrentUpdates:
         logger.warning("order busy; asking the sender to retry", extra={"order_id": received.change.order_id})

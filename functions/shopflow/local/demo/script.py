@@ -88,6 +88,7 @@ class DemoShop:
             ("shop.timezone", "Europe/Warsaw"),
             ("notify.email.sender", SENDER),
             ("notify.delivered.sms", "true"),
+            ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
@@ -172,7 +173,9 @@ def play_day(shop: DemoShop) -> list[str]:
     emma, ivan, zofia, anna = CUSTOMERS
     t = DAY_START
     shop.say("--- 09:00 four customers order")
-    first = order_payload(5001, emma, t, financial_status="pending")
+    # Emma agreed to hear from the shop by email: she is the one asked for a review later.
+    first = order_payload(5001, emma, t, financial_status="pending", buyer_accepts_marketing=True)
+    first["customer"]["accepts_marketing"] = True
     second = order_payload(5002, ivan, t + timedelta(minutes=3), financial_status="paid")
     third = order_payload(5003, zofia, t + timedelta(minutes=7), financial_status="pending")
     fourth = order_payload(5004, anna, t + timedelta(minutes=9), financial_status="paid")
@@ -233,7 +236,14 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
             f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC; "
             "Anna's order is now late (notify.delayed.after_hours: 48)"
         )
-        _wait_for_apology(shop, order_ids[-1])
+        _wait_for_record(shop, order_ids[-1], "delayed")
+        _wait_for_messages(shop)
+        moved = runtime.advance(timedelta(days=6))
+        say(
+            f"--- a week after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; "
+            "she agreed to marketing email, so she is asked for a review (notify.review.after_days: 7)"
+        )
+        _wait_for_record(shop, order_ids[0], "review")
         messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
@@ -253,14 +263,14 @@ def _clock_to(runtime: LocalRuntime, shop: DemoShop, moment: datetime) -> None:
         runtime.clock.advance(ahead)
 
 
-def _wait_for_apology(shop: DemoShop, order_id: str, timeout: float = 30.0) -> None:
-    """The sweep finds the late order's timer on its next run; wait for the apology it causes."""
+def _wait_for_record(shop: DemoShop, order_id: str, kind: str, timeout: float = 30.0) -> None:
+    """The sweep finds a due timer on its next run; wait for the message record it causes."""
     dynamodb = shop.target.client("dynamodb")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         item = dynamodb.get_item(
             TableName=shop.session.table_name,
-            Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "MESSAGE#delayed#email"}},
+            Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{kind}#email"}},
             ConsistentRead=True,
         ).get("Item")
         if item is not None:
