@@ -147,7 +147,10 @@ def delivered_order(stack: Stack, **changes: Any) -> dict[str, Any]:
     order["customer"] = {**order["customer"], "accepts_marketing": True}
     for topic, payload in (
         ("orders/create", order),
-        ("fulfillments/create", {**corpus("shopify/fulfillment.json"), "shipment_status": "delivered"}),
+        (
+            "fulfillments/create",
+            {**corpus("shopify/fulfillment.json"), "order_id": order["id"], "shipment_status": "delivered"},
+        ),
     ):
         body = dumps(payload)
         answer = stack.client.http.post("/webhooks/shopify", headers=shopify_headers(body, topic), body=body)
@@ -211,3 +214,24 @@ def test_no_review_request_for_an_order_refunded_after_delivery(stack: Stack) ->
     records = {i["sk"]: i for i in stack.items_of("MESSAGE")}
     assert records["MESSAGE#review#email"]["status"] == "SKIPPED"
     assert records["MESSAGE#review#email"]["reason"] == "order is refunded now"
+
+
+def test_the_frequency_cap_holds_across_orders_in_dynamodb(stack: Stack) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    review_setup(stack)
+    delivered_order(stack)
+    delivered_order(stack, id=450789470, name="#1002")  # same customer, a second order
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    before = len(sent)
+
+    stack.clock.advance(timedelta(days=7, minutes=1))
+    sweep({}, None)
+    timers({"Records": drain(stack, "TimersQueue")}, None)
+    deliver_notify(stack)
+
+    reviews = {i["pk"]: i for i in stack.items_of("MESSAGE") if i["sk"] == "MESSAGE#review#email"}
+    assert sorted(r["status"] for r in reviews.values()) == ["SENT", "SKIPPED"]
+    assert len(sent) - before == 1
+    assert len(stack.items_of("MARKETING")) == 1

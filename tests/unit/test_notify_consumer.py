@@ -488,3 +488,47 @@ def test_a_review_request_needs_a_review_page_setting() -> None:
         world.record(order, "review", "email").reason
         == "no review page configured (notify.review.url_template)"
     )
+
+
+def test_one_marketing_message_per_customer_per_cap_window_across_orders() -> None:
+    first = delivered(consent=Consent(email=True))
+    second = first.model_copy(update={"order_id": "shopify:2", "number": "#1002"})
+    third = first.model_copy(update={"order_id": "shopify:3", "number": "#1003"})
+    world = World(first, settings=settings(**MARKETING))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    world.consumer.deliver(first, "review", "email", cause="review#1", policy=policy)
+    world.clock.advance(timedelta(hours=15))
+    world.consumer.deliver(second, "review", "email", cause="review#2", policy=policy)
+    world.clock.advance(timedelta(hours=2))
+    world.consumer.deliver(third, "review", "email", cause="review#3", policy=policy)
+
+    assert [r.status for r in (world.record(o, "review", "email") for o in (first, second, third))] == [
+        "SENT",
+        "SKIPPED",
+        "SENT",
+    ]
+    assert world.record(second, "review", "email").reason == (
+        "frequency cap: the customer had a marketing message in the last 16 h"
+    )
+
+
+def test_a_throttled_marketing_message_is_not_blocked_by_its_own_cap_slot() -> None:
+    order = delivered(consent=Consent(email=True))
+    throttled = Rejected("Throttling: Maximum sending rate exceeded.", True)
+    world = World(order, email=FakeProvider(script=[throttled] * 3), settings=settings(**MARKETING))
+    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email")}))
+
+    with pytest.raises(RetryLater):
+        world.consumer.deliver(order, "review", "email", cause="review#1", policy=policy)
+    world.clock.advance(LEASE)
+    world.consumer.deliver(
+        order,
+        "review",
+        "email",
+        cause="review#1",
+        policy=policy,
+        record=world.record(order, "review", "email"),
+    )
+
+    assert world.record(order, "review", "email").status == "SENT" and len(world.email.accepted) == 1

@@ -201,6 +201,14 @@ SETTINGS: tuple[Setting, ...] = (
         check=_quiet_hours,
     ),
     Setting(
+        "notify.marketing.cap_hours",
+        "int",
+        "At most one marketing message (any flow, any channel) per customer in this many hours.",
+        default=16,
+        minimum=1,
+        maximum=720,
+    ),
+    Setting(
         "notify.review.after_days",
         "int",
         "Days after delivery the customer is asked for a review (marketing: needs their consent).",

@@ -28,7 +28,14 @@ from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
 from shopflow.orders.model import Order, OrderStatus
 from shopflow.store.consent import ConsentStore
-from shopflow.store.messages import LeaseHeld, MessageRecord, MessageStore
+from shopflow.store.messages import (
+    CapReached,
+    FrequencyCap,
+    LeaseHeld,
+    MessageRecord,
+    MessageStore,
+    customer_key,
+)
 from shopflow.store.orders import TimerRequest
 
 if TYPE_CHECKING:
@@ -166,8 +173,20 @@ class NotifyConsumer:
         except _Parked as parked:
             self._park(order, kind, channel, cause, parked.status, parked.reason, now)
             return
+        cap = None
+        if kind not in TRANSACTIONAL:
+            customer = order.customer
+            key = customer_key(order.source, customer.external_id, customer.email, customer.phone)
+            cap = FrequencyCap(key, policy.marketing_cap)
         try:
-            claimed = self.messages.claim(order.order_id, kind, channel, cause=cause, now=now, lease=LEASE)
+            claimed = self.messages.claim(
+                order.order_id, kind, channel, cause=cause, now=now, lease=LEASE, cap=cap
+            )
+        except CapReached:
+            hours = policy.marketing_cap // timedelta(hours=1)
+            why = f"frequency cap: the customer had a marketing message in the last {hours} h"
+            self._park(order, kind, channel, cause, "SKIPPED", why, now)
+            return
         except LeaseHeld:
             current = self.messages.records(order.order_id, kind).get(channel)
             if current is not None and current.final:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 
 from shopflow.config.settings import Settings
 from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
@@ -20,6 +20,7 @@ class NotifyPolicy:
     configuration_set: str | None
     unsubscribe_secret: str | None
     review_url_template: str | None
+    marketing_cap: timedelta  # one marketing message per customer per this long
     sms_max_segments: int
     quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
     enabled: frozenset[tuple[str, Channel]]  # (kind, channel) pairs the owner wants sent
@@ -52,6 +53,7 @@ def policy_from(settings: Settings) -> NotifyPolicy:
         configuration_set=_text(settings, "notify.email.configuration_set"),
         unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
         review_url_template=_text(settings, "notify.review.url_template"),
+        marketing_cap=timedelta(hours=settings.int_value("notify.marketing.cap_hours")),
         sms_max_segments=segments if isinstance(segments, int) and not isinstance(segments, bool) else 3,
         quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
         enabled=frozenset(

@@ -8,6 +8,7 @@ it (SENT | FAILED | SKIPPED) together with the order's timeline entry. Two write
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -18,7 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from shopflow.orders.changes import TimelineEntry
-from shopflow.store.models import MessageItem, TimelineItem
+from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem
 from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, message_sort_key, timer_item
 
 FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
@@ -50,13 +51,45 @@ class LeaseHeld(Exception):
     """Another worker holds the message (or settled it): this one must not send."""
 
 
+class CapReached(Exception):
+    """The customer got another marketing message within the cap's window."""
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    customer: str  # a stable key of the customer (see `customer_key`)
+    window: timedelta
+
+
+def customer_key(order_id_source: str, external_id: str | None, email: str | None, phone: str | None) -> str:
+    """The customer across orders: the platform's customer id, else email, else phone."""
+    if external_id:
+        return f"id:{order_id_source}:{external_id}"
+    if email:
+        return f"email:{email.strip().lower()}"
+    return f"phone:{(phone or '').strip()}"
+
+
+def _ledger_pk(customer: str) -> str:
+    return "CUSTOMER#" + hashlib.sha256(customer.encode()).hexdigest()
+
+
 class MessageStore(Protocol):
     def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]: ...
 
     def claim(
-        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        lease: timedelta,
+        cap: FrequencyCap | None = None,
     ) -> MessageRecord:
-        """PENDING (or SENDING with an expired lease) -> SENDING; `LeaseHeld` otherwise."""
+        """PENDING (or SENDING with an expired lease) -> SENDING; `LeaseHeld` otherwise.
+        With a `cap`, atomically also takes the customer's marketing slot, or raises `CapReached`."""
         ...
 
     def settle(
@@ -164,34 +197,75 @@ class DynamoMessageStore:
         return {item.channel: _record(item, order_id) for item in items}
 
     def claim(
-        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        lease: timedelta,
+        cap: FrequencyCap | None = None,
     ) -> MessageRecord:
         item = MessageItem(_pk(order_id), message_sort_key(kind, channel))
         stamp = iso(now)
+        actions: list[Action] = [
+            MessageItem.item_type.set("MESSAGE"),
+            MessageItem.kind.set(kind),
+            MessageItem.channel.set(channel),
+            MessageItem.cause.set(MessageItem.cause | cause),
+            MessageItem.created_at.set(MessageItem.created_at | stamp),
+            MessageItem.status.set("SENDING"),
+            MessageItem.lease_until.set(iso(now + lease)),
+            MessageItem.attempts.add(1),
+            MessageItem.updated_at.set(stamp),
+        ]
+        condition = (
+            MessageItem.pk.does_not_exist()
+            | (MessageItem.status == "PENDING")
+            | ((MessageItem.status == "SENDING") & (MessageItem.lease_until < stamp))
+        )
+        if cap is None:
+            try:
+                item.update(actions=actions, condition=condition)
+            except UpdateError as exc:
+                if _conditional_failure(exc):
+                    raise LeaseHeld() from exc
+                raise
+            return _record(item, order_id)
+        # The claim and the customer's marketing slot, together or not at all.
+        message = f"{order_id}#{kind}#{channel}"
+        ledger = MarketingLedgerItem(_ledger_pk(cap.customer), "MARKETING")
         try:
-            item.update(
-                actions=[
-                    MessageItem.item_type.set("MESSAGE"),
-                    MessageItem.kind.set(kind),
-                    MessageItem.channel.set(channel),
-                    MessageItem.cause.set(MessageItem.cause | cause),
-                    MessageItem.created_at.set(MessageItem.created_at | stamp),
-                    MessageItem.status.set("SENDING"),
-                    MessageItem.lease_until.set(iso(now + lease)),
-                    MessageItem.attempts.add(1),
-                    MessageItem.updated_at.set(stamp),
-                ],
-                condition=(
-                    MessageItem.pk.does_not_exist()
-                    | (MessageItem.status == "PENDING")
-                    | ((MessageItem.status == "SENDING") & (MessageItem.lease_until < stamp))
-                ),
-            )
-        except UpdateError as exc:
+            with TransactWrite(connection=self._orders.connection) as write:
+                write.update(item, actions=actions, condition=condition)
+                write.update(
+                    ledger,
+                    actions=[
+                        MarketingLedgerItem.item_type.set("MARKETING"),
+                        MarketingLedgerItem.last_at.set(stamp),
+                        MarketingLedgerItem.last_message.set(message),
+                    ],
+                    condition=(
+                        MarketingLedgerItem.pk.does_not_exist()
+                        | (MarketingLedgerItem.last_at <= iso(now - cap.window))
+                        | (MarketingLedgerItem.last_message == message)
+                    ),
+                )
+        except TransactWriteError as exc:
+            codes = [getattr(r, "code", None) for r in exc.cancellation_reasons or []]
+            if (
+                len(codes) > 1
+                and codes[1] == "ConditionalCheckFailed"
+                and codes[0] != "ConditionalCheckFailed"
+            ):
+                raise CapReached() from exc
             if _conditional_failure(exc):
                 raise LeaseHeld() from exc
             raise
-        return _record(item, order_id)
+        claimed = self.records(order_id, kind).get(channel)
+        assert claimed is not None  # written just now
+        return claimed
 
     def settle(
         self,
@@ -338,6 +412,7 @@ class InMemoryMessageStore:
     records_by_key: dict[tuple[str, str, str], MessageRecord] = field(default_factory=dict)
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     timers: dict[str, TimerRequest] = field(default_factory=dict)
+    ledger: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     writes: int = 0
 
     def add_pending(self, order_id: str, kind: str, channel: str, cause: str) -> None:
@@ -348,7 +423,15 @@ class InMemoryMessageStore:
         return {c: r for (o, k, c), r in self.records_by_key.items() if o == order_id and k == kind}
 
     def claim(
-        self, order_id: str, kind: str, channel: str, *, cause: str, now: datetime, lease: timedelta
+        self,
+        order_id: str,
+        kind: str,
+        channel: str,
+        *,
+        cause: str,
+        now: datetime,
+        lease: timedelta,
+        cap: FrequencyCap | None = None,
     ) -> MessageRecord:
         self.writes += 1
         current = self.records_by_key.get((order_id, kind, channel))
@@ -356,6 +439,12 @@ class InMemoryMessageStore:
             current.status == "PENDING" or (current.status == "SENDING" and not current.leased_at(now))
         ):
             raise LeaseHeld()
+        if cap is not None:
+            message = f"{order_id}#{kind}#{channel}"
+            last = self.ledger.get(cap.customer)
+            if last is not None and last[0] > now - cap.window and last[1] != message:
+                raise CapReached()
+            self.ledger[cap.customer] = (now, message)
         base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
         claimed = replace(base, status="SENDING", attempts=base.attempts + 1, lease_until=now + lease)
         self.records_by_key[(order_id, kind, channel)] = claimed

@@ -88,6 +88,14 @@ class OptOutItem(_Item):
     recorded_at = UnicodeAttribute()
 
 
+class MarketingLedgerItem(_Item):
+    """pk `CUSTOMER#{sha256(customer)}`, sk `MARKETING`: the customer's last marketing message,
+    for the frequency cap across every marketing flow."""
+
+    last_at = UnicodeAttribute()
+    last_message = UnicodeAttribute()  # order_id#kind#channel: its own retries pass the cap
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
 
@@ -116,6 +124,7 @@ MODELS: tuple[type[_Item], ...] = (
     OutboxItem,
     MessageItem,
     OptOutItem,
+    MarketingLedgerItem,
     TimerItem,
 )
 

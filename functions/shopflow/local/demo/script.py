@@ -264,16 +264,20 @@ def _clock_to(runtime: LocalRuntime, shop: DemoShop, moment: datetime) -> None:
 
 
 def _wait_for_record(shop: DemoShop, order_id: str, kind: str, timeout: float = 30.0) -> None:
-    """The sweep finds a due timer on its next run; wait for the message record it causes."""
+    """The sweep finds a due timer on its next run; wait for the message records it causes
+    (one per channel) to exist."""
     dynamodb = shop.target.client("dynamodb")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        item = dynamodb.get_item(
-            TableName=shop.session.table_name,
-            Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{kind}#email"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if item is not None:
+        found = [
+            dynamodb.get_item(
+                TableName=shop.session.table_name,
+                Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{kind}#{channel}"}},
+                ConsistentRead=True,
+            ).get("Item")
+            for channel in ("email", "sms")
+        ]
+        if all(found):
             return
         time.sleep(0.1)
 
