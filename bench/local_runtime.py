@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -36,7 +37,7 @@ SHOP = "demo-shop.myshopify.com"
 SENDER = "orders@demo-shop.example"
 
 
-def start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], float]:
+def start(data_dir: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], float]:
     began = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - our own command line
         [
@@ -48,6 +49,7 @@ def start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], f
             str(free_port()),
             "--data-dir",
             str(data_dir),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -58,7 +60,10 @@ def start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], f
     assert process.stdout is not None
     for line in process.stdout:
         if "shopflow local ready" in line:
-            return process, time.monotonic() - began
+            ready = time.monotonic() - began
+            # Keep reading its console (a line per message) so a full pipe never blocks it.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return process, ready
     raise SystemExit(f"shopflow local did not start (exit {process.wait()})")
 
 

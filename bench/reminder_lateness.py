@@ -1,0 +1,164 @@
+"""Reminder lateness in `shopflow local`: from a review request's due time to its email's record.
+
+    python bench/reminder_lateness.py [--orders 50]
+
+`shopflow local` at clock speed 1, as on AWS: the sweep fires every minute. Each order is
+delivered with marketing consent (a customer each, so the frequency cap does not apply); its
+review request is due a day later (`notify.review.after_days: 1`). The clock is then advanced to
+three minutes before the first one is due (`shopflow local advance`) and runs on in real time.
+Lateness: the review email record's SENT time minus the delivery's recorded time plus one day.
+Goal: within one sweep period (60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "functions"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from local_runtime import start, stop  # noqa: E402
+from shopflow.config.commands import set_setting  # noqa: E402
+from shopflow.target import LocalSession, Target  # noqa: E402
+from shopflow.webhooks.signatures import sign_hmac_base64  # noqa: E402
+
+SHOP = "demo-shop.myshopify.com"
+
+
+def post(session: LocalSession, secret: str, topic: str, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - local
+        f"{session.api_url}/webhooks/shopify",
+        data=data,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign_hmac_base64(data, secret),
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            assert json.loads(answer.read())["status"] == "accepted"
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"{topic} refused: {error.code} {error.read().decode()}") from None
+
+
+def iso_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        data_dir = Path(scratch) / "data"
+        process, _ = start(data_dir, env)
+        try:
+            session = LocalSession.read(data_dir)
+            target = Target(session.stage, session.region, endpoints=session.endpoints, local=session)
+            for key, value in (
+                ("webhooks.shopify.shop_domains", SHOP),
+                ("notify.email.sender", "orders@demo-shop.example"),
+                ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
+                ("notify.review.after_days", "1"),
+                ("notify.sms.quiet_hours", "off"),
+            ):
+                set_setting(target, key, value)
+            secret = target.client("ssm").get_parameter(
+                Name=f"/shopflow/{session.stage}/webhooks/shopify/secret", WithDecryption=True
+            )["Parameter"]["Value"]
+            demo = ROOT / "functions/shopflow/local/demo"
+            base: dict[str, Any] = json.loads((demo / "order.json").read_text())["order"]
+            fulfillment: dict[str, Any] = json.loads((demo / "fulfillment.json").read_text())["fulfillment"]
+            order_ids = []
+            for n in range(args.orders):
+                order = {
+                    **base,
+                    "id": 6_000_000 + n,
+                    "name": f"#{6_000_000 + n}",
+                    "email": f"buyer{n}@example.com",
+                    "buyer_accepts_marketing": True,
+                    "customer": {**base["customer"], "id": 5_000_000 + n, "accepts_marketing": True},
+                }
+                post(session, secret, "orders/create", order)
+                delivered = {
+                    **fulfillment,
+                    "order_id": order["id"],
+                    "status": "success",
+                    "shipment_status": "delivered",
+                }
+                post(session, secret, "fulfillments/create", delivered)
+                order_ids.append(f"shopify:{order['id']}")
+            subprocess.run(  # noqa: S603 - our own command line
+                [
+                    sys.executable,
+                    "-m",
+                    "shopflow.cli",
+                    "local",
+                    "advance",
+                    "23h57m",
+                    "--data-dir",
+                    str(data_dir),
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            dynamodb = target.client("dynamodb")
+            lateness: list[float] = []
+            deadline = time.monotonic() + 600
+            pending = set(order_ids)
+            while pending and time.monotonic() < deadline:
+                for order_id in list(pending):
+                    items = dynamodb.query(
+                        TableName=session.table_name,
+                        KeyConditionExpression="pk = :pk",
+                        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+                        ConsistentRead=True,
+                    )["Items"]
+                    review = next((i for i in items if i["sk"]["S"] == "MESSAGE#review#email"), None)
+                    if review is None or review["status"]["S"] != "SENT":
+                        continue
+                    delivered_at = next(
+                        iso_time(json.loads(i["document"]["S"])["recorded_at"])
+                        for i in items
+                        if i["sk"]["S"].startswith("TIMELINE#")
+                        and "delivered" in i["document"]["S"]
+                        and json.loads(i["document"]["S"])["status"] == "delivered"
+                    )
+                    due = delivered_at + timedelta(days=1)
+                    lateness.append((iso_time(review["updated_at"]["S"]) - due).total_seconds())
+                    pending.discard(order_id)
+                time.sleep(1)
+        finally:
+            stop(process)
+    lateness.sort()
+    p99 = lateness[max(0, int(len(lateness) * 0.99) - 1)]
+    print(
+        f"review request: due -> SENT, {len(lateness)} of {args.orders} orders, clock speed 1: "
+        f"p50 {statistics.median(lateness):.1f} s, p99 {p99:.1f} s, max {lateness[-1]:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
