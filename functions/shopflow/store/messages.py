@@ -177,6 +177,22 @@ def _timeline_item(order_id: str, kind: str, channel: str, entry: TimelineEntry)
     )
 
 
+def _created(kind: str, channel: str, cause: str, stamp: str) -> list[Action]:
+    """What a write sets on a record it may be the first to write (a lazily made record, or one
+    from before records were created at intake); `if_not_exists` keeps what is there."""
+    return [
+        MessageItem.item_type.set("MESSAGE"),
+        MessageItem.kind.set(kind),
+        MessageItem.channel.set(channel),
+        MessageItem.cause.set(MessageItem.cause | cause),
+        MessageItem.created_at.set(MessageItem.created_at | stamp),
+    ]
+
+
+# Skipping, parking or deferring is only for a message nobody has started to send.
+_NEVER_SENT = MessageItem.pk.does_not_exist() | (MessageItem.status == "PENDING")
+
+
 def _conditional_failure(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     reasons = getattr(exc, "cancellation_reasons", None) or []
@@ -210,11 +226,7 @@ class DynamoMessageStore:
         item = MessageItem(_pk(order_id), message_sort_key(kind, channel))
         stamp = iso(now)
         actions: list[Action] = [
-            MessageItem.item_type.set("MESSAGE"),
-            MessageItem.kind.set(kind),
-            MessageItem.channel.set(channel),
-            MessageItem.cause.set(MessageItem.cause | cause),
-            MessageItem.created_at.set(MessageItem.created_at | stamp),
+            *_created(kind, channel, cause, stamp),
             MessageItem.status.set("SENDING"),
             MessageItem.lease_until.set(iso(now + lease)),
             MessageItem.attempts.add(1),
@@ -313,17 +325,13 @@ class DynamoMessageStore:
             kind,
             channel,
             [
-                MessageItem.item_type.set("MESSAGE"),
-                MessageItem.kind.set(kind),
-                MessageItem.channel.set(channel),
-                MessageItem.cause.set(MessageItem.cause | cause),
-                MessageItem.created_at.set(MessageItem.created_at | stamp),
+                *_created(kind, channel, cause, stamp),
                 MessageItem.attempts.set(MessageItem.attempts | 0),
                 MessageItem.status.set(status),
                 MessageItem.reason.set(reason),
                 MessageItem.updated_at.set(stamp),
             ],
-            MessageItem.pk.does_not_exist() | (MessageItem.status == "PENDING"),
+            _NEVER_SENT,
             entry,
         )
 
@@ -346,18 +354,14 @@ class DynamoMessageStore:
             kind,
             channel,
             [
-                MessageItem.item_type.set("MESSAGE"),
-                MessageItem.kind.set(kind),
-                MessageItem.channel.set(channel),
-                MessageItem.cause.set(MessageItem.cause | cause),
-                MessageItem.created_at.set(MessageItem.created_at | stamp),
+                *_created(kind, channel, cause, stamp),
                 MessageItem.attempts.set(MessageItem.attempts | 0),
                 MessageItem.status.set("PENDING"),
                 MessageItem.reason.set(reason),
                 MessageItem.deferred_until.set(iso(until)),
                 MessageItem.updated_at.set(stamp),
             ],
-            MessageItem.pk.does_not_exist() | (MessageItem.status == "PENDING"),
+            _NEVER_SENT,
             entry,
             timer,
         )
@@ -488,10 +492,7 @@ class InMemoryMessageStore:
     ) -> None:
         self.writes += 1
         key = (order_id, kind, channel)
-        current = self.records_by_key.get(key)
-        if current is not None and current.status != "PENDING":
-            raise LeaseHeld()
-        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        base = self._never_sent(key, cause)
         self.records_by_key[key] = replace(base, status=status, reason=reason)
         self.timelines.setdefault(order_id, []).append(entry)
 
@@ -510,13 +511,16 @@ class InMemoryMessageStore:
     ) -> None:
         self.writes += 1
         key = (order_id, kind, channel)
-        current = self.records_by_key.get(key)
-        if current is not None and current.status != "PENDING":
-            raise LeaseHeld()
-        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        base = self._never_sent(key, cause)
         self.records_by_key[key] = replace(base, reason=reason, deferred_until=until)
         self.timelines.setdefault(order_id, []).append(entry)
         self.timers[timer.timer_id] = timer
+
+    def _never_sent(self, key: tuple[str, str, str], cause: str) -> MessageRecord:
+        current = self.records_by_key.get(key)
+        if current is not None and current.status != "PENDING":
+            raise LeaseHeld()
+        return current or MessageRecord(*key, "PENDING", cause=cause)
 
     def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
         self.writes += 1
