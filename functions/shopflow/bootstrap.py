@@ -72,11 +72,18 @@ class Runtime:
         return SettingsLoader(self.stage, ssm_client=self.client("ssm"), max_age_seconds=max_age)
 
     @cached_property
-    def orders(self) -> DynamoOrderStore:
+    def _table_bound(self) -> str:
+        """Points the PynamoDB models at the table, once per container."""
         from shopflow.store.models import bind_table
-        from shopflow.store.orders import DynamoOrderStore
 
         bind_table(self.table_name)
+        return self.table_name
+
+    @cached_property
+    def orders(self) -> DynamoOrderStore:
+        from shopflow.store.orders import DynamoOrderStore
+
+        _ = self._table_bound
         return DynamoOrderStore()
 
     @cached_property
@@ -90,9 +97,8 @@ class Runtime:
     @cached_property
     def consent(self) -> DynamoConsentStore:
         from shopflow.store.consent import DynamoConsentStore
-        from shopflow.store.models import bind_table
 
-        bind_table(self.table_name)
+        _ = self._table_bound
         return DynamoConsentStore()
 
     @cached_property

@@ -15,6 +15,7 @@ from moto.sns.models import sns_backends
 
 from app import dispatch, notify
 from shopflow import bootstrap
+from shopflow.local.sources import lambda_sqs_record
 from shopflow.store.orders import DynamoOrderStore
 from tests.service.conftest import Stack
 from tests.service.test_dispatch import stream_event
@@ -50,7 +51,8 @@ def run_pipeline(stack: Stack) -> list[dict[str, Any]]:
     while received := sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
     ).get("Messages", []):
-        event = {"Records": [sqs_record(m) for m in received]}
+        arn = stack.provisioned.attributes[("NotifyQueue", "Arn")]
+        event = {"Records": [lambda_sqs_record(m, arn) for m in received]}
         answer = notify(event, None)
         answers.append(answer)
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
@@ -58,20 +60,6 @@ def run_pipeline(stack: Stack) -> list[dict[str, Any]]:
             if message["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return answers
-
-
-def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message["Attributes"],
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:notify",
-        "awsRegion": REGION,
-    }
 
 
 def emails() -> list[EmailMessage]:

@@ -12,6 +12,7 @@ import botocore.client
 import pytest
 
 from app import sweep, timers
+from shopflow.local.sources import lambda_sqs_record
 from shopflow.store.models import TimerItem
 from shopflow.store.orders import TimerRequest, iso, timer_item
 from tests.service.conftest import Stack
@@ -27,19 +28,7 @@ def drain(stack: Stack, queue: str) -> list[dict[str, Any]]:
         "Messages", []
     ):
         for message in batch:
-            records.append(
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message["Attributes"],
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
-                    "awsRegion": "us-east-1",
-                }
-            )
+            records.append(lambda_sqs_record(message, stack.provisioned.attributes[(queue, "Arn")]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return records
 

@@ -75,8 +75,8 @@ def _url(value: str) -> str | None:
 
 
 def _review_url(value: str) -> str | None:
-    if _url(value) is not None:
-        return _url(value)
+    if complaint := _url(value):
+        return complaint
     if "{product_id}" not in value and "{sku}" not in value:
         return "must contain {product_id} or {sku}"
     try:

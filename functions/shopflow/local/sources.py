@@ -82,6 +82,36 @@ class QueueOutcome:
     kept: list[tuple[str, str]] = field(default_factory=list)  # (message id, why)
 
 
+def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A ReceiveMessage message as the record Lambda's SQS event source hands a function."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", ""),
+            "SenderId": attributes.get("SenderId", ACCOUNT),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", ""),
+        },
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
 class QueueSource(Source):
     def __init__(
         self,
@@ -125,7 +155,7 @@ class QueueSource(Source):
         ).get("Messages", [])
         if not received:
             return False
-        event = {"Records": [self._record(message) for message in received]}
+        event = {"Records": [lambda_sqs_record(message, self.queue_arn) for message in received]}
         failed: dict[str, str] = {}
         self.invocations += 1
         try:
@@ -163,34 +193,6 @@ class QueueSource(Source):
             self._sqs.change_message_visibility(
                 QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=wait
             )
-
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        attributes = message.get("Attributes", {})
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": {
-                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                "SentTimestamp": attributes.get("SentTimestamp", ""),
-                "SenderId": attributes.get("SenderId", ACCOUNT),
-                "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", ""),
-            },
-            "messageAttributes": {
-                name: {
-                    "stringValue": value.get("StringValue"),
-                    "binaryValue": value.get("BinaryValue"),
-                    "stringListValues": [],
-                    "binaryListValues": [],
-                    "dataType": value["DataType"],
-                }
-                for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": REGION,
-        }
 
 
 class StreamSource(Source):

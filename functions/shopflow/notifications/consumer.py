@@ -127,9 +127,8 @@ class NotifyConsumer:
         for kind in kinds:
             records = self.messages.records(event.order_id, kind)
             for channel in CHANNELS:
+                # A settled record (a repeated delivery of the event) makes deliver() do nothing.
                 record = records.get(channel)
-                if record is not None and record.final:
-                    continue  # a repeated delivery of the event: this message is settled
                 try:
                     self.deliver(stored.order, kind, channel, cause=event.cause, policy=policy, record=record)
                 except RetryLater as exc:
@@ -354,8 +353,6 @@ class NotifyConsumer:
                 f"deferred message for {order_id} {kind} {channel}: no such order or channel"
             )
         record = self.messages.records(order_id, kind).get(channel)
-        if record is not None and record.final:
-            return
         self.deliver(
             stored.order,
             kind,

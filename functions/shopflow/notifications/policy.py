@@ -42,19 +42,18 @@ def _quiet_hours(text: str | None) -> tuple[time, time] | None:
 
 
 def policy_from(settings: Settings) -> NotifyPolicy:
-    segments = settings.get("notify.sms.max_segments")
     return NotifyPolicy(
-        shop_name=_text(settings, "shop.name") or "Our shop",
+        shop_name=str(settings.get("shop.name")),
         shop_url=_text(settings, "shop.url"),
-        shop_timezone=_text(settings, "shop.timezone") or "UTC",
-        locale_fallback=_text(settings, "notify.locale_fallback") or "en",
+        shop_timezone=str(settings.get("shop.timezone")),
+        locale_fallback=str(settings.get("notify.locale_fallback")),
         sender=_text(settings, "notify.email.sender"),
         reply_to=_text(settings, "notify.email.reply_to"),
         configuration_set=_text(settings, "notify.email.configuration_set"),
         unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
         review_url_template=_text(settings, "notify.review.url_template"),
         marketing_cap=timedelta(hours=settings.int_value("notify.marketing.cap_hours")),
-        sms_max_segments=segments if isinstance(segments, int) and not isinstance(segments, bool) else 3,
+        sms_max_segments=settings.int_value("notify.sms.max_segments"),
         quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
         enabled=frozenset(
             (kind, channel)
