@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
+    from shopflow.store.buyers import DynamoBuyerIndex
+    from shopflow.store.carts import DynamoCartStore
     from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.orders import DynamoOrderStore
     from shopflow.timers.consumer import TimerConsumer
@@ -87,6 +89,19 @@ class Runtime:
         return DynamoOrderStore()
 
     @cached_property
+    def carts(self) -> DynamoCartStore:
+        from shopflow.store.carts import DynamoCartStore
+
+        return DynamoCartStore(self.orders)
+
+    @cached_property
+    def buyers(self) -> DynamoBuyerIndex:
+        from shopflow.store.buyers import DynamoBuyerIndex
+
+        _ = self._table_bound
+        return DynamoBuyerIndex()
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         from shopflow.outbox.dispatch import ROUTES, Dispatcher
 
@@ -124,6 +139,8 @@ class Runtime:
             clock=self.clock,
             consent=self.consent,
             api_url=os.environ.get("SHOPFLOW_API_URL"),
+            carts=self.carts,
+            buyers=self.buyers,
         )
 
     @cached_property
@@ -134,6 +151,7 @@ class Runtime:
 
     @cached_property
     def timer_consumer(self) -> TimerConsumer:
+        from shopflow.carts.reminders import CART_REMINDER
         from shopflow.notifications.consumer import SEND_DEFERRED
         from shopflow.notifications.kinds import CHANNELS
         from shopflow.notifications.late import check_late_order
@@ -162,7 +180,13 @@ class Runtime:
                 )
 
         return TimerConsumer(
-            {LATE_CHECK: late_check, SEND_DEFERRED: send_deferred, REVIEW_REQUEST: review_request}
+            {
+                LATE_CHECK: late_check,
+                SEND_DEFERRED: send_deferred,
+                REVIEW_REQUEST: review_request,
+                # notify checks the cart again and sends each channel's message.
+                CART_REMINDER: send_deferred,
+            }
         )
 
 

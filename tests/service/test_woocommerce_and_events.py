@@ -164,8 +164,8 @@ def test_canonical_event_redelivered_with_the_same_id_is_a_duplicate(stack: Stac
 
 def test_canonical_event_of_an_unhandled_type_is_ignored(stack: Stack) -> None:
     response = event(
-        stack, {"type": "cart.updated", "timestamp": "2026-11-02T09:00:00Z", "data": {"cart": "c1"}}
+        stack, {"type": "stock.changed", "timestamp": "2026-11-02T09:00:00Z", "data": {"cart": "c1"}}
     )
 
-    assert response.json_body == {"status": "ignored", "reason": "event type cart.updated is not handled"}
+    assert response.json_body == {"status": "ignored", "reason": "event type stock.changed is not handled"}
     assert stack.items() == []

@@ -11,10 +11,10 @@ import pytest
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
 from shopflow.notifications.decide import Defer, Send, decide, quiet_until
-from shopflow.notifications.late import check_late_order, new_code
+from shopflow.notifications.late import check_late_order
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.changes import OrderPlaced, OrderStatusChanged
-from shopflow.orders.model import OrderStatus
+from shopflow.orders.model import OrderStatus, new_code
 from shopflow.orders.service import late_checks, record_delivery
 from shopflow.store.orders import InMemoryOrderStore
 from shopflow.webhooks import shopify
@@ -108,7 +108,7 @@ def test_a_shipped_or_cancelled_order_is_not_late() -> None:
 
 
 def test_codes_are_unique_and_easy_to_type() -> None:
-    codes = {new_code() for _ in range(5000)}
+    codes = {new_code("SORRY") for _ in range(5000)}
     assert len(codes) == 5000
     assert all(c.startswith("SORRY-") and not set(c[6:]) & set("01OIL") for c in codes)
 

@@ -45,12 +45,12 @@ class StubRenderer:
     def render_email(self, kind: str, context: Any) -> EmailContent:
         if kind in self.broken:
             raise RenderError(f"templates/{context.locale}/{kind}.html: 'coupon' is undefined")
-        return EmailContent(subject=f"{kind} {context.order.number}", html=f"<p>{kind}</p>", text=kind)
+        return EmailContent(subject=f"{kind} {context.subject.number}", html=f"<p>{kind}</p>", text=kind)
 
     def render_sms(self, kind: str, context: Any) -> SmsContent:
         if kind in self.broken:
             raise RenderError(f"templates/{context.locale}/{kind}.sms.txt: 'coupon' is undefined")
-        return SmsContent(body=f"{kind} {context.order.number}", encoding="GSM-7", segments=self.sms_segments)
+        return SmsContent(body=f"{kind} {context.subject.number}", encoding="GSM-7", segments=self.sms_segments)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shopflow.carts.model import Cart
 from shopflow.messaging.render import (
     KINDS,
     LOCALES,
@@ -24,6 +25,7 @@ from shopflow.messaging.render import (
     templates_path,
 )
 from shopflow.notifications.decide import review_links
+from shopflow.notifications.kinds import CART_KINDS, ORDER_KINDS
 from shopflow.orders.model import Order, Tracking
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
@@ -56,7 +58,7 @@ UNSUBSCRIBE = "https://api.example/prod/unsubscribe/tok.sig"
 def context(order: Order, locale: str, timezone: str = "Europe/Warsaw", **changes: object) -> MessageContext:
     ready = order.model_copy(update={"tracking": TRACKING, **changes})
     return MessageContext(
-        order=ready,
+        subject=ready,
         locale=locale,
         timezone=timezone,
         shop=SHOP,
@@ -68,14 +70,14 @@ def context(order: Order, locale: str, timezone: str = "Europe/Warsaw", **change
 
 @pytest.mark.parametrize("source", sorted(ORDERS))
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ORDER_KINDS)
 def test_every_kind_renders_in_every_locale_from_real_orders(kind: str, locale: str, source: str) -> None:
     ctx = context(ORDERS[source], locale)
 
     email = RENDERER.render_email(kind, ctx)
     sms = RENDERER.render_sms(kind, ctx)
 
-    number = ctx.order.number
+    number = ORDERS[source].number
     for text in (email.subject, email.text, email.html, sms.body):
         assert number in text
         assert "{{" not in text and "{%" not in text and "None" not in text
@@ -197,7 +199,7 @@ def test_the_delayed_message_carries_the_code_and_needs_one() -> None:
         and "15 %" in plain(email.text)  # Russian puts a (no-break) space before the sign
         and "SORRY-7Q2X-K9PD" in RENDERER.render_sms("delayed", ctx).body
     )
-    no_coupon = MessageContext(order=ctx.order, locale="ru", timezone="UTC", shop=SHOP)
+    no_coupon = MessageContext(subject=ctx.subject, locale="ru", timezone="UTC", shop=SHOP)
     with pytest.raises(RenderError, match="needs a coupon"):
         RENDERER.render_email("delayed", no_coupon)
 
@@ -383,7 +385,7 @@ def test_the_discount_is_a_percentage_written_the_languages_way(locale: str, per
 
 def test_the_footer_carries_the_shops_address_and_support_email() -> None:
     shop = Shop("Demo & Co", url="https://demo-shop.example", support_email="help@demo-shop.example")
-    ctx = MessageContext(order=ORDERS["shopify"], locale="pl", timezone="Europe/Warsaw", shop=shop)
+    ctx = MessageContext(subject=ORDERS["shopify"], locale="pl", timezone="Europe/Warsaw", shop=shop)
 
     email = RENDERER.render_email("paid", ctx)
 
@@ -416,7 +418,7 @@ def test_one_renderer_serves_many_threads_with_the_same_results() -> None:
     renderer = Renderer()
     jobs = [
         (kind, context(ORDERS[source], locale, timezone))
-        for kind in KINDS
+        for kind in ORDER_KINDS
         for locale in LOCALES
         for source in ORDERS
         for timezone in ("Europe/Warsaw", "Asia/Vladivostok")
@@ -459,4 +461,45 @@ def test_review_links_skip_lines_without_the_id_the_page_needs() -> None:
         (line.name, f"https://shop.example/p/{line.sku}") for line in order.lines
     )
     with pytest.raises(RenderError, match="needs products to review"):
-        RENDERER.render_email("review", MessageContext(order=order, locale="en", timezone="UTC", shop=SHOP))
+        RENDERER.render_email("review", MessageContext(subject=order, locale="en", timezone="UTC", shop=SHOP))
+
+
+def corpus_cart() -> Cart:
+    change = shopify.normalize_checkout(
+        "checkouts/update", corpus("shopify/abandoned_checkout.json"), datetime(2026, 11, 20, tzinfo=UTC)
+    )
+    return change.cart  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", CART_KINDS)
+def test_cart_reminders_render_in_every_locale_from_a_real_checkout(kind: str, locale: str) -> None:
+    cart = corpus_cart()
+    offer = kind == "cart_offer"
+    ctx = MessageContext(
+        subject=cart,
+        locale=locale,
+        timezone="Europe/Warsaw",
+        shop=SHOP,
+        coupon=COUPON if offer else None,
+        unsubscribe_url=UNSUBSCRIBE,
+    )
+
+    email = RENDERER.render_email(kind, ctx)
+    sms = RENDERER.render_sms(kind, ctx)
+
+    back = "https://checkout.local/orders/690933842/2a1ace52255252df566af0faaedfbfa7?recovered=1"
+    assert cart.recovery_url == back
+    for text in (email.html, email.text, sms.body):
+        assert back in text
+        assert (COUPON.code in text) is offer
+    for text in (email.html, email.text):
+        assert "IPod Nano - 8GB" in text and "409" in text and UNSUBSCRIBE in text
+    assert "Bob Norman" in email.text
+    assert sms.segments <= 3
+
+
+def test_a_cart_offer_without_its_code_is_refused() -> None:
+    ctx = MessageContext(subject=corpus_cart(), locale="en", timezone="UTC", shop=SHOP, unsubscribe_url=UNSUBSCRIBE)
+    with pytest.raises(RenderError, match="cart_offer message needs a coupon"):
+        RENDERER.render_email("cart_offer", ctx)

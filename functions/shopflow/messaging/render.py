@@ -22,6 +22,7 @@ import jinja2
 from babel.core import UnknownLocaleError
 from babel.numbers import UnknownCurrencyError
 
+from shopflow.carts.model import Cart
 from shopflow.messaging.formats import Formats
 from shopflow.notifications.decide import SUPPORTED_LOCALES, resolve_locale
 from shopflow.notifications.kinds import KINDS
@@ -64,11 +65,11 @@ class Coupon:
 
 @dataclass(frozen=True)
 class MessageContext:
-    order: Order
+    subject: Order | Cart  # templates see it as `order` or `cart`
     locale: str  # one of LOCALES, already resolved
     timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
-    coupon: Coupon | None = None  # required by "delayed"
+    coupon: Coupon | None = None  # required by "delayed" and "cart_offer"
     review_links: tuple[tuple[str, str], ...] = ()  # (product, review page): required by "review"
     unsubscribe_url: str | None = None  # required by marketing email
 
@@ -225,16 +226,20 @@ class Renderer:
         if context.locale not in LOCALES:
             raise RenderError(f"unknown locale {context.locale!r} (one of {', '.join(LOCALES)})")
         name = f"{context.locale}/{kind}.{part}"
-        if kind == "delayed" and context.coupon is None:
-            raise RenderError(f"templates/{name}: the delayed message needs a coupon")
+        if kind in ("delayed", "cart_offer") and context.coupon is None:
+            raise RenderError(f"templates/{name}: the {kind} message needs a coupon")
+        subject = context.subject
+        if subject.currency is None:
+            raise RenderError(f"templates/{name}: {subject.subject_id} has no currency")
         if kind == "review" and not context.review_links:
             raise RenderError(f"templates/{name}: the review request needs products to review")
         try:
-            formats = Formats(context.locale, context.timezone, context.order.currency)
+            formats = Formats(context.locale, context.timezone, subject.currency)
             template = self._environments[part == "html"].get_template(name)
             return template.render(
-                order=context.order,
-                customer_name=context.order.customer.name,
+                order=subject if isinstance(subject, Order) else None,
+                cart=subject if isinstance(subject, Cart) else None,
+                customer_name=subject.customer.name,
                 shop=context.shop,
                 coupon=context.coupon,
                 review_links=context.review_links,

@@ -16,8 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
+from shopflow.carts.reminders import KIND_OF_STEP, STEPS, NotYet, StepSkipped, check_step
+from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
 from shopflow.messaging.unsubscribe import make_token
@@ -26,7 +29,8 @@ from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
-from shopflow.orders.model import Order, OrderStatus
+from shopflow.orders.model import DiscountCode, Order, OrderStatus, new_code
+from shopflow.store.buyers import BuyerIndex, buyer_keys
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (
     CapReached,
@@ -36,13 +40,14 @@ from shopflow.store.messages import (
     MessageStore,
     customer_key,
 )
-from shopflow.store.orders import TimerRequest
+from shopflow.store.orders import TimerRequest, VersionConflict
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from shopflow.config.settings import Settings
     from shopflow.messaging.render import Renderer
+    from shopflow.store.carts import StoredCart
     from shopflow.store.orders import StoredOrder
 
 # Shorter than the notify queue's visibility timeout (180 s): when SQS brings a message back,
@@ -51,6 +56,15 @@ LEASE = timedelta(seconds=120)
 # Throttling and 5xx mean the provider did not take the message: safe to try again at once.
 REJECTED_ATTEMPTS = 3
 SEND_DEFERRED = "send_message"  # the timer action of a message deferred by quiet hours
+
+
+Subject = Order | Cart  # what a message is about: its records and timeline are filed under it
+
+
+class CartReader(Protocol):
+    def get(self, cart_id: str) -> StoredCart | None: ...
+
+    def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart: ...
 
 
 class RetryLater(Exception):
@@ -98,6 +112,8 @@ class NotifyConsumer:
     clock: Clock
     consent: ConsentStore
     api_url: str | None = None  # where unsubscribe links point (the API's base URL)
+    carts: CartReader | None = None  # cart reminders need these two
+    buyers: BuyerIndex | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -112,6 +128,8 @@ class NotifyConsumer:
         parsed = parse_body(record.body)
         if isinstance(parsed, NotifyEvent):
             self.notify(parsed)
+        elif "cart_id" in parsed:
+            self.remind_cart(parsed)  # a cart reminder's timer fired
         else:
             self.send_deferred(parsed)  # put back on this queue by its timer
 
@@ -138,7 +156,7 @@ class NotifyConsumer:
 
     def deliver(
         self,
-        order: Order,
+        subject: Subject,
         kind: str,
         channel: Channel,
         *,
@@ -157,62 +175,64 @@ class NotifyConsumer:
             raise RetryLater("being sent by another worker")
         if record is not None and record.deferred_until is not None and now < record.deferred_until:
             return  # waiting for its timer (quiet hours); a repeated event changes nothing
-        decision = decide(order, kind, channel, policy, now)
+        decision = decide(subject, kind, channel, policy, now)
         if isinstance(decision, Skip):
-            self._park(order, kind, channel, cause, "SKIPPED", decision.reason, now)
+            self._park(subject, kind, channel, cause, "SKIPPED", decision.reason, now)
             return
         if isinstance(decision, Defer):
-            self._defer(order, kind, channel, cause, decision, now)
+            self._defer(subject, kind, channel, cause, decision, now)
             return
         if kind not in TRANSACTIONAL and self.consent.opted_out(channel, decision.address):
-            self._park(order, kind, channel, cause, "SKIPPED", f"unsubscribed from {channel} marketing", now)
+            self._park(
+                subject, kind, channel, cause, "SKIPPED", f"unsubscribed from {channel} marketing", now
+            )
             return
         try:
-            send, summary = self._prepared(order, kind, channel, decision, policy)
+            send, summary = self._prepared(subject, kind, channel, decision, policy)
         except _Parked as parked:
-            self._park(order, kind, channel, cause, parked.status, parked.reason, now)
+            self._park(subject, kind, channel, cause, parked.status, parked.reason, now)
             return
         cap = None
         if kind not in TRANSACTIONAL:
-            customer = order.customer
-            key = customer_key(order.source, customer.external_id, customer.email, customer.phone)
+            customer = subject.customer
+            key = customer_key(subject.source, customer.external_id, customer.email, customer.phone)
             cap = FrequencyCap(key, policy.marketing_cap)
         try:
             claimed = self.messages.claim(
-                order.order_id, kind, channel, cause=cause, now=now, lease=LEASE, cap=cap
+                subject.subject_id, kind, channel, cause=cause, now=now, lease=LEASE, cap=cap
             )
         except CapReached:
             hours = policy.marketing_cap // timedelta(hours=1)
             why = f"frequency cap: the customer had a marketing message in the last {hours} h"
-            self._park(order, kind, channel, cause, "SKIPPED", why, now)
+            self._park(subject, kind, channel, cause, "SKIPPED", why, now)
             return
         except LeaseHeld:
-            current = self.messages.records(order.order_id, kind).get(channel)
+            current = self.messages.records(subject.subject_id, kind).get(channel)
             if current is not None and current.final:
                 return  # settled by another delivery meanwhile
             raise RetryLater("claimed by another worker") from None
         outcome = self._send_with_retries(send)
-        self._settle(order, kind, channel, claimed, outcome, summary, decision)
+        self._settle(subject, kind, channel, claimed, outcome, summary, decision)
 
     def _prepared(
-        self, order: Order, kind: str, channel: Channel, decision: Send, policy: NotifyPolicy
+        self, subject: Subject, kind: str, channel: Channel, decision: Send, policy: NotifyPolicy
     ) -> tuple[Callable[[], SendOutcome], str]:
         """The provider call to make and how the timeline will describe the message."""
         from shopflow.messaging.render import Coupon, MessageContext, RenderError, Shop
 
-        code = order.delay_coupon
+        code = subject.delay_coupon if isinstance(subject, Order) else subject.offer
         unsubscribe_url = None
         if channel == "email" and kind not in TRANSACTIONAL:
             unsubscribe_url = self._unsubscribe_url(decision.address, policy)
         links: tuple[tuple[str, str], ...] = ()
-        if kind == "review":
+        if kind == "review" and isinstance(subject, Order):
             if policy.review_url_template is None:
                 raise _Parked("SKIPPED", "no review page configured (notify.review.url_template)")
-            links = review_links(order, policy.review_url_template)
+            links = review_links(subject, policy.review_url_template)
             if not links:
                 raise _Parked("SKIPPED", "no product of the order has a review page")
         context = MessageContext(
-            order=order,
+            subject=subject,
             locale=decision.locale,
             timezone=decision.timezone,
             shop=Shop(name=policy.shop_name, url=policy.shop_url),
@@ -279,7 +299,7 @@ class NotifyConsumer:
 
     def _settle(
         self,
-        order: Order,
+        subject: Subject,
         kind: str,
         channel: Channel,
         claimed: MessageRecord,
@@ -301,12 +321,12 @@ class NotifyConsumer:
                 now=now,
                 provider_message_id=outcome.provider_message_id,
                 reason=claimed.uncertain,
-                entry=_entry(order, now, "message_sent", f"{what} sent {summary}{earlier}"),
+                entry=_entry(subject, now, "message_sent", f"{what} sent {summary}{earlier}"),
             )
             logger.info(
                 "message sent",
                 extra={
-                    "order_id": order.order_id,
+                    "order_id": subject.subject_id,
                     "kind": kind,
                     "channel": channel,
                     "attempts": claimed.attempts,
@@ -320,19 +340,19 @@ class NotifyConsumer:
                 status="FAILED",
                 now=now,
                 reason=outcome.reason,
-                entry=_entry(order, now, "message_failed", f"{what} failed: {outcome.reason}"),
+                entry=_entry(subject, now, "message_failed", f"{what} failed: {outcome.reason}"),
             )
-            logger.warning("message refused", extra=_ids(order, kind, channel, outcome.reason))
+            logger.warning("message refused", extra=_ids(subject, kind, channel, outcome.reason))
             return
         if isinstance(outcome, Rejected):
             self.messages.release(claimed, now=now, reason=outcome.reason, uncertain=False)
-            logger.warning("message not sent; will retry", extra=_ids(order, kind, channel, outcome.reason))
+            logger.warning("message not sent; will retry", extra=_ids(subject, kind, channel, outcome.reason))
             raise RetryLater(outcome.reason)
         # Unknown: the provider may have taken it.
         if kind in TRANSACTIONAL:
             # At least once: after the lease the message is sent again, and the record will say so.
             self.messages.release(claimed, now=now, reason=outcome.reason, uncertain=True)
-            logger.warning("message outcome unknown", extra=_ids(order, kind, channel, outcome.reason))
+            logger.warning("message outcome unknown", extra=_ids(subject, kind, channel, outcome.reason))
             raise RetryLater(outcome.reason)
         # Marketing: at most once.
         reason = f"outcome unknown ({outcome.reason}); not retried: marketing is sent at most once"
@@ -341,20 +361,20 @@ class NotifyConsumer:
             status="FAILED",
             now=now,
             reason=reason,
-            entry=_entry(order, now, "message_failed", f"{what} {reason}"),
+            entry=_entry(subject, now, "message_failed", f"{what} {reason}"),
         )
 
     def send_deferred(self, payload: dict[str, Any]) -> None:
         """A message that waited for the end of quiet hours: its timer put it back on the queue."""
-        order_id, kind, channel = str(payload["order_id"]), str(payload["kind"]), payload["channel"]
-        stored = self.get_order(order_id)
-        if stored is None or channel not in CHANNELS:
+        subject_id, kind, channel = str(payload["order_id"]), str(payload["kind"]), payload["channel"]
+        subject = self._subject(subject_id)
+        if subject is None or channel not in CHANNELS:
             raise BadNotifyMessage(
-                f"deferred message for {order_id} {kind} {channel}: no such order or channel"
+                f"deferred message for {subject_id} {kind} {channel}: no such order, cart or channel"
             )
-        record = self.messages.records(order_id, kind).get(channel)
+        record = self.messages.records(subject_id, kind).get(channel)
         self.deliver(
-            stored.order,
+            subject,
             kind,
             channel,
             cause=str(payload["cause"]),
@@ -362,52 +382,135 @@ class NotifyConsumer:
             record=record,
         )
 
+    def _subject(self, subject_id: str) -> Subject | None:
+        if subject_id.startswith(CART_SUBJECT_PREFIX):
+            stored_cart = self._carts().get(subject_id.removeprefix(CART_SUBJECT_PREFIX))
+            return stored_cart.cart if stored_cart else None
+        stored = self.get_order(subject_id)
+        return stored.order if stored else None
+
+    def _carts(self) -> CartReader:
+        if self.carts is None:
+            raise BadNotifyMessage("this consumer was built without a cart store")
+        return self.carts
+
+    def remind_cart(self, payload: dict[str, Any]) -> None:
+        """A cart reminder step whose timer fired: check the cart again, then each channel's message."""
+        cart_id, step = str(payload["cart_id"]), payload.get("step")
+        if step not in STEPS:
+            raise BadNotifyMessage(f"cart reminder for {cart_id}: no step {step!r}")
+        stored = self._carts().get(cart_id)
+        if stored is None:
+            raise BadNotifyMessage(f"cart reminder for {cart_id}: no such cart")
+        cart = stored.cart
+        policy = policy_from(self.settings())
+        now = self.clock.now()
+        keys = buyer_keys(cart.source, cart.customer, cart.tokens)
+        since = min(cart.started_at, now - policy.pause_after_order)
+        purchases = self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
+        verdict = check_step(
+            cart,
+            step,
+            now=now,
+            timing=policy.cart_timing,
+            purchases=purchases,
+            pause_after_order=policy.pause_after_order,
+            offer_min_total=policy.offer_min_total,
+        )
+        if isinstance(verdict, NotYet):
+            logger.info(
+                "cart reminder not due: the cart saw activity", extra={"cart_id": cart_id, "step": step}
+            )
+            return
+        kind, cause = KIND_OF_STEP[step], reminder_timer_id(cart_id, step)
+        records = self.messages.records(cart.subject_id, kind)
+        waiting = [c for c in CHANNELS if not (records.get(c) and records[c].final)]
+        if isinstance(verdict, StepSkipped):
+            for channel in waiting:
+                self._park(cart, kind, channel, cause, "SKIPPED", verdict.reason, now)
+            return
+        if step == 2 and cart.offer is None and waiting:
+            cart = self._with_offer(stored, policy, now)
+        again: list[str] = []
+        for channel in CHANNELS:
+            try:
+                self.deliver(cart, kind, channel, cause=cause, policy=policy, record=records.get(channel))
+            except RetryLater as exc:
+                again.append(f"{channel} {kind}: {exc}")
+        if again:
+            raise RetryLater("; ".join(again))
+
+    def _with_offer(self, stored: StoredCart, policy: NotifyPolicy, now: datetime) -> Cart:
+        """The cart with its single-use code, made once: a retry or a second worker finds it stored."""
+        carts = self._carts()
+        for _ in range(3):
+            offer = DiscountCode(
+                code=new_code("BACK"), percent=policy.offer_percent, valid_until=now + policy.offer_valid
+            )
+            try:
+                return carts.save_offer(stored, offer, now).cart
+            except VersionConflict:
+                current = carts.get(stored.cart.cart_id)
+                if current is None:
+                    break
+                if current.cart.offer is not None:
+                    return current.cart
+                stored = current
+        raise RetryLater(f"cart {stored.cart.cart_id} kept changing while its code was made")
+
     def _defer(
-        self, order: Order, kind: str, channel: Channel, cause: str, decision: Defer, now: datetime
+        self, subject: Subject, kind: str, channel: Channel, cause: str, decision: Defer, now: datetime
     ) -> None:
         timer = TimerRequest(
-            timer_id=f"send#{order.order_id}#{kind}#{channel}",
+            timer_id=f"send#{subject.subject_id}#{kind}#{channel}",
             action=SEND_DEFERRED,
             due_at=decision.until,
             payload=json.dumps(
-                {"order_id": order.order_id, "kind": kind, "channel": channel, "cause": cause}
+                {"order_id": subject.subject_id, "kind": kind, "channel": channel, "cause": cause}
             ),
         )
         try:
             self.messages.defer(
-                order.order_id,
+                subject.subject_id,
                 kind,
                 channel,
                 cause=cause,
                 now=now,
                 until=decision.until,
                 reason=decision.reason,
-                entry=_entry(order, now, "message_deferred", f"{channel} {kind} {decision.reason}"),
+                entry=_entry(subject, now, "message_deferred", f"{channel} {kind} {decision.reason}"),
                 timer=timer,
             )
         except LeaseHeld:
             return
 
     def _park(
-        self, order: Order, kind: str, channel: Channel, cause: str, status: str, reason: str, now: datetime
+        self,
+        subject: Subject,
+        kind: str,
+        channel: Channel,
+        cause: str,
+        status: str,
+        reason: str,
+        now: datetime,
     ) -> None:
         event = "message_skipped" if status == "SKIPPED" else "message_failed"
         verb = "skipped" if status == "SKIPPED" else "not sent"
         try:
             self.messages.skip(
-                order.order_id,
+                subject.subject_id,
                 kind,
                 channel,
                 cause=cause,
                 now=now,
                 reason=reason,
                 status=status,
-                entry=_entry(order, now, event, f"{channel} {kind} {verb}: {reason}"),
+                entry=_entry(subject, now, event, f"{channel} {kind} {verb}: {reason}"),
             )
         except LeaseHeld:
             return  # another delivery of the event settled it first
         if status == "FAILED":
-            logger.error("message parked", extra=_ids(order, kind, channel, reason))
+            logger.error("message parked", extra=_ids(subject, kind, channel, reason))
 
 
 class _Parked(Exception):
@@ -416,11 +519,11 @@ class _Parked(Exception):
         self.status, self.reason = status, reason
 
 
-def _entry(order: Order, now: datetime, event: str, detail: str) -> TimelineEntry:
+def _entry(subject: Subject, now: datetime, event: str, detail: str) -> TimelineEntry:
     return TimelineEntry(
-        at=now, recorded_at=now, event=event, status=order.status, source="notify", detail=detail
+        at=now, recorded_at=now, event=event, status=subject.status, source="notify", detail=detail
     )
 
 
-def _ids(order: Order, kind: str, channel: str, reason: str) -> dict[str, str]:
-    return {"order_id": order.order_id, "kind": kind, "channel": channel, "reason": reason}
+def _ids(subject: Subject, kind: str, channel: str, reason: str) -> dict[str, str]:
+    return {"order_id": subject.subject_id, "kind": kind, "channel": channel, "reason": reason}

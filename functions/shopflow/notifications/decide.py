@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shopflow.carts.model import Cart
 from shopflow.notifications.kinds import TRANSACTIONAL, Channel
 from shopflow.notifications.policy import NotifyPolicy
 from shopflow.orders.model import Order, OrderStatus
@@ -37,13 +38,14 @@ class Defer:
 
 
 def decide(
-    order: Order, kind: str, channel: Channel, policy: NotifyPolicy, now: datetime
+    subject: Order | Cart, kind: str, channel: Channel, policy: NotifyPolicy, now: datetime
 ) -> Send | Skip | Defer:
+    """`subject`: the order, or the cart of a cart reminder (checked by its own rules first)."""
     if not policy.sends(kind, channel):
         return Skip(f"{channel} disabled for {kind}")
-    customer = order.customer
-    if kind == "review" and order.status is not OrderStatus.DELIVERED:
-        return Skip(f"order is {order.status} now")
+    customer = subject.customer
+    if kind == "review" and isinstance(subject, Order) and subject.status is not OrderStatus.DELIVERED:
+        return Skip(f"order is {subject.status} now")
     if kind not in TRANSACTIONAL and not getattr(customer.consent, channel):
         return Skip(f"no {channel} marketing consent")
     if channel == "email":

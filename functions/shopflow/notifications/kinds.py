@@ -23,8 +23,11 @@ TRANSACTIONAL_KINDS: tuple[str, ...] = (
     "delayed",
 )
 # Marketing: need consent for the channel, honour unsubscribes, carry one-click unsubscribe.
-MARKETING_KINDS: tuple[str, ...] = ("review",)
+# About a shopper's cart, not an order (abandoned-cart reminders: step 1, and step 2 with a code).
+CART_KINDS: tuple[str, ...] = ("cart_reminder", "cart_offer")
+MARKETING_KINDS: tuple[str, ...] = ("review", *CART_KINDS)
 KINDS: tuple[str, ...] = TRANSACTIONAL_KINDS + MARKETING_KINDS
+ORDER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in CART_KINDS)
 TRANSACTIONAL: frozenset[str] = frozenset(TRANSACTIONAL_KINDS)
 
 # The status an order moved to -> the message it causes. `processing` and `returned` cause none.

@@ -8,26 +8,16 @@ records are written in the same transaction.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
 from shopflow.clock import Clock
 from shopflow.config.settings import Settings
 from shopflow.orders.changes import DelayDetected
-from shopflow.orders.model import DiscountCode
+from shopflow.orders.model import DiscountCode, new_code
 from shopflow.orders.service import Recorded, record_delivery
 from shopflow.store.orders import OrderStore
 from shopflow.webhooks.common import Delivery
-
-# No 0/O, 1/I/L: the customer may type it.
-_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-
-def new_code() -> str:
-    """SORRY-XXXX-XXXX: 8 random characters, about 40 bits: unique in practice, unguessable."""
-    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"SORRY-{chars[:4]}-{chars[4:]}"
 
 
 def check_late_order(
@@ -37,7 +27,7 @@ def check_late_order(
     source, external_id = order_id.split(":", 1)
     now = clock.now()
     coupon = DiscountCode(
-        code=new_code(),
+        code=new_code("SORRY"),
         percent=settings.int_value("notify.delayed.coupon_percent"),
         valid_until=now + timedelta(days=settings.int_value("notify.delayed.coupon_valid_days")),
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
+from decimal import Decimal
 
+from shopflow.carts.reminders import CartTiming, cart_timing
 from shopflow.config.settings import Settings
 from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
 
@@ -24,6 +26,11 @@ class NotifyPolicy:
     sms_max_segments: int
     quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
     enabled: frozenset[tuple[str, Channel]]  # (kind, channel) pairs the owner wants sent
+    cart_timing: CartTiming
+    pause_after_order: timedelta  # no reminders this long after the customer's last order
+    offer_percent: int
+    offer_valid: timedelta
+    offer_min_total: Decimal
 
     def sends(self, kind: str, channel: Channel) -> bool:
         return (kind, channel) in self.enabled
@@ -61,4 +68,9 @@ def policy_from(settings: Settings) -> NotifyPolicy:
             for channel in CHANNELS
             if settings.get(f"notify.{kind}.{channel}") is True
         ),
+        cart_timing=cart_timing(settings),
+        pause_after_order=timedelta(days=settings.int_value("notify.marketing.pause_after_order_days")),
+        offer_percent=settings.int_value("notify.cart_offer.percent"),
+        offer_valid=timedelta(days=settings.int_value("notify.cart_offer.valid_days")),
+        offer_min_total=Decimal(settings.int_value("notify.cart_offer.min_total")),
     )

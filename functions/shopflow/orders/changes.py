@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shopflow.carts.model import CartStatus
 from shopflow.orders.model import Amount, DiscountCode, Order, OrderStatus, Tracking, can_transition
 
 
@@ -108,14 +109,14 @@ AWAITING_SHIPMENT = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
 class TimelineEntry(BaseModel):
-    """One line of an order's history, as the owner reads it."""
+    """One line of an order's (or a cart's) history, as the owner reads it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     at: datetime
     recorded_at: datetime
     event: str
-    status: OrderStatus
+    status: OrderStatus | CartStatus
     source: str
     detail: str
     changes: tuple[str, ...] = ()

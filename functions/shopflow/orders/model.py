@@ -6,6 +6,7 @@ shop's own currency and total are kept beside it when the platform reports both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -136,6 +137,34 @@ class Order(_Model):
     details_received: bool = True
     # Set once, when the order was found paid but not shipped in time (notifications: "delayed").
     delay_coupon: DiscountCode | None = None
+    # The cart or checkout it was placed from ("checkout:123", "cart:ab12"): converts that cart.
+    cart_tokens: tuple[str, ...] = ()
+
+    @property
+    def subject_id(self) -> str:
+        """What the order's messages and timeline are filed under (a cart's is `cart|{id}`)."""
+        return self.order_id
+
+
+@dataclass(frozen=True)
+class PastOrder:
+    """An order a customer placed, as the buyer index remembers it (reminders ask for these)."""
+
+    order_id: str
+    placed_at: datetime
+    products: frozenset[str] = frozenset()  # product ids and SKUs
+
+
+# No 0/O, 1/I/L: the customer may type it.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_code(prefix: str) -> str:
+    """PREFIX-XXXX-XXXX: 8 random characters, about 40 bits: unique in practice, unguessable."""
+    import secrets
+
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{chars[:4]}-{chars[4:]}"
 
 
 def order_id_for(source: str, external_id: str) -> str:

@@ -33,7 +33,7 @@ MAX_ATTEMPTS = 6
 
 
 class ConcurrentUpdates(Exception):
-    """The order kept changing under us; the sender should retry later (answer 503)."""
+    """The order (or cart) kept changing under us; the sender should retry later (answer 503)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def record_delivery(
             try:
                 loaded = store.load(order_id, delivery.dedup_keys)
             except VersionConflict:
-                _back_off(attempt, sleep)
+                back_off(attempt, sleep)
                 continue
             if loaded.duplicate:
                 return Recorded("duplicate", order_id)
@@ -98,7 +98,7 @@ def record_delivery(
         except DuplicateDelivery:
             return Recorded("duplicate", order_id)
         except VersionConflict:
-            _back_off(attempt, sleep)
+            back_off(attempt, sleep)
             continue
         if outcome.timeline is None:  # only the watermark moved
             return Recorded(
@@ -154,6 +154,6 @@ def review_requests(
     )
 
 
-def _back_off(attempt: int, sleep: Callable[[float], None]) -> None:
+def back_off(attempt: int, sleep: Callable[[float], None]) -> None:
     # Someone else is changing the order right now: wait a little (full jitter), read again.
     sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto

@@ -20,14 +20,21 @@ from pynamodb.transactions import TransactWrite
 
 from shopflow.orders.changes import TimelineEntry
 from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem
-from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, message_sort_key, timer_item
+from shopflow.store.orders import (
+    DynamoOrderStore,
+    TimerRequest,
+    iso,
+    message_sort_key,
+    subject_pk,
+    timer_item,
+)
 
 FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
 
 
 @dataclass(frozen=True)
 class MessageRecord:
-    order_id: str
+    order_id: str  # the subject: an order id, or a cart's `cart|{cart_id}`
     kind: str
     channel: str
     status: str  # PENDING | SENDING | SENT | FAILED | SKIPPED
@@ -164,13 +171,9 @@ def _parse_time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _pk(order_id: str) -> str:
-    return f"ORDER#{order_id}"
-
-
 def _timeline_item(order_id: str, kind: str, channel: str, entry: TimelineEntry) -> TimelineItem:
     return TimelineItem(
-        _pk(order_id),
+        subject_pk(order_id),
         f"TIMELINE#{iso(entry.recorded_at)}#{kind}-{channel}",
         item_type="TIMELINE",
         document=entry.model_dump_json(),
@@ -208,7 +211,7 @@ class DynamoMessageStore:
 
     def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]:
         items = MessageItem.query(
-            _pk(order_id), MessageItem.sk.startswith(f"MESSAGE#{kind}#"), consistent_read=True
+            subject_pk(order_id), MessageItem.sk.startswith(f"MESSAGE#{kind}#"), consistent_read=True
         )
         return {item.channel: _record(item, order_id) for item in items}
 
@@ -223,7 +226,7 @@ class DynamoMessageStore:
         lease: timedelta,
         cap: FrequencyCap | None = None,
     ) -> MessageRecord:
-        item = MessageItem(_pk(order_id), message_sort_key(kind, channel))
+        item = MessageItem(subject_pk(order_id), message_sort_key(kind, channel))
         stamp = iso(now)
         actions: list[Action] = [
             *_created(kind, channel, cause, stamp),
@@ -372,7 +375,7 @@ class DynamoMessageStore:
             actions.append(MessageItem.uncertain.set(reason))
         else:
             actions += [MessageItem.status.set("PENDING"), MessageItem.lease_until.remove()]
-        item = MessageItem(_pk(claimed.order_id), message_sort_key(claimed.kind, claimed.channel))
+        item = MessageItem(subject_pk(claimed.order_id), message_sort_key(claimed.kind, claimed.channel))
         try:
             item.update(
                 actions=actions,
@@ -396,7 +399,7 @@ class DynamoMessageStore:
         try:
             with TransactWrite(connection=self._orders.connection) as write:
                 write.update(
-                    MessageItem(_pk(order_id), message_sort_key(kind, channel)),
+                    MessageItem(subject_pk(order_id), message_sort_key(kind, channel)),
                     actions=actions,
                     condition=condition,
                 )

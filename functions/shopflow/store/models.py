@@ -96,6 +96,28 @@ class MarketingLedgerItem(_Item):
     last_message = UnicodeAttribute()  # order_id#kind#channel: its own retries pass the cap
 
 
+class CartItem(_Item):
+    """pk `CART#{cart_id}`, sk `CART`: the canonical cart as JSON, guarded by `version`.
+
+    Its messages and timeline live under the same pk, as an order's do under `ORDER#`."""
+
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    document = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class BuyerItem(_Item):
+    """pk `BUYER#{sha256(buyer key)}`, sk `PLACED#{placed_at}#{order_id}`: the buyer placed this order.
+
+    Written with the order's first details; one per key (customer id, email, phone, cart token),
+    so "did they buy since ..." is a range Query per key, whichever identifier a cart has."""
+
+    order_id = UnicodeAttribute()
+    placed_at = UnicodeAttribute()
+    products = UnicodeAttribute()  # JSON list of the order's product ids and SKUs
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
 
@@ -126,6 +148,8 @@ MODELS: tuple[type[_Item], ...] = (
     OptOutItem,
     MarketingLedgerItem,
     TimerItem,
+    CartItem,
+    BuyerItem,
 )
 
 

@@ -18,8 +18,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from shopflow.notifications.kinds import CHANNELS, kinds_for
-from shopflow.orders.changes import DomainEvent, TimelineEntry
+from shopflow.orders.changes import DomainEvent, OrderPlaced, TimelineEntry
 from shopflow.orders.model import Order
+from shopflow.store.buyers import InMemoryBuyerIndex, buyer_items
 from shopflow.store.models import (
     DedupItem,
     MessageItem,
@@ -79,6 +80,13 @@ class Commit:
     @property
     def new_version(self) -> int:
         return (self.expected_version or 0) + 1
+
+    @property
+    def placed_at(self) -> datetime | None:
+        """When the order's first details arrive, when it was placed (for the buyer index)."""
+        if not any(isinstance(event, OrderPlaced) for event in self.events):
+            return None
+        return self.order.placed_at or self.now
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,29 @@ def _order_pk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
-def _dedup_pk(key: str) -> str:
+def subject_pk(subject_id: str) -> str:
+    """Where a message subject's records and timeline live: an order, or a cart (`cart|{id}`)."""
+    from shopflow.carts.model import CART_SUBJECT_PREFIX
+
+    if subject_id.startswith(CART_SUBJECT_PREFIX):
+        return f"CART#{subject_id.removeprefix(CART_SUBJECT_PREFIX)}"
+    return _order_pk(subject_id)
+
+
+def dedup_pk(key: str) -> str:
     return f"DEDUP#{key}"
+
+
+def dedup_item(key: str, subject_id: str, recorded_at: str, expires_at: int) -> DedupItem:
+    """The marker that says a delivery was recorded; written on condition it does not exist."""
+    return DedupItem(
+        dedup_pk(key),
+        "DEDUP",
+        item_type="DEDUP",
+        order_id=subject_id,
+        recorded_at=recorded_at,
+        expires_at=expires_at,
+    )
 
 
 class DynamoOrderStore:
@@ -167,13 +196,13 @@ class DynamoOrderStore:
         try:
             with TransactGet(connection=self.connection) as get:
                 order_future = get.get(OrderItem, _order_pk(order_id), "ORDER")
-                marker_futures = [get.get(DedupItem, _dedup_pk(key), "DEDUP") for key in dedup_keys]
+                marker_futures = [get.get(DedupItem, dedup_pk(key), "DEDUP") for key in dedup_keys]
         except TransactGetError as exc:
             # DynamoDB cancels a read that meets a write in flight on the same items: a lost race.
-            if _is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
                 raise VersionConflict() from exc
             raise
-        duplicate = any(_exists(f) for f in marker_futures)
+        duplicate = any(dedup_exists(f) for f in marker_futures)
         try:
             item = order_future.get()
         except OrderItem.DoesNotExist:
@@ -228,14 +257,7 @@ class DynamoOrderStore:
             with TransactWrite(connection=self.connection) as write:
                 for key in commit.dedup_keys:
                     write.save(
-                        DedupItem(
-                            _dedup_pk(key),
-                            "DEDUP",
-                            item_type="DEDUP",
-                            order_id=order.order_id,
-                            recorded_at=now,
-                            expires_at=dedup_expiry,
-                        ),
+                        dedup_item(key, order.order_id, now, dedup_expiry),
                         condition=DedupItem.pk.does_not_exist(),
                     )
                 write.save(order_item, condition=order_condition)
@@ -263,6 +285,9 @@ class DynamoOrderStore:
                     )
                 for timer in commit.timers:
                     write.save(timer_item(timer))
+                if commit.placed_at is not None:
+                    for buyer in buyer_items(order, commit.placed_at):
+                        write.save(buyer)
                 for pending in pending_messages(commit):
                     write.save(
                         MessageItem(
@@ -288,7 +313,7 @@ class DynamoOrderStore:
                 and "ConditionalCheckFailed" in codes
             ):
                 raise VersionConflict() from exc
-            if _is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
                 raise VersionConflict() from exc
             raise
 
@@ -313,14 +338,14 @@ def timer_item(timer: TimerRequest) -> TimerItem:
     )
 
 
-def _is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:
+def is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:
     codes = [getattr(reason, "code", None) for reason in reasons]
     return response_code == "TransactionConflictException" or (
         response_code == "TransactionCanceledException" and "TransactionConflict" in codes
     )
 
 
-def _exists(future: object) -> bool:
+def dedup_exists(future: object) -> bool:
     try:
         future.get()  # type: ignore[attr-defined]
     except DedupItem.DoesNotExist:
@@ -342,6 +367,7 @@ class InMemoryOrderStore:
     outbox: list[OutboxMessage] = field(default_factory=list)
     messages: list[PendingMessage] = field(default_factory=list)
     timers: dict[str, TimerRequest] = field(default_factory=dict)
+    buyers: InMemoryBuyerIndex = field(default_factory=InMemoryBuyerIndex)
     requests: int = 0
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
@@ -368,3 +394,5 @@ class InMemoryOrderStore:
         self.outbox.extend(outbox_messages(commit))
         self.messages.extend(pending_messages(commit))
         self.timers.update({timer.timer_id: timer for timer in commit.timers})
+        if commit.placed_at is not None:
+            self.buyers.add(commit.order, commit.placed_at)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shopflow.carts.model import CartChange
 from shopflow.orders.changes import OrderChange
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -33,6 +34,15 @@ class Delivery:
     via: str  # "shopify orders/paid": names the sender and topic on the timeline
     # A create topic: try to insert without reading first (one request for a new order).
     expect_new: bool = False
+
+
+@dataclass(frozen=True)
+class CartDelivery:
+    """A verified delivery about a shopper's cart (checkout), not an order."""
+
+    dedup_keys: tuple[str, ...]
+    change: CartChange
+    via: str
 
 
 @dataclass(frozen=True)

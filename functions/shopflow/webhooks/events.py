@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shopflow.carts.model import Cart, CartChange, CartSnapshot
+from shopflow.carts.model import CartConverted as CartConvertedChange
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
     Amount,
@@ -28,7 +30,7 @@ from shopflow.orders.model import (
     Tracking,
     order_id_for,
 )
-from shopflow.webhooks.common import Delivery, Ignored, as_utc, parse_json_object, validate
+from shopflow.webhooks.common import CartDelivery, Delivery, Ignored, as_utc, parse_json_object, validate
 from shopflow.webhooks.signatures import verify_standard_webhook
 
 # A sender names itself ("erp", "allegro", "amazon-de"): it becomes the order id's prefix.
@@ -45,6 +47,7 @@ class OrderLineData(_Strict):
     name: str = Field(min_length=1)
     quantity: int = Field(ge=0)
     unit_price: Amount
+    product_id: str | None = Field(default=None, description="Fills {product_id} in review links.")
 
 
 class OrderCreatedData(_Strict):
@@ -62,6 +65,9 @@ class OrderCreatedData(_Strict):
     tracking: list[Tracking] = []
     placed_at: datetime | None = None
     updated_at: datetime = Field(description="When the sender last changed the order; orders deliveries.")
+    cart_id: ExternalId | None = Field(
+        default=None, description="The cart it was placed from (as in cart.updated): that cart is bought."
+    )
 
 
 class OrderStatusChangedData(_Strict):
@@ -91,9 +97,49 @@ class OrderStatusChanged(_Strict):
     data: OrderStatusChangedData
 
 
-EVENT_MODELS: dict[str, type[OrderCreated] | type[OrderStatusChanged]] = {
+class CartUpdatedData(_Strict):
+    source: SourceName
+    cart_id: ExternalId
+    currency: CurrencyCode
+    total: Amount
+    lines: list[OrderLineData] = Field(default=[], description="An empty cart is never reminded.")
+    customer: Customer
+    recovery_url: str | None = Field(
+        default=None, pattern=r"^https://", description="Where the reminder sends the shopper back to."
+    )
+    started_at: datetime | None = Field(default=None, description="When the cart was started.")
+    updated_at: datetime = Field(description="The shopper's last activity; orders deliveries.")
+
+
+class CartConvertedData(_Strict):
+    source: SourceName
+    cart_id: ExternalId
+    order_external_id: ExternalId | None = Field(default=None, description="The order placed from it.")
+    updated_at: datetime
+
+
+class CartUpdated(_Strict):
+    """`cart.updated`: a shopper's cart as it is now (reminders count inactivity from `updated_at`)."""
+
+    type: Literal["cart.updated"]
+    timestamp: datetime
+    data: CartUpdatedData
+
+
+class CartConverted(_Strict):
+    """`cart.converted`: the cart became an order; no reminder goes after this."""
+
+    type: Literal["cart.converted"]
+    timestamp: datetime
+    data: CartConvertedData
+
+
+Event = OrderCreated | OrderStatusChanged | CartUpdated | CartConverted
+EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreated,
     "order.status_changed": OrderStatusChanged,
+    "cart.updated": CartUpdated,
+    "cart.converted": CartConverted,
 }
 
 
@@ -106,7 +152,7 @@ class _Envelope(BaseModel):
 
 def receive(
     headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
-) -> Delivery | Ignored:
+) -> Delivery | CartDelivery | Ignored:
     """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`."""
     msg_id = headers.get("webhook-id")
     verify_standard_webhook(
@@ -122,6 +168,12 @@ def receive(
     if model is None:
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
+    if isinstance(event, CartUpdated | CartConverted):
+        return CartDelivery(
+            dedup_keys=(f"events:{msg_id}",),
+            change=to_cart_change(event),
+            via=f"{event.data.source} {event.type}",
+        )
     return Delivery(
         dedup_keys=(f"events:{msg_id}",),
         change=to_change(event),
@@ -154,13 +206,11 @@ def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
         currency=data.currency,
         total=data.total,
         subtotal=data.subtotal,
-        lines=tuple(
-            OrderLine(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=line.unit_price)
-            for line in data.lines
-        ),
+        lines=tuple(_line(line) for line in data.lines),
         customer=data.customer,
         tracking=tracking,
         placed_at=as_utc(data.placed_at or data.updated_at),
+        cart_tokens=(f"cart:{data.cart_id}",) if data.cart_id else (),
     )
     return OrderSnapshot(
         order_id=order_id,
@@ -169,6 +219,44 @@ def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
         order=order,
         updated_at=as_utc(data.updated_at),
     )
+
+
+def _line(line: OrderLineData) -> OrderLine:
+    return OrderLine(
+        sku=line.sku,
+        name=line.name,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        product_id=line.product_id,
+    )
+
+
+def to_cart_change(event: CartUpdated | CartConverted) -> CartChange:
+    data = event.data
+    cart_id = order_id_for(data.source, data.cart_id)
+    updated_at = as_utc(data.updated_at)
+    if isinstance(data, CartConvertedData):
+        return CartConvertedChange(
+            cart_id=cart_id,
+            source=data.source,
+            external_id=data.cart_id,
+            order_id=order_id_for(data.source, data.order_external_id) if data.order_external_id else None,
+            occurred_at=updated_at,
+        )
+    cart = Cart(
+        cart_id=cart_id,
+        source=data.source,
+        external_id=data.cart_id,
+        currency=data.currency,
+        total=data.total,
+        lines=tuple(_line(line) for line in data.lines),
+        customer=data.customer,
+        recovery_url=data.recovery_url,
+        tokens=(f"cart:{data.cart_id}",),
+        started_at=as_utc(data.started_at or data.updated_at),
+        last_activity_at=updated_at,
+    )
+    return CartSnapshot(cart_id=cart_id, source=data.source, external_id=data.cart_id, cart=cart)
 
 
 SCHEMA_DIR = Path("infra") / "schemas"

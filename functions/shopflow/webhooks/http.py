@@ -13,7 +13,7 @@ from shopflow.bootstrap import Runtime
 from shopflow.config import Settings
 from shopflow.observability import logger
 from shopflow.orders.service import ConcurrentUpdates, record_delivery
-from shopflow.webhooks.common import MAX_BODY_BYTES, Delivery, Ignored, PayloadError
+from shopflow.webhooks.common import MAX_BODY_BYTES, CartDelivery, Delivery, Ignored, PayloadError
 from shopflow.webhooks.signatures import SignatureError
 
 Answer = tuple[int, dict[str, Any]]
@@ -23,13 +23,17 @@ _CORRELATION_HEADERS = ("X-Shopify-Webhook-Id", "X-WC-Webhook-Delivery-ID", "web
 
 def receive(
     sender: str, headers: Mapping[str, str], body: bytes, settings: Settings, runtime: Runtime
-) -> Delivery | Ignored:
+) -> Delivery | CartDelivery | Ignored:
     """Verify and normalize with the sender's own module (imported on first use)."""
     if sender == "shopify":
         from shopflow.webhooks import shopify
 
         return shopify.receive(
-            headers, body, secrets=settings.secrets("shopify"), shop_domains=settings.shopify_shop_domains
+            headers,
+            body,
+            secrets=settings.secrets("shopify"),
+            shop_domains=settings.shopify_shop_domains,
+            now=runtime.clock.now(),
         )
     if sender == "woocommerce":
         from shopflow.webhooks import woocommerce
@@ -60,6 +64,8 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
     if isinstance(received, Ignored):
         logger.info("webhook ignored", extra={"sender": sender, "reason": received.reason})
         return 200, {"status": "ignored", "reason": received.reason}
+    if isinstance(received, CartDelivery):
+        return _answer_cart(sender, received, settings, runtime)
     try:
         recorded = record_delivery(
             received,
@@ -87,6 +93,39 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
         answer["order_status"] = recorded.order_status.value
     if recorded.changes:
         answer["changes"] = list(recorded.changes)
+    if recorded.reason:
+        answer["reason"] = recorded.reason
+    return 200, answer
+
+
+def _answer_cart(sender: str, received: CartDelivery, settings: Settings, runtime: Runtime) -> Answer:
+    from shopflow.carts.reminders import cart_timing
+    from shopflow.carts.service import record_cart_delivery
+
+    try:
+        recorded = record_cart_delivery(
+            received,
+            runtime.carts,
+            now=runtime.clock.now(),
+            dedup_retention=timedelta(days=settings.dedup_retention_days),
+            timing=cart_timing(settings),
+        )
+    except ConcurrentUpdates:
+        logger.warning("cart busy; asking the sender to retry", extra={"cart_id": received.change.cart_id})
+        return 503, {"error": "busy", "message": "the cart is being changed concurrently; retry later"}
+    logger.info(
+        "webhook recorded",
+        extra={
+            "sender": sender,
+            "via": received.via,
+            "result": recorded.status,
+            "cart_id": recorded.cart_id,
+            "reason": recorded.reason,
+        },
+    )
+    answer: dict[str, Any] = {"status": recorded.status, "cart_id": recorded.cart_id}
+    if recorded.cart_status is not None:
+        answer["cart_status"] = recorded.cart_status.value
     if recorded.reason:
         answer["reason"] = recorded.reason
     return 200, answer

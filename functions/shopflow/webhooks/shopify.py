@@ -1,4 +1,4 @@
-"""Shopify webhooks: verification and normalization of order, fulfillment and refund topics.
+"""Shopify webhooks: verification and normalization of order, fulfillment, refund and checkout topics.
 
 Shopify signs the raw body (`X-Shopify-Hmac-Sha256`), retries a failed delivery up to 8
 times over 4 hours, and may send the same event under several topics
@@ -14,9 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
 from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
 from shopflow.webhooks.common import (
+    CartDelivery,
     Delivery,
     Ignored,
     PayloadError,
@@ -33,7 +35,9 @@ ORDER_TOPICS = frozenset(
 )
 FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
 REFUND_TOPICS = frozenset({"refunds/create"})
-HANDLED_TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS
+CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
+CHECKOUT_DELETE = "checkouts/delete"
+HANDLED_TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS | CHECKOUT_TOPICS | {CHECKOUT_DELETE}
 
 
 class _In(BaseModel):
@@ -100,14 +104,23 @@ class _OrderFulfillment(_Fulfillment):
     updated_at: datetime | None = None  # type: ignore[assignment]
 
 
-class _Order(_In):
-    id: int | str
-    name: str | None = None
-    order_number: int | None = None
+class _Buyer(_In):
+    """What an order and a checkout both say about the person buying."""
+
     email: str | None = None
     contact_email: str | None = None
     phone: str | None = None
     customer_locale: str | None = None
+    buyer_accepts_marketing: bool | None = None
+    customer: _Customer | None = None
+    billing_address: _Address | None = None
+    shipping_address: _Address | None = None
+
+
+class _Order(_Buyer):
+    id: int | str
+    name: str | None = None
+    order_number: int | None = None
     currency: str
     presentment_currency: str | None = None
     total_price: Decimal
@@ -120,12 +133,34 @@ class _Order(_In):
     created_at: datetime | None = None
     processed_at: datetime | None = None
     updated_at: datetime
-    buyer_accepts_marketing: bool | None = None
-    customer: _Customer | None = None
-    billing_address: _Address | None = None
-    shipping_address: _Address | None = None
     line_items: list[_Line]
     fulfillments: list[_OrderFulfillment] = []
+    # The checkout it was placed from: converts that abandoned cart.
+    checkout_id: int | str | None = None
+    checkout_token: str | None = None
+    cart_token: str | None = None
+
+
+class _Checkout(_Buyer):
+    """An (abandoned) checkout: `checkouts/create|update`."""
+
+    id: int | str
+    token: str | None = None
+    cart_token: str | None = None
+    currency: str | None = None
+    presentment_currency: str | None = None
+    total_price: Decimal = Decimal("0")
+    line_items: list[_Line] = []
+    abandoned_checkout_url: str | None = None
+    buyer_accepts_sms_marketing: bool | None = None
+    sms_marketing_phone: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+
+class _CheckoutDeleted(_In):
+    id: int | str
 
 
 class _Transaction(_In):
@@ -147,8 +182,13 @@ _FAILED_FULFILLMENT = frozenset({"cancelled", "error", "failure"})
 
 
 def receive(
-    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], shop_domains: frozenset[str]
-) -> Delivery | Ignored:
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: Iterable[str],
+    shop_domains: frozenset[str],
+    now: datetime,
+) -> Delivery | CartDelivery | Ignored:
     """Verify and normalize one Shopify delivery. Raises `SignatureError` or `PayloadError`."""
     shop = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
     if not shop or shop not in shop_domains:
@@ -163,6 +203,10 @@ def receive(
     event_id = headers.get("X-Shopify-Event-Id")
     if event_id:
         dedup_keys.append(f"shopify:event:{topic}:{event_id}")
+    if topic in CHECKOUT_TOPICS or topic == CHECKOUT_DELETE:
+        return CartDelivery(
+            dedup_keys=tuple(dedup_keys), change=normalize_checkout(topic, data, now), via=f"shopify {topic}"
+        )
     return Delivery(
         dedup_keys=tuple(dedup_keys),
         change=normalize(topic, data),
@@ -217,7 +261,7 @@ def _tracking(fulfillment: _Fulfillment) -> tuple[Tracking, ...]:
     )
 
 
-def _customer(order: _Order) -> Customer:
+def _customer(order: _Buyer, *, sms_consent: bool | None = None, phone: str | None = None) -> Customer:
     c = order.customer or _Customer()
     addresses = [a for a in (order.shipping_address, order.billing_address) if a is not None]
     name = " ".join(part for part in (c.first_name, c.last_name) if part) or next(
@@ -231,12 +275,13 @@ def _customer(order: _Order) -> Customer:
     return Customer(
         external_id=str(c.id) if c.id is not None else None,
         email=order.email or order.contact_email or c.email or None,
-        phone=order.phone or c.phone or next((a.phone for a in addresses if a.phone), None),
+        phone=phone or order.phone or c.phone or next((a.phone for a in addresses if a.phone), None),
         name=name,
         locale=order.customer_locale,
         consent=Consent(
             email=email_consent,
-            sms=bool(c.sms_marketing_consent and c.sms_marketing_consent.state == "subscribed"),
+            sms=bool(c.sms_marketing_consent and c.sms_marketing_consent.state == "subscribed")
+            or bool(sms_consent),
         ),
     )
 
@@ -276,6 +321,7 @@ def _order_snapshot(order: _Order) -> OrderSnapshot:
         customer=_customer(order),
         tracking=tuple(t for f in order.fulfillments for t in _tracking(f)),
         placed_at=as_utc(order.processed_at or order.created_at or order.updated_at),
+        cart_tokens=_checkout_tokens(order.checkout_id, order.checkout_token, order.cart_token),
     )
     return OrderSnapshot(
         order_id=canonical.order_id,
@@ -284,6 +330,61 @@ def _order_snapshot(order: _Order) -> OrderSnapshot:
         order=canonical,
         updated_at=as_utc(order.updated_at),
     )
+
+
+def _checkout_tokens(
+    checkout_id: int | str | None, token: str | None, cart_token: str | None
+) -> tuple[str, ...]:
+    """What ties an order to the checkout it came from, on both sides."""
+    return tuple(
+        f"{name}:{value}"
+        for name, value in (("checkout", checkout_id), ("checkout-token", token), ("cart", cart_token))
+        if value not in (None, "")
+    )
+
+
+def normalize_checkout(topic: str, data: Mapping[str, Any], now: datetime) -> CartChange:
+    """A checkout is shopflow's cart: `shopify:{checkout id}` (the delete topic carries only the id)."""
+    if topic == CHECKOUT_DELETE:
+        deleted = validate(_CheckoutDeleted, data)
+        external_id = str(deleted.id)
+        return CartDeleted(
+            cart_id=order_id_for(SOURCE, external_id), source=SOURCE, external_id=external_id, occurred_at=now
+        )
+    checkout = validate(_Checkout, data)
+    external_id = str(checkout.id)
+    cart_id = order_id_for(SOURCE, external_id)
+    updated_at = as_utc(checkout.updated_at)
+    lines = tuple(
+        OrderLine(
+            sku=line.sku or None,
+            name=line.name or line.title,
+            quantity=line.quantity,
+            unit_price=_presentment(line.price, line.price_set),
+            product_id=str(line.product_id) if line.product_id is not None else None,
+        )
+        for line in checkout.line_items
+    )
+    currency = checkout.presentment_currency or checkout.currency
+    if lines and currency is None:
+        raise PayloadError("currency", "is required for a checkout with line items")
+    cart = Cart(
+        cart_id=cart_id,
+        source=SOURCE,
+        external_id=external_id,
+        status=CartStatus.CONVERTED if checkout.completed_at else CartStatus.OPEN,
+        currency=currency,
+        total=checkout.total_price,
+        lines=lines,
+        customer=_customer(
+            checkout, sms_consent=checkout.buyer_accepts_sms_marketing, phone=checkout.sms_marketing_phone
+        ),
+        recovery_url=checkout.abandoned_checkout_url,
+        tokens=_checkout_tokens(checkout.id, checkout.token, checkout.cart_token),
+        started_at=as_utc(checkout.created_at or checkout.updated_at),
+        last_activity_at=updated_at,
+    )
+    return CartSnapshot(cart_id=cart_id, source=SOURCE, external_id=external_id, cart=cart)
 
 
 def _shipment(fulfillment: _Fulfillment) -> ShipmentUpdate:

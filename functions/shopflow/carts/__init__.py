@@ -1,0 +1,1 @@
+"""Abandoned carts: a cart seen at a storefront, reminded after inactivity, left alone once bought."""

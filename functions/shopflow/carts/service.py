@@ -1,0 +1,96 @@
+"""Recording one cart delivery: read, apply, commit once (with the reminder timers); retry a lost race."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from shopflow.carts.model import CartStatus, apply_cart_change
+from shopflow.carts.reminders import CART_REMINDER, STEPS, CartTiming, timer_id, timer_payload
+from shopflow.orders.changes import TimelineEntry
+from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, back_off
+from shopflow.store.carts import CartCommit, LoadedCart, StoredCart
+from shopflow.store.orders import DuplicateDelivery, TimerRequest, VersionConflict
+from shopflow.webhooks.common import CartDelivery
+
+
+class CartStore(Protocol):
+    def load(self, cart_id: str, dedup_keys: tuple[str, ...]) -> LoadedCart: ...
+
+    def commit(self, commit: CartCommit) -> None: ...
+
+    def get(self, cart_id: str) -> StoredCart | None: ...
+
+
+@dataclass(frozen=True)
+class CartRecorded:
+    status: Literal["accepted", "duplicate", "ignored"]
+    cart_id: str
+    cart_status: CartStatus | None = None
+    reason: str | None = None
+
+
+def record_cart_delivery(
+    delivery: CartDelivery,
+    store: CartStore,
+    *,
+    now: datetime,
+    dedup_retention: timedelta,
+    timing: CartTiming,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CartRecorded:
+    change = delivery.change
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            loaded = store.load(change.cart_id, delivery.dedup_keys)
+        except VersionConflict:
+            back_off(attempt, sleep)
+            continue
+        if loaded.duplicate:
+            return CartRecorded("duplicate", change.cart_id)
+        stored = loaded.stored
+        outcome = apply_cart_change(stored.cart if stored else None, change)
+        if outcome.cart is None or outcome.detail is None:
+            current = stored.cart.status if stored else None
+            return CartRecorded("ignored", change.cart_id, current, outcome.ignored_because)
+        cart = outcome.cart
+        timers = tuple(
+            TimerRequest(
+                timer_id(cart.cart_id, step),
+                CART_REMINDER,
+                timing.due(cart, step),
+                timer_payload(cart.cart_id, step),
+            )
+            for step in STEPS
+        )
+        try:
+            store.commit(
+                CartCommit(
+                    dedup_keys=delivery.dedup_keys,
+                    cart=cart,
+                    expected_version=stored.version if stored else None,
+                    entry=TimelineEntry(
+                        at=cart.last_activity_at,
+                        recorded_at=now,
+                        event=f"cart_{cart.status.value}" if outcome.closed else "cart_seen",
+                        status=cart.status,
+                        source=delivery.via,
+                        detail=outcome.detail,
+                    ),
+                    now=now,
+                    dedup_retention=dedup_retention,
+                    # Activity moves both reminders; a bought or deleted cart loses them.
+                    arm=timers if outcome.open else (),
+                    cancel=tuple(t.timer_id for t in timers) if outcome.closed and stored else (),
+                )
+            )
+        except DuplicateDelivery:
+            return CartRecorded("duplicate", change.cart_id)
+        except VersionConflict:
+            back_off(attempt, sleep)
+            continue
+        return CartRecorded("accepted", cart.cart_id, cart.status)
+    raise ConcurrentUpdates(change.cart_id)

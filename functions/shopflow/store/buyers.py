@@ -1,0 +1,107 @@
+"""Who bought what, when: the index the reminders ask "did this customer order since ...?".
+
+An order's first details write one `BuyerItem` per identifier of its buyer (platform customer
+id, email, phone, the cart/checkout tokens it was placed from) in the intake transaction, so a
+reminder due one second after the order already sees it. A cart is matched by whichever of
+those identifiers it has: a guest checkout has an email or a token, not a customer id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from shopflow.orders.model import Customer, Order, PastOrder
+from shopflow.store.models import BuyerItem
+
+
+def buyer_keys(source: str, customer: Customer, tokens: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every identifier of a buyer, normalized so a cart and an order of one person meet."""
+    keys: list[str] = []
+    if customer.external_id:
+        keys.append(f"id:{source}:{customer.external_id}")
+    if customer.email and customer.email.strip():
+        keys.append(f"email:{customer.email.strip().lower()}")
+    if customer.phone:
+        digits = re.sub(r"[^\d]", "", customer.phone)
+        if len(digits) >= 6:
+            keys.append(f"phone:{digits}")
+    keys.extend(f"token:{source}:{token}" for token in tokens if token)
+    return tuple(dict.fromkeys(keys))
+
+
+def order_buyer_keys(order: Order) -> tuple[str, ...]:
+    return buyer_keys(order.source, order.customer, order.cart_tokens)
+
+
+def order_products(order: Order) -> frozenset[str]:
+    return frozenset(p for line in order.lines for p in (line.product_id, line.sku) if p)
+
+
+def buyer_pk(key: str) -> str:
+    return "BUYER#" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    from shopflow.store.orders import iso
+
+    return iso(moment)
+
+
+def buyer_items(order: Order, placed_at: datetime) -> list[BuyerItem]:
+    """The index entries of a newly placed order (written in its intake transaction)."""
+    stamp = _iso(placed_at)
+    products = json.dumps(sorted(order_products(order)))
+    return [
+        BuyerItem(
+            buyer_pk(key),
+            f"PLACED#{stamp}#{order.order_id}",
+            item_type="BUYER",
+            order_id=order.order_id,
+            placed_at=stamp,
+            products=products,
+        )
+        for key in order_buyer_keys(order)
+    ]
+
+
+class BuyerIndex(Protocol):
+    def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
+        """Orders placed at or after `since` by any of `keys`, oldest first, each once."""
+        ...
+
+
+class DynamoBuyerIndex:
+    """One Query per key (a buyer has a handful of keys and few orders)."""
+
+    def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
+        found: dict[str, PastOrder] = {}
+        lower = f"PLACED#{_iso(since)}"
+        for key in keys:
+            for item in BuyerItem.query(buyer_pk(key), BuyerItem.sk >= lower, consistent_read=True):
+                found[item.order_id] = PastOrder(
+                    item.order_id,
+                    datetime.fromisoformat(item.placed_at.replace("Z", "+00:00")),
+                    frozenset(json.loads(item.products)),
+                )
+        return sorted(found.values(), key=lambda past: past.placed_at)
+
+
+@dataclass
+class InMemoryBuyerIndex:
+    entries: dict[str, list[PastOrder]] = field(default_factory=dict)
+
+    def add(self, order: Order, placed_at: datetime) -> None:
+        for key in order_buyer_keys(order):
+            self.entries.setdefault(key, []).append(
+                PastOrder(order.order_id, placed_at, order_products(order))
+            )
+
+    def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
+        found = {p.order_id: p for key in keys for p in self.entries.get(key, []) if p.placed_at >= since}
+        return sorted(found.values(), key=lambda past: past.placed_at)

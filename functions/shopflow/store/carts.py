@@ -1,0 +1,208 @@
+"""Where carts are kept: one read and one transaction per cart delivery, like orders.
+
+The transaction writes the dedup marker, the cart (version-guarded), its timeline line, and
+arms or cancels its reminder timers: a cart that is bought can never be reminded by a timer
+written before it, because the same write that records the purchase deletes the timers.
+`InMemoryCartStore` is its twin for unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import TransactGetError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from shopflow.carts.model import Cart
+from shopflow.orders.changes import TimelineEntry
+from shopflow.orders.model import DiscountCode
+from shopflow.store.models import CartItem, DedupItem, TimelineItem, TimerItem
+from shopflow.store.orders import (
+    DuplicateDelivery,
+    DynamoOrderStore,
+    TimerRequest,
+    VersionConflict,
+    dedup_exists,
+    dedup_item,
+    dedup_pk,
+    is_conflict,
+    iso,
+    timer_item,
+)
+
+
+@dataclass(frozen=True)
+class StoredCart:
+    cart: Cart
+    version: int
+
+
+@dataclass(frozen=True)
+class LoadedCart:
+    stored: StoredCart | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class CartCommit:
+    dedup_keys: tuple[str, ...]
+    cart: Cart
+    expected_version: int | None  # None: the cart must not exist yet
+    entry: TimelineEntry
+    now: datetime
+    dedup_retention: timedelta
+    arm: tuple[TimerRequest, ...] = ()  # put (replacing a timer of the same id: re-armed)
+    cancel: tuple[str, ...] = ()  # timer ids to delete
+
+    @property
+    def new_version(self) -> int:
+        return (self.expected_version or 0) + 1
+
+
+def _cart_pk(cart_id: str) -> str:
+    return f"CART#{cart_id}"
+
+
+class DynamoCartStore:
+    def __init__(self, orders: DynamoOrderStore) -> None:
+        self._orders = orders  # shares its connection for transactions
+
+    def load(self, cart_id: str, dedup_keys: Sequence[str]) -> LoadedCart:
+        try:
+            with TransactGet(connection=self._orders.connection) as get:
+                cart_future = get.get(CartItem, _cart_pk(cart_id), "CART")
+                markers = [get.get(DedupItem, dedup_pk(key), "DEDUP") for key in dedup_keys]
+        except TransactGetError as exc:
+            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+                raise VersionConflict() from exc
+            raise
+        duplicate = any(dedup_exists(f) for f in markers)
+        try:
+            item = cart_future.get()
+        except CartItem.DoesNotExist:
+            return LoadedCart(None, duplicate)
+        return LoadedCart(_stored(item), duplicate)
+
+    def get(self, cart_id: str) -> StoredCart | None:
+        try:
+            return _stored(CartItem.get(_cart_pk(cart_id), "CART", consistent_read=True))
+        except CartItem.DoesNotExist:
+            return None
+
+    def timeline(self, cart_id: str) -> list[TimelineEntry]:
+        items = TimelineItem.query(
+            _cart_pk(cart_id), TimelineItem.sk.startswith("TIMELINE#"), consistent_read=True
+        )
+        return [TimelineEntry.model_validate_json(item.document) for item in items]
+
+    def commit(self, commit: CartCommit) -> None:
+        cart = commit.cart
+        now = iso(commit.now)
+        condition = (
+            CartItem.pk.does_not_exist()
+            if commit.expected_version is None
+            else CartItem.version == commit.expected_version
+        )
+        try:
+            with TransactWrite(connection=self._orders.connection) as write:
+                expiry = int((commit.now + commit.dedup_retention).timestamp())
+                for key in commit.dedup_keys:
+                    write.save(
+                        dedup_item(key, cart.subject_id, now, expiry), condition=DedupItem.pk.does_not_exist()
+                    )
+                write.save(
+                    CartItem(
+                        _cart_pk(cart.cart_id),
+                        "CART",
+                        item_type="CART",
+                        version=commit.new_version,
+                        status=cart.status.value,
+                        document=cart.model_dump_json(),
+                        updated_at=now,
+                    ),
+                    condition=condition,
+                )
+                write.save(
+                    TimelineItem(
+                        _cart_pk(cart.cart_id),
+                        f"TIMELINE#{iso(commit.entry.recorded_at)}#{commit.new_version:08d}",
+                        item_type="TIMELINE",
+                        document=commit.entry.model_dump_json(),
+                    )
+                )
+                for timer in commit.arm:
+                    write.save(timer_item(timer))
+                for timer_id in commit.cancel:
+                    write.delete(TimerItem(f"TIMER#{timer_id}", "TIMER"))
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+            if "ConditionalCheckFailed" in codes[: len(commit.dedup_keys)]:
+                raise DuplicateDelivery() from exc
+            if "ConditionalCheckFailed" in codes or is_conflict(
+                exc.cause_response_code, exc.cancellation_reasons
+            ):
+                raise VersionConflict() from exc
+            raise
+
+    def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart:
+        """Store the second reminder's code once; `VersionConflict` if the cart changed meanwhile."""
+        cart = stored.cart.model_copy(update={"offer": offer})
+        item = CartItem(_cart_pk(cart.cart_id), "CART")
+        try:
+            item.update(
+                actions=[
+                    CartItem.document.set(cart.model_dump_json()),
+                    CartItem.version.set(stored.version + 1),
+                    CartItem.updated_at.set(iso(now)),
+                ],
+                condition=CartItem.version == stored.version,
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise VersionConflict() from exc
+            raise
+        return StoredCart(cart, stored.version + 1)
+
+
+def _stored(item: CartItem) -> StoredCart:
+    return StoredCart(Cart.model_validate_json(item.document), int(item.version))
+
+
+@dataclass
+class InMemoryCartStore:
+    carts: dict[str, StoredCart] = field(default_factory=dict)
+    timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    markers: set[str] = field(default_factory=set)
+    timers: dict[str, TimerRequest] = field(default_factory=dict)
+
+    def load(self, cart_id: str, dedup_keys: Sequence[str]) -> LoadedCart:
+        return LoadedCart(self.carts.get(cart_id), any(k in self.markers for k in dedup_keys))
+
+    def get(self, cart_id: str) -> StoredCart | None:
+        return self.carts.get(cart_id)
+
+    def timeline(self, cart_id: str) -> list[TimelineEntry]:
+        return list(self.timelines.get(cart_id, []))
+
+    def commit(self, commit: CartCommit) -> None:
+        if any(k in self.markers for k in commit.dedup_keys):
+            raise DuplicateDelivery()
+        current = self.carts.get(commit.cart.cart_id)
+        if (current.version if current else None) != commit.expected_version:
+            raise VersionConflict()
+        self.markers.update(commit.dedup_keys)
+        self.carts[commit.cart.cart_id] = StoredCart(commit.cart, commit.new_version)
+        self.timelines.setdefault(commit.cart.cart_id, []).append(commit.entry)
+        self.timers.update({timer.timer_id: timer for timer in commit.arm})
+        for timer_id in commit.cancel:
+            self.timers.pop(timer_id, None)
+
+    def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart:
+        current = self.carts.get(stored.cart.cart_id)
+        if current is None or current.version != stored.version:
+            raise VersionConflict()
+        saved = StoredCart(stored.cart.model_copy(update={"offer": offer}), stored.version + 1)
+        self.carts[stored.cart.cart_id] = saved
+        return saved
