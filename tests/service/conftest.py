@@ -16,6 +16,7 @@ from app import app
 from shopflow import bootstrap
 from shopflow.clock import FakeClock
 from shopflow.local.resources import Provisioned, function_environment, provision
+from shopflow.local.sources import lambda_sqs_record
 from shopflow.local.template import Template
 from tests.support import EVENTS_SECRET, SHOP_DOMAIN, SHOPIFY_PREVIOUS_SECRET, SHOPIFY_SECRET, WOO_SECRET
 
@@ -52,6 +53,28 @@ class Stack:
             Overwrite=True,
             Type="SecureString" if secure else "String",
         )
+
+
+def drain(stack: Stack, queue: str) -> list[dict[str, Any]]:
+    """Every message on a queue, as the Lambda SQS records its consumer gets (and deleted)."""
+    sqs = boto3.client("sqs")
+    url = stack.provisioned.refs[queue]
+    records = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in batch:
+            records.append(lambda_sqs_record(message, stack.provisioned.attributes[(queue, "Arn")]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return records
+
+
+def deliver_notify(stack: Stack) -> None:
+    from app import notify
+
+    records = drain(stack, "NotifyQueue")
+    if records:
+        assert notify({"Records": records}, None) == {"batchItemFailures": []}
 
 
 @pytest.fixture

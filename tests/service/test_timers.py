@@ -12,25 +12,10 @@ import botocore.client
 import pytest
 
 from app import sweep, timers
-from shopflow.local.sources import lambda_sqs_record
 from shopflow.store.models import TimerItem
 from shopflow.store.orders import TimerRequest, iso, timer_item
-from tests.service.conftest import Stack
+from tests.service.conftest import Stack, deliver_notify, drain
 from tests.support import corpus, dumps, shopify_headers
-
-
-def drain(stack: Stack, queue: str) -> list[dict[str, Any]]:
-    """Every message on a queue, as the Lambda SQS records its consumer gets (and deleted)."""
-    sqs = boto3.client("sqs")
-    url = stack.provisioned.refs[queue]
-    records = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    ):
-        for message in batch:
-            records.append(lambda_sqs_record(message, stack.provisioned.attributes[(queue, "Arn")]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return records
 
 
 def place_paid_order(stack: Stack) -> None:
@@ -116,14 +101,6 @@ def test_the_sweep_reads_what_is_due_not_what_is_waiting(
     assert sweep({}, None) == {"due": 25}
 
     assert calls == Counter({"dynamodb.Query": 4, "sqs.SendMessageBatch": 3})  # one query a shard
-
-
-def deliver_notify(stack: Stack) -> None:
-    from app import notify
-
-    records = drain(stack, "NotifyQueue")
-    if records:
-        assert notify({"Records": records}, None) == {"batchItemFailures": []}
 
 
 def delivered_order(stack: Stack, **changes: Any) -> dict[str, Any]:

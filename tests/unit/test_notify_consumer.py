@@ -50,7 +50,9 @@ class StubRenderer:
     def render_sms(self, kind: str, context: Any) -> SmsContent:
         if kind in self.broken:
             raise RenderError(f"templates/{context.locale}/{kind}.sms.txt: 'coupon' is undefined")
-        return SmsContent(body=f"{kind} {context.subject.number}", encoding="GSM-7", segments=self.sms_segments)
+        return SmsContent(
+            body=f"{kind} {context.subject.number}", encoding="GSM-7", segments=self.sms_segments
+        )
 
 
 @dataclass

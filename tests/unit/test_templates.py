@@ -500,6 +500,8 @@ def test_cart_reminders_render_in_every_locale_from_a_real_checkout(kind: str, l
 
 
 def test_a_cart_offer_without_its_code_is_refused() -> None:
-    ctx = MessageContext(subject=corpus_cart(), locale="en", timezone="UTC", shop=SHOP, unsubscribe_url=UNSUBSCRIBE)
+    ctx = MessageContext(
+        subject=corpus_cart(), locale="en", timezone="UTC", shop=SHOP, unsubscribe_url=UNSUBSCRIBE
+    )
     with pytest.raises(RenderError, match="cart_offer message needs a coupon"):
         RENDERER.render_email("cart_offer", ctx)

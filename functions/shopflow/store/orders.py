@@ -22,6 +22,7 @@ from shopflow.orders.changes import DomainEvent, OrderPlaced, TimelineEntry
 from shopflow.orders.model import Order
 from shopflow.store.buyers import InMemoryBuyerIndex, buyer_items
 from shopflow.store.models import (
+    BuyerItem,
     DedupItem,
     MessageItem,
     OrderItem,
@@ -285,9 +286,6 @@ class DynamoOrderStore:
                     )
                 for timer in commit.timers:
                     write.save(timer_item(timer))
-                if commit.placed_at is not None:
-                    for buyer in buyer_items(order, commit.placed_at):
-                        write.save(buyer)
                 for pending in pending_messages(commit):
                     write.save(
                         MessageItem(
@@ -316,6 +314,13 @@ class DynamoOrderStore:
             if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
                 raise VersionConflict() from exc
             raise
+        if commit.placed_at is not None:
+            # Derived data, written right after the commit and before the sender gets its answer:
+            # a transaction holds at most 10 items on DynamoDB Local (100 on AWS), and an order's
+            # buyer keys would take it over. Puts are idempotent; a retried delivery writes them again.
+            with BuyerItem.batch_write() as batch:
+                for buyer in buyer_items(order, commit.placed_at):
+                    batch.save(buyer)
 
 
 TIMER_SHARDS = 4
