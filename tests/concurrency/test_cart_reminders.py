@@ -55,7 +55,7 @@ class Queue:
         self._lock = threading.Lock()
         self._ids = itertools.count()
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         with self._lock:
             self.bodies.extend(entry["MessageBody"] for entry in Entries)
         return {"Successful": [{"Id": e["Id"]} for e in Entries]}

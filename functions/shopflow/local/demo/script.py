@@ -1,9 +1,11 @@
 """`shopflow demo`: a scripted day of a small shop, against a fresh `shopflow local`.
 
-Three customers order in English, Russian and Polish; their orders are paid, shipped,
+Four customers order in English, Russian and Polish; their orders are paid, shipped,
 delivered or cancelled through signed Shopify webhooks sent over HTTP, exactly as Shopify
-sends them (the payloads are the corpus's `order.json` and `fulfillment.json`, varied).
-Then the clock moves forward two days and the day is summed up.
+sends them (the payloads are the corpus's `order.json`, `fulfillment.json` and
+`abandoned_checkout.json`, varied). Two shoppers leave checkouts: one is reminded twice (the
+second time with a code), the other orders and is left alone. Then the clock moves forward
+and the days are summed up.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ CUSTOMERS = (
     Customer("Zofia", "Nowak", "zofia.nowak@example.pl", "+48601234567", "pl-PL", "PLN"),
     Customer("Anna", "Kowalska", "anna.kowalska@example.pl", "+48512345678", "pl-PL", "PLN"),
 )
+# Two shoppers who leave a checkout: Olivia never comes back, Piotr orders twenty minutes later.
+SHOPPERS = (
+    Customer("Olivia", "Brown", "olivia.brown@example.com", "+14155550199", "en-GB", "GBP"),
+    Customer("Piotr", "Wiśniewski", "piotr.wisniewski@example.pl", "+48600111222", "pl-PL", "PLN"),
+)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -89,6 +96,7 @@ class DemoShop:
             ("notify.email.sender", SENDER),
             ("notify.delivered.sms", "true"),
             ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
+            ("notify.unsubscribe.secret", "demo-unsubscribe-secret-0123456789"),
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
@@ -115,7 +123,7 @@ class DemoShop:
         except urllib.error.HTTPError as error:
             status, result = error.code, json.loads(error.read() or b"{}")
         outcome = str(result.get("status") or result.get("error") or "")
-        order_id = str(result.get("order_id", "?"))
+        order_id = str(result.get("order_id") or result.get("cart_id") or "?")
         self.answers.append((topic, order_id, status, outcome))
         extra = f" ({result['reason']})" if result.get("reason") else ""
         self.say(f"shopify {topic:<20} {order_id:<22} -> {status} {outcome}{extra}")
@@ -147,6 +155,37 @@ def order_payload(number: int, customer: Customer, at: datetime, **changes: Any)
     )
     order.update(changes)
     return order
+
+
+def checkout_payload(number: int, customer: Customer, at: datetime) -> dict[str, Any]:
+    """A Shopify checkout the shopper leaves (the corpus's abandoned checkout, varied)."""
+    checkout: dict[str, Any] = copy.deepcopy(_load("checkout.json")["checkout"])
+    checkout.update(
+        id=990000 + number,
+        token=f"tok{number}",
+        cart_token=f"cart{number}",
+        email=customer.email,
+        phone=None,
+        currency=customer.currency,
+        presentment_currency=customer.currency,
+        customer_locale=customer.locale,
+        buyer_accepts_marketing=True,
+        created_at=at.isoformat(),
+        updated_at=at.isoformat(),
+        abandoned_checkout_url=f"https://demo-shop.example/checkouts/tok{number}/recover",
+    )
+    for address in ("billing_address", "shipping_address"):
+        checkout[address].update(
+            first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone
+        )
+    checkout["customer"].update(
+        id=770000 + number,
+        email=customer.email,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        accepts_marketing=True,
+    )
+    return checkout
 
 
 def fulfillment_payload(order: dict[str, Any], at: datetime, *, delivered: bool) -> dict[str, Any]:
@@ -194,8 +233,29 @@ def play_day(shop: DemoShop) -> list[str]:
         "orders/updated",
         {**first, "financial_status": "pending", "updated_at": (t + timedelta(minutes=20)).isoformat()},
     )
+    shop.clock_to(t + timedelta(hours=1))
+    olivia, piotr = SHOPPERS
+    shop.say("--- 10:00 Olivia and Piotr leave full checkouts (both agreed to marketing email)")
+    shop.send("checkouts/create", checkout_payload(6001, olivia, t + timedelta(hours=1)))
+    left = checkout_payload(6002, piotr, t + timedelta(hours=1, minutes=2))
+    shop.send("checkouts/create", left)
+    shop.clock_to(t + timedelta(hours=1, minutes=20))
+    shop.say("--- 10:20 Piotr comes back and orders from his checkout")
+    shop.send(
+        "orders/create",
+        order_payload(
+            5005,
+            piotr,
+            t + timedelta(hours=1, minutes=20),
+            financial_status="paid",
+            checkout_id=left["id"],
+            cart_token=left["cart_token"],
+        ),
+    )
     shop.clock_to(t + timedelta(hours=5, minutes=5))
-    shop.say("--- 14:00 two parcels leave the warehouse")
+    shop.say("--- 14:00 two parcels leave the warehouse; the checkouts were quiet for an hour at 11:00")
+    _wait_for_record(shop, "CART#shopify:996001", "cart_reminder")
+    _wait_for_record(shop, "CART#shopify:996002", "cart_reminder")
     shop.send("fulfillments/create", fulfillment_payload(first, t + timedelta(hours=5), delivered=False))
     shop.send(
         "fulfillments/create", fulfillment_payload(second, t + timedelta(hours=5, minutes=5), delivered=False)
@@ -210,6 +270,7 @@ def play_day(shop: DemoShop) -> list[str]:
     shop.clock_to(t + timedelta(hours=26))
     shop.say("--- next day 11:00 Emma's parcel is delivered")
     shop.send("fulfillments/update", fulfillment_payload(first, t + timedelta(hours=26), delivered=True))
+    _wait_for_record(shop, "CART#shopify:996001", "cart_offer")
     shop.say("--- Anna's order is paid, but nobody ships it")
     return [f"shopify:{o['id']}" for o in (first, second, third, fourth)]
 
@@ -236,14 +297,14 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
             f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC; "
             "Anna's order is now late (notify.delayed.after_hours: 48)"
         )
-        _wait_for_record(shop, order_ids[-1], "delayed")
+        _wait_for_record(shop, f"ORDER#{order_ids[-1]}", "delayed")
         _wait_for_messages(shop)
         moved = runtime.advance(timedelta(days=6))
         say(
             f"--- a week after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; "
             "she agreed to marketing email, so she is asked for a review (notify.review.after_days: 7)"
         )
-        _wait_for_record(shop, order_ids[0], "review")
+        _wait_for_record(shop, f"ORDER#{order_ids[0]}", "review")
         messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
@@ -263,16 +324,16 @@ def _clock_to(runtime: LocalRuntime, shop: DemoShop, moment: datetime) -> None:
         runtime.clock.advance(ahead)
 
 
-def _wait_for_record(shop: DemoShop, order_id: str, kind: str, timeout: float = 30.0) -> None:
+def _wait_for_record(shop: DemoShop, pk: str, kind: str, timeout: float = 30.0) -> None:
     """The sweep finds a due timer on its next run; wait for the message records it causes
-    (one per channel) to exist."""
+    (one per channel) to exist under `pk` (`ORDER#...` or `CART#...`)."""
     dynamodb = shop.target.client("dynamodb")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = [
             dynamodb.get_item(
                 TableName=shop.session.table_name,
-                Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{kind}#{channel}"}},
+                Key={"pk": {"S": pk}, "sk": {"S": f"MESSAGE#{kind}#{channel}"}},
                 ConsistentRead=True,
             ).get("Item")
             for channel in ("email", "sms")
@@ -329,6 +390,21 @@ def _summary(
         )
         for entry in document["timeline"]:
             say(f"    {entry['at'][:16]}  {entry['event']:<16} {entry['detail']}")
+    from shopflow.store.carts import DynamoCartStore
+
+    carts = DynamoCartStore(store)
+    say("")
+    say("=== the day in carts")
+    for cart_id in ("shopify:996001", "shopify:996002"):
+        stored_cart = carts.get(cart_id)
+        if stored_cart is None:
+            say(f"{cart_id}: missing")
+            continue
+        cart = stored_cart.cart
+        code = f", code {cart.offer.code}" if cart.offer else ""
+        say(f"{cart_id}  {cart.customer.name}  {cart.total} {cart.currency}  -> {cart.status.value}{code}")
+        for line in carts.timeline(cart_id):
+            say(f"    {line.at.isoformat()[:16]}  {line.event:<16} {line.detail}")
     counts: dict[str, int] = {}
     for _, _, _, outcome in shop.answers:
         counts[outcome] = counts.get(outcome, 0) + 1
