@@ -144,15 +144,30 @@ class NotifyConsumer:
         again: list[str] = []
         for kind in kinds:
             records = self.messages.records(event.order_id, kind)
-            for channel in CHANNELS:
-                # A settled record (a repeated delivery of the event) makes deliver() do nothing.
-                record = records.get(channel)
-                try:
-                    self.deliver(stored.order, kind, channel, cause=event.cause, policy=policy, record=record)
-                except RetryLater as exc:
-                    again.append(f"{channel} {kind}: {exc}")
+            again += self._deliver_channels(
+                stored.order, kind, cause=event.cause, policy=policy, records=records
+            )
         if again:
             raise RetryLater("; ".join(again))
+
+    def _deliver_channels(
+        self,
+        subject: Subject,
+        kind: str,
+        *,
+        cause: str,
+        policy: NotifyPolicy,
+        records: dict[str, MessageRecord],
+    ) -> list[str]:
+        """`deliver` on every channel; returns why those that must come back later wait.
+        A settled record (a repeated delivery) makes deliver() do nothing."""
+        again: list[str] = []
+        for channel in CHANNELS:
+            try:
+                self.deliver(subject, kind, channel, cause=cause, policy=policy, record=records.get(channel))
+            except RetryLater as exc:
+                again.append(f"{channel} {kind}: {exc}")
+        return again
 
     def deliver(
         self,
@@ -431,12 +446,7 @@ class NotifyConsumer:
             return
         if step == 2 and cart.offer is None and waiting:
             cart = self._with_offer(stored, policy, now)
-        again: list[str] = []
-        for channel in CHANNELS:
-            try:
-                self.deliver(cart, kind, channel, cause=cause, policy=policy, record=records.get(channel))
-            except RetryLater as exc:
-                again.append(f"{channel} {kind}: {exc}")
+        again = self._deliver_channels(cart, kind, cause=cause, policy=policy, records=records)
         if again:
             raise RetryLater("; ".join(again))
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactGetError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from shopflow.carts.model import Cart
 from shopflow.orders.changes import TimelineEntry
@@ -24,11 +24,11 @@ from shopflow.store.orders import (
     DynamoOrderStore,
     TimerRequest,
     VersionConflict,
-    dedup_exists,
+    commit_failure,
     dedup_item,
-    dedup_pk,
-    is_conflict,
     iso,
+    load_with_markers,
+    timeline_sort_key,
     timer_item,
 )
 
@@ -70,20 +70,10 @@ class DynamoCartStore:
         self._orders = orders  # shares its connection for transactions
 
     def load(self, cart_id: str, dedup_keys: Sequence[str]) -> LoadedCart:
-        try:
-            with TransactGet(connection=self._orders.connection) as get:
-                cart_future = get.get(CartItem, _cart_pk(cart_id), "CART")
-                markers = [get.get(DedupItem, dedup_pk(key), "DEDUP") for key in dedup_keys]
-        except TransactGetError as exc:
-            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
-                raise VersionConflict() from exc
-            raise
-        duplicate = any(dedup_exists(f) for f in markers)
-        try:
-            item = cart_future.get()
-        except CartItem.DoesNotExist:
-            return LoadedCart(None, duplicate)
-        return LoadedCart(_stored(item), duplicate)
+        item, duplicate = load_with_markers(
+            self._orders.connection, CartItem, _cart_pk(cart_id), "CART", dedup_keys
+        )
+        return LoadedCart(_stored(item) if item is not None else None, duplicate)
 
     def get(self, cart_id: str) -> StoredCart | None:
         try:
@@ -127,7 +117,7 @@ class DynamoCartStore:
                 write.save(
                     TimelineItem(
                         _cart_pk(cart.cart_id),
-                        f"TIMELINE#{iso(commit.entry.recorded_at)}#{commit.new_version:08d}",
+                        timeline_sort_key(commit.entry, commit.new_version),
                         item_type="TIMELINE",
                         document=commit.entry.model_dump_json(),
                     )
@@ -137,14 +127,7 @@ class DynamoCartStore:
                 for timer_id in commit.cancel:
                     write.delete(TimerItem(f"TIMER#{timer_id}", "TIMER"))
         except TransactWriteError as exc:
-            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-            if "ConditionalCheckFailed" in codes[: len(commit.dedup_keys)]:
-                raise DuplicateDelivery() from exc
-            if "ConditionalCheckFailed" in codes or is_conflict(
-                exc.cause_response_code, exc.cancellation_reasons
-            ):
-                raise VersionConflict() from exc
-            raise
+            raise commit_failure(exc, len(commit.dedup_keys)) from exc
 
     def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart:
         """Store the second reminder's code once; `VersionConflict` if the cart changed meanwhile."""

@@ -10,13 +10,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from shopflow.carts.model import CART_SUBJECT_PREFIX
 from shopflow.notifications.kinds import CHANNELS, kinds_for
 from shopflow.orders.changes import DomainEvent, OrderPlaced, TimelineEntry
 from shopflow.orders.model import Order
@@ -159,8 +161,6 @@ def _order_pk(order_id: str) -> str:
 
 def subject_pk(subject_id: str) -> str:
     """Where a message subject's records and timeline live: an order, or a cart (`cart|{id}`)."""
-    from shopflow.carts.model import CART_SUBJECT_PREFIX
-
     if subject_id.startswith(CART_SUBJECT_PREFIX):
         return f"CART#{subject_id.removeprefix(CART_SUBJECT_PREFIX)}"
     return _order_pk(subject_id)
@@ -193,22 +193,10 @@ class DynamoOrderStore:
         return self._connection
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
-        # One TransactGetItems reads the order and every dedup marker: a duplicate costs one request.
-        try:
-            with TransactGet(connection=self.connection) as get:
-                order_future = get.get(OrderItem, _order_pk(order_id), "ORDER")
-                marker_futures = [get.get(DedupItem, dedup_pk(key), "DEDUP") for key in dedup_keys]
-        except TransactGetError as exc:
-            # DynamoDB cancels a read that meets a write in flight on the same items: a lost race.
-            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
-                raise VersionConflict() from exc
-            raise
-        duplicate = any(dedup_exists(f) for f in marker_futures)
-        try:
-            item = order_future.get()
-        except OrderItem.DoesNotExist:
-            return Loaded(None, duplicate)
-        return Loaded(_stored(item), duplicate)
+        item, duplicate = load_with_markers(
+            self.connection, OrderItem, _order_pk(order_id), "ORDER", dedup_keys
+        )
+        return Loaded(_stored(item) if item is not None else None, duplicate)
 
     def get(self, order_id: str) -> StoredOrder | None:
         try:
@@ -302,18 +290,7 @@ class DynamoOrderStore:
                         )
                     )
         except TransactWriteError as exc:
-            codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-            dedup_codes = codes[: len(commit.dedup_keys)]
-            if "ConditionalCheckFailed" in dedup_codes:
-                raise DuplicateDelivery() from exc
-            if (
-                exc.cause_response_code == "TransactionCanceledException"
-                and "ConditionalCheckFailed" in codes
-            ):
-                raise VersionConflict() from exc
-            if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
-                raise VersionConflict() from exc
-            raise
+            raise commit_failure(exc, len(commit.dedup_keys)) from exc
         if commit.placed_at is not None:
             # Derived data, written right after the commit and before the sender gets its answer:
             # a transaction holds at most 10 items on DynamoDB Local (100 on AWS), and an order's
@@ -341,6 +318,42 @@ def timer_item(timer: TimerRequest) -> TimerItem:
         action=timer.action,
         payload=timer.payload,
     )
+
+
+M = TypeVar("M", bound=Model)
+
+
+def load_with_markers(
+    connection: Connection, model: type[M], pk: str, sk: str, dedup_keys: Sequence[str]
+) -> tuple[M | None, bool]:
+    """One TransactGetItems reads the item and every dedup marker: a duplicate costs one request.
+    Returns (the item or None, whether a marker exists)."""
+    try:
+        with TransactGet(connection=connection) as get:
+            future = get.get(model, pk, sk)
+            markers = [get.get(DedupItem, dedup_pk(key), "DEDUP") for key in dedup_keys]
+    except TransactGetError as exc:
+        # DynamoDB cancels a read that meets a write in flight on the same items: a lost race.
+        if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+            raise VersionConflict() from exc
+        raise
+    duplicate = any(dedup_exists(f) for f in markers)
+    try:
+        return future.get(), duplicate
+    except model.DoesNotExist:
+        return None, duplicate
+
+
+def commit_failure(exc: TransactWriteError, dedup_count: int) -> Exception:
+    """What a cancelled intake transaction (its first `dedup_count` items the markers) means."""
+    codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
+    if "ConditionalCheckFailed" in codes[:dedup_count]:
+        return DuplicateDelivery()
+    if exc.cause_response_code == "TransactionCanceledException" and "ConditionalCheckFailed" in codes:
+        return VersionConflict()
+    if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
+        return VersionConflict()
+    return exc
 
 
 def is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:

@@ -76,26 +76,15 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
             review_after=timedelta(days=settings.int_value("notify.review.after_days")),
         )
     except ConcurrentUpdates:
-        logger.warning("order busy; asking the sender to retry", extra={"order_id": received.change.order_id})
-        return 503, {"error": "busy", "message": "the order is being changed concurrently; retry later"}
-    logger.info(
-        "webhook recorded",
-        extra={
-            "sender": sender,
-            "via": received.via,
-            "result": recorded.status,
-            "order_id": recorded.order_id,
-            "reason": recorded.reason,
-        },
-    )
-    answer: dict[str, Any] = {"status": recorded.status, "order_id": recorded.order_id}
+        return _busy("order", {"order_id": received.change.order_id})
+    details: dict[str, Any] = {}
     if recorded.order_status is not None:
-        answer["order_status"] = recorded.order_status.value
+        details["order_status"] = recorded.order_status.value
     if recorded.changes:
-        answer["changes"] = list(recorded.changes)
-    if recorded.reason:
-        answer["reason"] = recorded.reason
-    return 200, answer
+        details["changes"] = list(recorded.changes)
+    return _recorded(
+        sender, received.via, recorded.status, {"order_id": recorded.order_id}, recorded.reason, details
+    )
 
 
 def _answer_cart(sender: str, received: CartDelivery, settings: Settings, runtime: Runtime) -> Answer:
@@ -111,21 +100,26 @@ def _answer_cart(sender: str, received: CartDelivery, settings: Settings, runtim
             timing=cart_timing(settings),
         )
     except ConcurrentUpdates:
-        logger.warning("cart busy; asking the sender to retry", extra={"cart_id": received.change.cart_id})
-        return 503, {"error": "busy", "message": "the cart is being changed concurrently; retry later"}
-    logger.info(
-        "webhook recorded",
-        extra={
-            "sender": sender,
-            "via": received.via,
-            "result": recorded.status,
-            "cart_id": recorded.cart_id,
-            "reason": recorded.reason,
-        },
+        return _busy("cart", {"cart_id": received.change.cart_id})
+    details = {"cart_status": recorded.cart_status.value} if recorded.cart_status is not None else {}
+    return _recorded(
+        sender, received.via, recorded.status, {"cart_id": recorded.cart_id}, recorded.reason, details
     )
-    answer: dict[str, Any] = {"status": recorded.status, "cart_id": recorded.cart_id}
-    if recorded.cart_status is not None:
-        answer["cart_status"] = recorded.cart_status.value
-    if recorded.reason:
-        answer["reason"] = recorded.reason
+
+
+def _busy(what: str, ids: dict[str, str]) -> Answer:
+    logger.warning(f"{what} busy; asking the sender to retry", extra=ids)
+    return 503, {"error": "busy", "message": f"the {what} is being changed concurrently; retry later"}
+
+
+def _recorded(
+    sender: str, via: str, status: str, ids: dict[str, str], reason: str | None, details: dict[str, Any]
+) -> Answer:
+    """Log what a recorded delivery did and answer the sender: status, ids, details, reason."""
+    logger.info(
+        "webhook recorded", extra={"sender": sender, "via": via, "result": status, **ids, "reason": reason}
+    )
+    answer: dict[str, Any] = {"status": status, **ids, **details}
+    if reason:
+        answer["reason"] = reason
     return 200, answer

@@ -248,6 +248,20 @@ def _presentment(plain: Decimal, money_set: _MoneySet | None) -> Decimal:
     return money_set.presentment_money.amount if money_set else plain
 
 
+def _lines(items: list[_Line]) -> tuple[OrderLine, ...]:
+    """An order's or a checkout's line items, at the prices the customer saw."""
+    return tuple(
+        OrderLine(
+            sku=line.sku or None,
+            name=line.name or line.title,
+            quantity=line.quantity,
+            unit_price=_presentment(line.price, line.price_set),
+            product_id=str(line.product_id) if line.product_id is not None else None,
+        )
+        for line in items
+    )
+
+
 def _tracking(fulfillment: _Fulfillment) -> tuple[Tracking, ...]:
     if fulfillment.status in _FAILED_FULFILLMENT:
         return ()
@@ -308,16 +322,7 @@ def _order_snapshot(order: _Order) -> OrderSnapshot:
         ),
         shop_currency=order.currency,
         shop_total=order.total_price,
-        lines=tuple(
-            OrderLine(
-                sku=line.sku or None,
-                name=line.name or line.title,
-                quantity=line.quantity,
-                unit_price=_presentment(line.price, line.price_set),
-                product_id=str(line.product_id) if line.product_id is not None else None,
-            )
-            for line in order.line_items
-        ),
+        lines=_lines(order.line_items),
         customer=_customer(order),
         tracking=tuple(t for f in order.fulfillments for t in _tracking(f)),
         placed_at=as_utc(order.processed_at or order.created_at or order.updated_at),
@@ -355,16 +360,7 @@ def normalize_checkout(topic: str, data: Mapping[str, Any], now: datetime) -> Ca
     external_id = str(checkout.id)
     cart_id = order_id_for(SOURCE, external_id)
     updated_at = as_utc(checkout.updated_at)
-    lines = tuple(
-        OrderLine(
-            sku=line.sku or None,
-            name=line.name or line.title,
-            quantity=line.quantity,
-            unit_price=_presentment(line.price, line.price_set),
-            product_id=str(line.product_id) if line.product_id is not None else None,
-        )
-        for line in checkout.line_items
-    )
+    lines = _lines(checkout.line_items)
     currency = checkout.presentment_currency or checkout.currency
     if lines and currency is None:
         raise PayloadError("currency", "is required for a checkout with line items")
