@@ -1,12 +1,15 @@
-"""Reminder lateness in `shopflow local`: from a review request's due time to its email's record.
+"""Reminder lateness in `shopflow local`: from a reminder's due time to its email's record.
 
-    python bench/reminder_lateness.py [--orders 50]
+    python bench/reminder_lateness.py [--flow review|cart] [--count 50]
 
-`shopflow local` at clock speed 1, as on AWS: the sweep fires every minute. Each order is
-delivered with marketing consent (a customer each, so the frequency cap does not apply); its
-review request is due a day later (`notify.review.after_days: 1`). The clock is then advanced to
-three minutes before the first one is due (`shopflow local advance`) and runs on in real time.
-Lateness: the review email record's SENT time minus the delivery's recorded time plus one day.
+`shopflow local` at clock speed 1, as on AWS: the sweep fires every minute. Every customer has
+marketing consent and is a different person (the frequency cap does not apply).
+- review: each order is delivered; its review request is due a day later
+  (`notify.review.after_days: 1`); due = the delivery's recorded time + 1 day.
+- cart: each shopper leaves a Shopify checkout; its first reminder is due after 60 minutes
+  without activity; due = the checkout's `updated_at` + 60 min.
+The clock is then advanced to three minutes before the first one is due (`shopflow local
+advance`) and runs on in real time. Lateness: the email record's SENT time minus its due time.
 Goal: within one sweep period (60 s).
 """
 
@@ -23,7 +26,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +68,77 @@ def iso_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+Waiting = dict[str, tuple[str, Callable[[list[dict[str, Any]]], datetime]]]  # pk -> (message sk, due)
+
+
+def review_due(items: list[dict[str, Any]]) -> datetime:
+    delivered_at = next(
+        iso_time(json.loads(i["document"]["S"])["recorded_at"])
+        for i in items
+        if i["sk"]["S"].startswith("TIMELINE#")
+        and "delivered" in i["document"]["S"]
+        and json.loads(i["document"]["S"])["status"] == "delivered"
+    )
+    return delivered_at + timedelta(days=1)
+
+
+def arm_reviews(session: LocalSession, secret: str, demo: Path, count: int) -> tuple[Waiting, str]:
+    base: dict[str, Any] = json.loads((demo / "order.json").read_text())["order"]
+    fulfillment: dict[str, Any] = json.loads((demo / "fulfillment.json").read_text())["fulfillment"]
+    waiting: Waiting = {}
+    for n in range(count):
+        order = {
+            **base,
+            "id": 6_000_000 + n,
+            "name": f"#{6_000_000 + n}",
+            "email": f"buyer{n}@example.com",
+            "buyer_accepts_marketing": True,
+            "customer": {**base["customer"], "id": 5_000_000 + n, "accepts_marketing": True},
+        }
+        post(session, secret, "orders/create", order)
+        delivered = {
+            **fulfillment,
+            "order_id": order["id"],
+            "status": "success",
+            "shipment_status": "delivered",
+        }
+        post(session, secret, "fulfillments/create", delivered)
+        waiting[f"ORDER#shopify:{order['id']}"] = ("MESSAGE#review#email", review_due)
+    return waiting, "23h57m"
+
+
+def cart_due(items: list[dict[str, Any]]) -> datetime:
+    cart = next(json.loads(i["document"]["S"]) for i in items if i["sk"]["S"] == "CART")
+    return iso_time(cart["last_activity_at"]) + timedelta(minutes=60)
+
+
+def arm_carts(session: LocalSession, secret: str, demo: Path, count: int) -> tuple[Waiting, str]:
+    base: dict[str, Any] = json.loads((demo / "checkout.json").read_text())["checkout"]
+    now = datetime.now(UTC)  # the instance's clock starts at the real time
+    waiting: Waiting = {}
+    for n in range(count):
+        # Last activity spread over two sweep periods, so due times fall at every phase of the sweep.
+        seen = (now - timedelta(seconds=120 * n / count)).isoformat()
+        checkout = {
+            **base,
+            "id": 7_000_000 + n,
+            "token": f"tok{n}",
+            "cart_token": f"cart{n}",
+            "email": f"shopper{n}@example.com",
+            "buyer_accepts_marketing": True,
+            "created_at": seen,
+            "updated_at": seen,
+            "customer": {**base["customer"], "id": 5_000_000 + n, "accepts_marketing": True},
+        }
+        post(session, secret, "checkouts/create", checkout)
+        waiting[f"CART#shopify:{checkout['id']}"] = ("MESSAGE#cart_reminder#email", cart_due)
+    return waiting, "57m"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=50)
+    parser.add_argument("--flow", choices=("review", "cart"), default="review")
+    parser.add_argument("--count", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -88,27 +160,8 @@ def main() -> None:
                 Name=f"/shopflow/{session.stage}/webhooks/shopify/secret", WithDecryption=True
             )["Parameter"]["Value"]
             demo = ROOT / "functions/shopflow/local/demo"
-            base: dict[str, Any] = json.loads((demo / "order.json").read_text())["order"]
-            fulfillment: dict[str, Any] = json.loads((demo / "fulfillment.json").read_text())["fulfillment"]
-            order_ids = []
-            for n in range(args.orders):
-                order = {
-                    **base,
-                    "id": 6_000_000 + n,
-                    "name": f"#{6_000_000 + n}",
-                    "email": f"buyer{n}@example.com",
-                    "buyer_accepts_marketing": True,
-                    "customer": {**base["customer"], "id": 5_000_000 + n, "accepts_marketing": True},
-                }
-                post(session, secret, "orders/create", order)
-                delivered = {
-                    **fulfillment,
-                    "order_id": order["id"],
-                    "status": "success",
-                    "shipment_status": "delivered",
-                }
-                post(session, secret, "fulfillments/create", delivered)
-                order_ids.append(f"shopify:{order['id']}")
+            arm = arm_carts if args.flow == "cart" else arm_reviews
+            waiting, advance = arm(session, secret, demo, args.count)
             subprocess.run(  # noqa: S603 - our own command line
                 [
                     sys.executable,
@@ -116,7 +169,7 @@ def main() -> None:
                     "shopflow.cli",
                     "local",
                     "advance",
-                    "23h57m",
+                    advance,
                     "--data-dir",
                     str(data_dir),
                 ],
@@ -127,35 +180,26 @@ def main() -> None:
             dynamodb = target.client("dynamodb")
             lateness: list[float] = []
             deadline = time.monotonic() + 600
-            pending = set(order_ids)
-            while pending and time.monotonic() < deadline:
-                for order_id in list(pending):
+            while waiting and time.monotonic() < deadline:
+                for pk, (sk, due_of) in list(waiting.items()):
                     items = dynamodb.query(
                         TableName=session.table_name,
                         KeyConditionExpression="pk = :pk",
-                        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+                        ExpressionAttributeValues={":pk": {"S": pk}},
                         ConsistentRead=True,
                     )["Items"]
-                    review = next((i for i in items if i["sk"]["S"] == "MESSAGE#review#email"), None)
-                    if review is None or review["status"]["S"] != "SENT":
+                    message = next((i for i in items if i["sk"]["S"] == sk), None)
+                    if message is None or message["status"]["S"] != "SENT":
                         continue
-                    delivered_at = next(
-                        iso_time(json.loads(i["document"]["S"])["recorded_at"])
-                        for i in items
-                        if i["sk"]["S"].startswith("TIMELINE#")
-                        and "delivered" in i["document"]["S"]
-                        and json.loads(i["document"]["S"])["status"] == "delivered"
-                    )
-                    due = delivered_at + timedelta(days=1)
-                    lateness.append((iso_time(review["updated_at"]["S"]) - due).total_seconds())
-                    pending.discard(order_id)
+                    lateness.append((iso_time(message["updated_at"]["S"]) - due_of(items)).total_seconds())
+                    del waiting[pk]
                 time.sleep(1)
         finally:
             stop(process)
     lateness.sort()
     p99 = lateness[max(0, int(len(lateness) * 0.99) - 1)]
     print(
-        f"review request: due -> SENT, {len(lateness)} of {args.orders} orders, clock speed 1: "
+        f"{args.flow} reminder: due -> SENT, {len(lateness)} of {args.count}, clock speed 1: "
         f"p50 {statistics.median(lateness):.1f} s, p99 {p99:.1f} s, max {lateness[-1]:.1f} s"
     )
 
