@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
 from tests.support import corpus
 
 from shopflow.messaging.render import KINDS, LOCALES, Coupon, MessageContext, Renderer, Shop
-from shopflow.notifications.decide import review_links
+from shopflow.notifications.decide import product_links
 from shopflow.orders.model import Order, Tracking
 from shopflow.webhooks import shopify
 
@@ -60,7 +60,7 @@ def main(seconds: float) -> None:
             TIMEZONES[locale],
             shop,
             coupon,
-            review_links=review_links(order, "https://demo-shop.example/products/{product_id}#reviews"),
+            product_links=product_links(order, "https://demo-shop.example/products/{product_id}#reviews"),
             unsubscribe_url="https://api.example/prod/unsubscribe/token.signature",
         )
         started = time.perf_counter()

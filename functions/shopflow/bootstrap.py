@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shopflow.outbox.dispatch import Dispatcher
     from shopflow.store.buyers import DynamoBuyerIndex
     from shopflow.store.carts import DynamoCartStore
+    from shopflow.store.catalog import DynamoCatalog
     from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.orders import DynamoOrderStore
     from shopflow.timers.consumer import TimerConsumer
@@ -102,6 +103,13 @@ class Runtime:
         return DynamoBuyerIndex()
 
     @cached_property
+    def catalog(self) -> DynamoCatalog:
+        from shopflow.store.catalog import DynamoCatalog
+
+        _ = self._table_bound
+        return DynamoCatalog()
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         from shopflow.outbox.dispatch import ROUTES, Dispatcher
 
@@ -141,6 +149,7 @@ class Runtime:
             api_url=os.environ.get("SHOPFLOW_API_URL"),
             carts=self.carts,
             buyers=self.buyers,
+            catalog=self.catalog,
         )
 
     @cached_property
@@ -155,7 +164,7 @@ class Runtime:
         from shopflow.notifications.consumer import SEND_DEFERRED
         from shopflow.notifications.kinds import CHANNELS
         from shopflow.notifications.late import check_late_order
-        from shopflow.orders.service import LATE_CHECK, REVIEW_REQUEST
+        from shopflow.orders.service import LATE_CHECK, REPLENISHMENT, REVIEW_REQUEST
         from shopflow.timers.consumer import TimerConsumer
 
         def late_check(payload: dict[str, Any]) -> None:
@@ -184,8 +193,9 @@ class Runtime:
                 LATE_CHECK: late_check,
                 SEND_DEFERRED: send_deferred,
                 REVIEW_REQUEST: review_request,
-                # notify checks the cart again and sends each channel's message.
+                # notify checks the cart (or the order) again and sends each channel's message.
                 CART_REMINDER: send_deferred,
+                REPLENISHMENT: send_deferred,
             }
         )
 

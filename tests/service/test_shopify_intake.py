@@ -161,8 +161,8 @@ def test_multicurrency_corpus_order(stack: Stack) -> None:
 
 
 def test_unhandled_topic_is_ignored_and_nothing_is_stored(stack: Stack) -> None:
-    response = post(stack, "products/update", {"id": 632910392, "title": "IPod Nano - 8GB"})
+    response = post(stack, "customers/update", {"id": 207119551, "email": "bob.norman@example.com"})
 
     assert response.status_code == 200
-    assert response.json_body == {"status": "ignored", "reason": "topic products/update is not handled"}
+    assert response.json_body == {"status": "ignored", "reason": "topic customers/update is not handled"}
     assert stack.items() == []

@@ -24,7 +24,7 @@ from shopflow.messaging.render import (
     sms_segments,
     templates_path,
 )
-from shopflow.notifications.decide import review_links
+from shopflow.notifications.decide import product_links
 from shopflow.notifications.kinds import CART_KINDS, ORDER_KINDS
 from shopflow.orders.model import Order, Tracking
 from shopflow.webhooks import shopify, woocommerce
@@ -63,7 +63,7 @@ def context(order: Order, locale: str, timezone: str = "Europe/Warsaw", **change
         timezone=timezone,
         shop=SHOP,
         coupon=COUPON,
-        review_links=review_links(ready, REVIEW_PAGE),
+        product_links=product_links(ready, REVIEW_PAGE),
         unsubscribe_url=UNSUBSCRIBE,
     )
 
@@ -442,7 +442,7 @@ def test_a_review_request_links_each_product_once_and_can_be_unsubscribed_from(l
     email = RENDERER.render_email("review", ctx)
     sms = RENDERER.render_sms("review", ctx)
 
-    pages = [url for _, url in ctx.review_links]
+    pages = [url for _, url in ctx.product_links]
     assert pages and len(pages) == len(set(pages))
     assert all(f'<a href="{url}"' in email.html.replace("&amp;", "&") for url in pages)
     assert all(url in email.text for url in pages)
@@ -450,17 +450,17 @@ def test_a_review_request_links_each_product_once_and_can_be_unsubscribed_from(l
     assert pages[0] in sms.body
 
 
-def test_review_links_skip_lines_without_the_id_the_page_needs() -> None:
+def test_product_links_skip_lines_without_the_id_the_page_needs() -> None:
     order = ORDERS["shopify"]
     no_sku = order.model_copy(
         update={"lines": tuple(line.model_copy(update={"sku": None}) for line in order.lines)}
     )
 
-    assert review_links(no_sku, "https://shop.example/p/{sku}") == ()
-    assert review_links(order, "https://shop.example/p/{sku}") == tuple(
+    assert product_links(no_sku, "https://shop.example/p/{sku}") == ()
+    assert product_links(order, "https://shop.example/p/{sku}") == tuple(
         (line.name, f"https://shop.example/p/{line.sku}") for line in order.lines
     )
-    with pytest.raises(RenderError, match="needs products to review"):
+    with pytest.raises(RenderError, match="review message needs its products"):
         RENDERER.render_email("review", MessageContext(subject=order, locale="en", timezone="UTC", shop=SHOP))
 
 

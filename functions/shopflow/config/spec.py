@@ -74,7 +74,7 @@ def _url(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
 
 
-def _review_url(value: str) -> str | None:
+def _product_url(value: str) -> str | None:
     if complaint := _url(value):
         return complaint
     if "{product_id}" not in value and "{sku}" not in value:
@@ -83,6 +83,17 @@ def _review_url(value: str) -> str | None:
         value.format(product_id="1", sku="1")
     except (KeyError, IndexError, ValueError):
         return "may use only {product_id} and {sku}"
+    return None
+
+
+def _consumption_periods(value: str) -> str | None:
+    from shopflow.replenishment.rules import parse_rule
+
+    for entry in _split(value):
+        try:
+            parse_rule(entry)
+        except ValueError as exc:
+            return str(exc)
     return None
 
 
@@ -220,7 +231,7 @@ SETTINGS: tuple[Setting, ...] = (
         "notify.review.url_template",
         "string",
         "Review page of a product, {product_id} or {sku} filled in; no review request is sent until set.",
-        check=_review_url,
+        check=_product_url,
     ),
     Setting(
         "notify.delayed.after_hours",
@@ -253,6 +264,29 @@ SETTINGS: tuple[Setting, ...] = (
         default=3,
         minimum=0,
         maximum=90,
+    ),
+    Setting(
+        "notify.replenishment.periods",
+        "list",
+        "Days one unit lasts, comma-separated: sku:<SKU>=<days>, product:<id>=<days>, tag:<tag>=<days> "
+        "(a SKU rule beats a product rule beats a tag rule). Empty: no replenishment reminders.",
+        default=(),
+        check=_consumption_periods,
+    ),
+    Setting(
+        "notify.replenishment.lead_days",
+        "int",
+        "Days before a customer's supply runs out (quantity x days per unit after delivery) "
+        "they are reminded: ordering and delivery take this long.",
+        default=5,
+        minimum=0,
+        maximum=60,
+    ),
+    Setting(
+        "notify.replenishment.url_template",
+        "string",
+        "Product page, {product_id} or {sku} filled in, linked in replenishment reminders; unset: shop.url.",
+        check=_product_url,
     ),
     Setting(
         "notify.cart_reminder.after_minutes",

@@ -70,7 +70,8 @@ class MessageContext:
     timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
     coupon: Coupon | None = None  # required by "delayed" and "cart_offer"
-    review_links: tuple[tuple[str, str], ...] = ()  # (product, review page): required by "review"
+    # (product, its review page or its page in the shop): required by "review" and "replenishment"
+    product_links: tuple[tuple[str, str], ...] = ()
     unsubscribe_url: str | None = None  # required by marketing email
 
 
@@ -231,8 +232,8 @@ class Renderer:
         subject = context.subject
         if subject.currency is None:
             raise RenderError(f"templates/{name}: {subject.subject_id} has no currency")
-        if kind == "review" and not context.review_links:
-            raise RenderError(f"templates/{name}: the review request needs products to review")
+        if kind in ("review", "replenishment") and not context.product_links:
+            raise RenderError(f"templates/{name}: the {kind} message needs its products")
         try:
             formats = Formats(context.locale, context.timezone, subject.currency)
             template = self._environments[part == "html"].get_template(name)
@@ -242,7 +243,7 @@ class Renderer:
                 customer_name=subject.customer.name,
                 shop=context.shop,
                 coupon=context.coupon,
-                review_links=context.review_links,
+                product_links=context.product_links,
                 unsubscribe_url=context.unsubscribe_url,
                 locale=context.locale,
                 money=formats.money,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,12 +24,14 @@ from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
 from shopflow.messaging.unsubscribe import make_token
-from shopflow.notifications.decide import Defer, Send, Skip, decide, review_links
+from shopflow.notifications.decide import Defer, Send, Skip, decide, product_links, shop_links
 from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds_for
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
 from shopflow.orders.model import DiscountCode, Order, OrderStatus, new_code
+from shopflow.orders.service import REPLENISHMENT
+from shopflow.replenishment.rules import ReminderSkipped, check_reminder, consumables, tag_keys
 from shopflow.store.buyers import BuyerIndex, buyer_keys
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (
@@ -65,6 +67,10 @@ class CartReader(Protocol):
     def get(self, cart_id: str) -> StoredCart | None: ...
 
     def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart: ...
+
+
+class TagReader(Protocol):
+    def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]: ...
 
 
 class RetryLater(Exception):
@@ -114,6 +120,7 @@ class NotifyConsumer:
     api_url: str | None = None  # where unsubscribe links point (the API's base URL)
     carts: CartReader | None = None  # cart reminders need these two
     buyers: BuyerIndex | None = None
+    catalog: TagReader | None = None  # replenishment reminders' tag rules read product tags
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -130,6 +137,8 @@ class NotifyConsumer:
             self.notify(parsed)
         elif "cart_id" in parsed:
             self.remind_cart(parsed)  # a cart reminder's timer fired
+        elif parsed.get("flow") == REPLENISHMENT:
+            self.remind_replenishment(parsed)
         else:
             self.send_deferred(parsed)  # put back on this queue by its timer
 
@@ -243,16 +252,20 @@ class NotifyConsumer:
         if kind == "review" and isinstance(subject, Order):
             if policy.review_url_template is None:
                 raise _Parked("SKIPPED", "no review page configured (notify.review.url_template)")
-            links = review_links(subject, policy.review_url_template)
+            links = product_links(subject, policy.review_url_template)
             if not links:
                 raise _Parked("SKIPPED", "no product of the order has a review page")
+        if kind == REPLENISHMENT and isinstance(subject, Order):
+            links = shop_links(subject, policy.product_url_template, policy.shop_url)
+            if not links:
+                raise _Parked("SKIPPED", "no product page or shop.url to link to")
         context = MessageContext(
             subject=subject,
             locale=decision.locale,
             timezone=decision.timezone,
             shop=Shop(name=policy.shop_name, url=policy.shop_url),
             coupon=Coupon(code.code, code.percent, code.valid_until) if code else None,
-            review_links=links,
+            product_links=links,
             unsubscribe_url=unsubscribe_url,
         )
         renderer = self.renderer()
@@ -388,14 +401,16 @@ class NotifyConsumer:
                 f"deferred message for {subject_id} {kind} {channel}: no such order, cart or channel"
             )
         record = self.messages.records(subject_id, kind).get(channel)
-        self.deliver(
-            subject,
-            kind,
-            channel,
-            cause=str(payload["cause"]),
-            policy=policy_from(self.settings()),
-            record=record,
-        )
+        policy, cause = policy_from(self.settings()), str(payload["cause"])
+        if kind == REPLENISHMENT and isinstance(subject, Order):
+            # Checked again: the customer may have bought it again while the SMS waited.
+            checked = self._replenishment(subject, policy)
+            if isinstance(checked, ReminderSkipped):
+                if not (record and record.final):
+                    self._park(subject, kind, channel, cause, "SKIPPED", checked.reason, self.clock.now())
+                return
+            subject = checked
+        self.deliver(subject, kind, channel, cause=cause, policy=policy, record=record)
 
     def _subject(self, subject_id: str) -> Subject | None:
         if subject_id.startswith(CART_SUBJECT_PREFIX):
@@ -449,6 +464,46 @@ class NotifyConsumer:
         again = self._deliver_channels(cart, kind, cause=cause, policy=policy, records=records)
         if again:
             raise RetryLater("; ".join(again))
+
+    def remind_replenishment(self, payload: dict[str, Any]) -> None:
+        """A delivered order's consumables are about to run out: check again, then each channel."""
+        order_id = str(payload["order_id"])
+        stored = self.get_order(order_id)
+        if stored is None:
+            raise BadNotifyMessage(f"replenishment reminder for {order_id}: no such order")
+        policy = policy_from(self.settings())
+        cause = f"replenish#{order_id}"
+        records = self.messages.records(order_id, REPLENISHMENT)
+        checked = self._replenishment(stored.order, policy)
+        if isinstance(checked, ReminderSkipped):
+            now = self.clock.now()
+            for channel in CHANNELS:
+                if not (records.get(channel) and records[channel].final):
+                    self._park(stored.order, REPLENISHMENT, channel, cause, "SKIPPED", checked.reason, now)
+            return
+        again = self._deliver_channels(checked, REPLENISHMENT, cause=cause, policy=policy, records=records)
+        if again:
+            raise RetryLater("; ".join(again))
+
+    def _replenishment(self, order: Order, policy: NotifyPolicy) -> Order | ReminderSkipped:
+        """The order as the reminder names it (only the consumables not bought again), or why not."""
+        rules = policy.replenishment
+        keys = tag_keys(order, rules)
+        tags = self.catalog.tags(keys) if (keys and self.catalog) else {}
+        now = self.clock.now()
+        buyer = buyer_keys(order.source, order.customer)
+        since = min(order.placed_at or now, now - policy.pause_after_order)
+        purchases = self.buyers.orders_since(buyer, since) if (buyer and self.buyers) else []
+        checked = check_reminder(
+            order,
+            consumables(order, rules, tags),
+            purchases=purchases,
+            now=now,
+            pause_after_order=policy.pause_after_order,
+        )
+        if isinstance(checked, ReminderSkipped):
+            return checked
+        return order.model_copy(update={"lines": tuple(item.line for item in checked.items)})
 
     def _with_offer(self, stored: StoredCart, policy: NotifyPolicy, now: datetime) -> Cart:
         """The cart with its single-use code, made once: a retry or a second worker finds it stored."""

@@ -25,7 +25,8 @@ TRANSACTIONAL_KINDS: tuple[str, ...] = (
 # Marketing: need consent for the channel, honour unsubscribes, carry one-click unsubscribe.
 # About a shopper's cart, not an order (abandoned-cart reminders: step 1, and step 2 with a code).
 CART_KINDS: tuple[str, ...] = ("cart_reminder", "cart_offer")
-MARKETING_KINDS: tuple[str, ...] = ("review", *CART_KINDS)
+# "replenishment": the customer's consumables from a delivered order are about to run out.
+MARKETING_KINDS: tuple[str, ...] = ("review", "replenishment", *CART_KINDS)
 KINDS: tuple[str, ...] = TRANSACTIONAL_KINDS + MARKETING_KINDS
 ORDER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in CART_KINDS)
 TRANSACTIONAL: frozenset[str] = frozenset(TRANSACTIONAL_KINDS)

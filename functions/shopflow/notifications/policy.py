@@ -9,6 +9,7 @@ from decimal import Decimal
 from shopflow.carts.reminders import CartTiming, cart_timing
 from shopflow.config.settings import Settings
 from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
+from shopflow.replenishment.rules import ReplenishmentRules, replenishment_rules
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class NotifyPolicy:
     configuration_set: str | None
     unsubscribe_secret: str | None
     review_url_template: str | None
+    product_url_template: str | None  # a product's page in the shop (replenishment reminders)
     marketing_cap: timedelta  # one marketing message per customer per this long
     sms_max_segments: int
     quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
@@ -31,6 +33,7 @@ class NotifyPolicy:
     offer_percent: int
     offer_valid: timedelta
     offer_min_total: Decimal
+    replenishment: ReplenishmentRules
 
     def sends(self, kind: str, channel: Channel) -> bool:
         return (kind, channel) in self.enabled
@@ -59,6 +62,7 @@ def policy_from(settings: Settings) -> NotifyPolicy:
         configuration_set=_text(settings, "notify.email.configuration_set"),
         unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
         review_url_template=_text(settings, "notify.review.url_template"),
+        product_url_template=_text(settings, "notify.replenishment.url_template"),
         marketing_cap=timedelta(hours=settings.int_value("notify.marketing.cap_hours")),
         sms_max_segments=settings.int_value("notify.sms.max_segments"),
         quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
@@ -73,4 +77,5 @@ def policy_from(settings: Settings) -> NotifyPolicy:
         offer_percent=settings.int_value("notify.cart_offer.percent"),
         offer_valid=timedelta(days=settings.int_value("notify.cart_offer.valid_days")),
         offer_min_total=Decimal(settings.int_value("notify.cart_offer.min_total")),
+        replenishment=replenishment_rules(settings),
     )

@@ -18,7 +18,7 @@ from shopflow.orders.changes import (
     OrderStatusChanged,
     apply_change,
 )
-from shopflow.orders.model import OrderStatus
+from shopflow.orders.model import Order, OrderStatus
 from shopflow.store.orders import (
     Commit,
     DuplicateDelivery,
@@ -56,10 +56,12 @@ def record_delivery(
     dedup_retention: timedelta,
     late_after: timedelta | None = None,
     review_after: timedelta | None = None,
+    replenishment_due: ReplenishmentPlanner | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recorded:
     """`late_after`: when an order becomes paid, arm its late-order check for then;
-    `review_after`: when it is delivered, arm its review request."""
+    `review_after`: when it is delivered, arm its review request; `replenishment_due`: when it is
+    delivered, when to remind the customer to buy its consumables again (None: never)."""
     change = delivery.change
     order_id = change.order_id
     read_first = not delivery.expect_new
@@ -92,7 +94,8 @@ def record_delivery(
                     now=now,
                     dedup_retention=dedup_retention,
                     timers=late_checks(outcome.events, now, late_after)
-                    + review_requests(outcome.events, now, review_after),
+                    + review_requests(outcome.events, now, review_after)
+                    + replenishment_reminders(outcome.events, outcome.order, now, replenishment_due),
                 )
             )
         except DuplicateDelivery:
@@ -152,6 +155,34 @@ def review_requests(
         for event in events
         if event.status is OrderStatus.DELIVERED and not isinstance(event, OrderDelayed)
     )
+
+
+REPLENISHMENT = "replenishment"
+# The delivered order and the moment of delivery -> when its replenishment reminder is due.
+ReplenishmentPlanner = Callable[[Order, datetime], datetime | None]
+
+
+def replenishment_reminders(
+    events: tuple[DomainEvent, ...], order: Order, now: datetime, planner: ReplenishmentPlanner | None
+) -> tuple[TimerRequest, ...]:
+    """One reminder for an order that has just been delivered, if it holds consumables."""
+    if planner is None or not _delivered(events):
+        return ()
+    due = planner(order, now)
+    if due is None:
+        return ()
+    return (
+        TimerRequest(
+            timer_id=f"replenish#{order.order_id}",
+            action=REPLENISHMENT,
+            due_at=due,
+            payload=json.dumps({"flow": REPLENISHMENT, "order_id": order.order_id}),
+        ),
+    )
+
+
+def _delivered(events: tuple[DomainEvent, ...]) -> bool:
+    return any(e.status is OrderStatus.DELIVERED and not isinstance(e, OrderDelayed) for e in events)
 
 
 def back_off(attempt: int, sleep: Callable[[float], None]) -> None:

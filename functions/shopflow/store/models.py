@@ -118,6 +118,13 @@ class BuyerItem(_Item):
     products = UnicodeAttribute()  # JSON list of the order's product ids and SKUs
 
 
+class ProductItem(_Item):
+    """pk `PRODUCT#{source}:{product_id}`, sk `PRODUCT`: the product as JSON (its tags, for rules)."""
+
+    document = UnicodeAttribute()
+    updated_at = UnicodeAttribute()  # the platform's last change: an older delivery does not win
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
 
@@ -150,6 +157,7 @@ MODELS: tuple[type[_Item], ...] = (
     TimerItem,
     CartItem,
     BuyerItem,
+    ProductItem,
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shopflow.carts.model import CartChange
+from shopflow.catalog.model import Product
 from shopflow.orders.changes import OrderChange
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -43,6 +44,17 @@ class CartDelivery:
     dedup_keys: tuple[str, ...]
     change: CartChange
     via: str
+
+
+@dataclass(frozen=True)
+class ProductDelivery:
+    """A verified delivery describing a product (its tags): newest wins, a repeat changes nothing."""
+
+    product: Product
+    via: str
+
+
+Received = Delivery | CartDelivery | ProductDelivery
 
 
 @dataclass(frozen=True)

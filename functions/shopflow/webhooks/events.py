@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopflow.carts.model import Cart, CartChange, CartSnapshot
 from shopflow.carts.model import CartConverted as CartConvertedChange
+from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
     Amount,
@@ -30,7 +31,16 @@ from shopflow.orders.model import (
     Tracking,
     order_id_for,
 )
-from shopflow.webhooks.common import CartDelivery, Delivery, Ignored, as_utc, parse_json_object, validate
+from shopflow.webhooks.common import (
+    CartDelivery,
+    Delivery,
+    Ignored,
+    ProductDelivery,
+    Received,
+    as_utc,
+    parse_json_object,
+    validate,
+)
 from shopflow.webhooks.signatures import verify_standard_webhook
 
 # A sender names itself ("erp", "allegro", "amazon-de"): it becomes the order id's prefix.
@@ -47,7 +57,9 @@ class OrderLineData(_Strict):
     name: str = Field(min_length=1)
     quantity: int = Field(ge=0)
     unit_price: Amount
-    product_id: str | None = Field(default=None, description="Fills {product_id} in review links.")
+    product_id: str | None = Field(
+        default=None, description="Fills {product_id} in product links; matches `product:` and `tag:` rules."
+    )
 
 
 class OrderCreatedData(_Strict):
@@ -134,12 +146,31 @@ class CartConverted(_Strict):
     data: CartConvertedData
 
 
-Event = OrderCreated | OrderStatusChanged | CartUpdated | CartConverted
+class ProductUpdatedData(_Strict):
+    source: SourceName
+    product_id: ExternalId = Field(description="As order lines carry it in `product_id`.")
+    title: str | None = Field(default=None, max_length=500)
+    tags: list[Annotated[str, Field(max_length=255)]] = Field(
+        default=[], max_length=250, description="Matched by `tag:` replenishment rules, case-insensitively."
+    )
+    updated_at: datetime = Field(description="When the sender last changed the product; older updates lose.")
+
+
+class ProductUpdated(_Strict):
+    """`product.updated`: a product as it is now (created or changed)."""
+
+    type: Literal["product.updated"]
+    timestamp: datetime
+    data: ProductUpdatedData
+
+
+Event = OrderCreated | OrderStatusChanged | CartUpdated | CartConverted | ProductUpdated
 EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreated,
     "order.status_changed": OrderStatusChanged,
     "cart.updated": CartUpdated,
     "cart.converted": CartConverted,
+    "product.updated": ProductUpdated,
 }
 
 
@@ -152,7 +183,7 @@ class _Envelope(BaseModel):
 
 def receive(
     headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
-) -> Delivery | CartDelivery | Ignored:
+) -> Received | Ignored:
     """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`."""
     msg_id = headers.get("webhook-id")
     verify_standard_webhook(
@@ -168,6 +199,16 @@ def receive(
     if model is None:
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
+    if isinstance(event, ProductUpdated):
+        data = event.data
+        product = Product(
+            source=data.source,
+            product_id=data.product_id,
+            title=data.title,
+            tags=normalize_tags(data.tags),
+            updated_at=as_utc(data.updated_at),
+        )
+        return ProductDelivery(product, via=f"{data.source} {event.type}")
     if isinstance(event, CartUpdated | CartConverted):
         return CartDelivery(
             dedup_keys=(f"events:{msg_id}",),

@@ -6,14 +6,22 @@ Every 4xx is decided before anything is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shopflow.bootstrap import Runtime
 from shopflow.config import Settings
 from shopflow.observability import logger
-from shopflow.orders.service import ConcurrentUpdates, record_delivery
-from shopflow.webhooks.common import MAX_BODY_BYTES, CartDelivery, Delivery, Ignored, PayloadError
+from shopflow.orders.model import Order
+from shopflow.orders.service import ConcurrentUpdates, ReplenishmentPlanner, record_delivery
+from shopflow.webhooks.common import (
+    MAX_BODY_BYTES,
+    CartDelivery,
+    Ignored,
+    PayloadError,
+    ProductDelivery,
+    Received,
+)
 from shopflow.webhooks.signatures import SignatureError
 
 Answer = tuple[int, dict[str, Any]]
@@ -23,7 +31,7 @@ _CORRELATION_HEADERS = ("X-Shopify-Webhook-Id", "X-WC-Webhook-Delivery-ID", "web
 
 def receive(
     sender: str, headers: Mapping[str, str], body: bytes, settings: Settings, runtime: Runtime
-) -> Delivery | CartDelivery | Ignored:
+) -> Received | Ignored:
     """Verify and normalize with the sender's own module (imported on first use)."""
     if sender == "shopify":
         from shopflow.webhooks import shopify
@@ -66,6 +74,13 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
         return 200, {"status": "ignored", "reason": received.reason}
     if isinstance(received, CartDelivery):
         return _answer_cart(sender, received, settings, runtime)
+    if isinstance(received, ProductDelivery):
+        product = received.product
+        written = runtime.catalog.save(product)
+        status, reason = ("accepted", None) if written else ("ignored", "not newer than the stored product")
+        return _recorded(
+            sender, received.via, status, {"product_id": product.key}, reason, {"tags": list(product.tags)}
+        )
     try:
         recorded = record_delivery(
             received,
@@ -74,6 +89,7 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
             dedup_retention=timedelta(days=settings.dedup_retention_days),
             late_after=timedelta(hours=settings.int_value("notify.delayed.after_hours")),
             review_after=timedelta(days=settings.int_value("notify.review.after_days")),
+            replenishment_due=_replenishment_planner(settings, runtime),
         )
     except ConcurrentUpdates:
         return _busy("order", {"order_id": received.change.order_id})
@@ -85,6 +101,23 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
     return _recorded(
         sender, received.via, recorded.status, {"order_id": recorded.order_id}, recorded.reason, details
     )
+
+
+def _replenishment_planner(settings: Settings, runtime: Runtime) -> ReplenishmentPlanner | None:
+    """When a delivered order's consumables are about to run out (product tags from the catalog,
+    read only when a tag rule could apply)."""
+    from shopflow.replenishment.rules import consumables, reminder_due, replenishment_rules, tag_keys
+
+    rules = replenishment_rules(settings)
+    if not rules.rules:
+        return None
+
+    def due(order: Order, delivered_at: datetime) -> datetime | None:
+        keys = tag_keys(order, rules)
+        tags = runtime.catalog.tags(keys) if keys else {}
+        return reminder_due(consumables(order, rules, tags), delivered_at, rules.lead)
+
+    return due
 
 
 def _answer_cart(sender: str, received: CartDelivery, settings: Settings, runtime: Runtime) -> Answer:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
+from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
 from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
 from shopflow.webhooks.common import (
@@ -22,6 +23,8 @@ from shopflow.webhooks.common import (
     Delivery,
     Ignored,
     PayloadError,
+    ProductDelivery,
+    Received,
     as_utc,
     header,
     parse_json_object,
@@ -37,7 +40,10 @@ FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
 REFUND_TOPICS = frozenset({"refunds/create"})
 CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 CHECKOUT_DELETE = "checkouts/delete"
-HANDLED_TOPICS = ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS | CHECKOUT_TOPICS | {CHECKOUT_DELETE}
+PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
+HANDLED_TOPICS = (
+    ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS | CHECKOUT_TOPICS | {CHECKOUT_DELETE} | PRODUCT_TOPICS
+)
 
 
 class _In(BaseModel):
@@ -188,7 +194,7 @@ def receive(
     secrets: Iterable[str],
     shop_domains: frozenset[str],
     now: datetime,
-) -> Delivery | CartDelivery | Ignored:
+) -> Received | Ignored:
     """Verify and normalize one Shopify delivery. Raises `SignatureError` or `PayloadError`."""
     shop = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
     if not shop or shop not in shop_domains:
@@ -199,6 +205,8 @@ def receive(
     if topic not in HANDLED_TOPICS:
         return Ignored(f"topic {topic} is not handled")
     data = parse_json_object(body)
+    if topic in PRODUCT_TOPICS:
+        return ProductDelivery(normalize_product(data), via=f"shopify {topic}")
     dedup_keys = [f"shopify:webhook:{webhook_id}"]
     event_id = headers.get("X-Shopify-Event-Id")
     if event_id:
@@ -414,4 +422,23 @@ def _refund(refund: _Refund) -> RefundIssued:
         refund_id=str(refund.id),
         amount=amount,
         occurred_at=as_utc(refund.processed_at or refund.created_at),
+    )
+
+
+class _Product(_In):
+    id: int
+    title: str | None = None
+    tags: str = ""  # comma-separated, as Shopify sends them
+    updated_at: datetime
+
+
+def normalize_product(data: Mapping[str, Any]) -> Product:
+    """`products/create|update`: the product's tags (order lines do not carry them)."""
+    product = validate(_Product, data)
+    return Product(
+        source=SOURCE,
+        product_id=str(product.id),
+        title=product.title,
+        tags=normalize_tags(product.tags.split(",")),
+        updated_at=as_utc(product.updated_at),
     )

@@ -1,4 +1,4 @@
-"""WooCommerce webhooks: verification and normalization of order topics.
+"""WooCommerce webhooks: verification and normalization of order and product topics.
 
 WooCommerce signs the raw body (`X-WC-Webhook-Signature`), never retries, and gives every
 send a new delivery id, so a resend is recognised by (topic, order id, `date_modified_gmt`).
@@ -14,13 +14,23 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
-from shopflow.webhooks.common import Delivery, Ignored, as_utc, header, parse_json_object, validate
+from shopflow.webhooks.common import (
+    Delivery,
+    Ignored,
+    ProductDelivery,
+    as_utc,
+    header,
+    parse_json_object,
+    validate,
+)
 from shopflow.webhooks.signatures import verify_hmac_base64
 
 SOURCE = "woocommerce"
-HANDLED_TOPICS = frozenset({"order.created", "order.updated", "order.deleted"})
+PRODUCT_TOPICS = frozenset({"product.created", "product.updated"})
+HANDLED_TOPICS = frozenset({"order.created", "order.updated", "order.deleted"}) | PRODUCT_TOPICS
 _PING = re.compile(rb"^webhook_id=\d+$")
 
 STATUSES: dict[str, OrderStatus] = {
@@ -84,9 +94,33 @@ class _Deleted(_In):
     id: int
 
 
+class _Tag(_In):
+    name: str = ""
+    slug: str = ""
+
+
+class _Product(_In):
+    id: int
+    name: str | None = None
+    tags: list[_Tag] = []
+    date_modified_gmt: datetime
+
+
+def normalize_product(data: Mapping[str, object]) -> Product:
+    """`product.created|updated`: its tags, by name and by slug (an owner may write either)."""
+    product = validate(_Product, data)
+    return Product(
+        source=SOURCE,
+        product_id=str(product.id),
+        title=product.name,
+        tags=normalize_tags([t.name for t in product.tags] + [t.slug for t in product.tags]),
+        updated_at=as_utc(product.date_modified_gmt),
+    )
+
+
 def receive(
     headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
-) -> Delivery | Ignored:
+) -> Delivery | ProductDelivery | Ignored:
     """Verify and normalize one WooCommerce delivery. Raises `SignatureError` or `PayloadError`."""
     if not headers.get("X-WC-Webhook-Topic") and _PING.match(body.strip()):
         return Ignored("webhook creation ping")
@@ -95,6 +129,8 @@ def receive(
     if topic not in HANDLED_TOPICS:
         return Ignored(f"topic {topic} is not handled")
     data = parse_json_object(body)
+    if topic in PRODUCT_TOPICS:
+        return ProductDelivery(normalize_product(data), via=f"woocommerce {topic}")
     if topic == "order.deleted":
         deleted = validate(_Deleted, data)
         external_id = str(deleted.id)
