@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,14 +13,24 @@ import boto3
 import pytest
 from chalice.test import Client
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
-from app import app
+from app import app, sweep, timers
 from shopflow import bootstrap
 from shopflow.clock import FakeClock
 from shopflow.local.resources import Provisioned, function_environment, provision
 from shopflow.local.sources import lambda_sqs_record
 from shopflow.local.template import Template
-from tests.support import EVENTS_SECRET, SHOP_DOMAIN, SHOPIFY_PREVIOUS_SECRET, SHOPIFY_SECRET, WOO_SECRET
+from tests.support import (
+    EVENTS_SECRET,
+    SHOP_DOMAIN,
+    SHOPIFY_PREVIOUS_SECRET,
+    SHOPIFY_SECRET,
+    WOO_SECRET,
+    dumps,
+    shopify_headers,
+)
 
 STAGE = "test"
 SECRETS = {
@@ -95,3 +107,34 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         bootstrap.reset(clock)
         with Client(app) as client:
             yield Stack(template, provisioned, clock, client)
+
+
+def plain_text(message: Any) -> str:
+    """The text part of a sent email, decoded (the raw MIME is quoted-printable)."""
+    parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
+    part = parsed.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def sent_emails() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def post_shopify(stack: Stack, topic: str, payload: dict[str, Any], webhook_id: str | None = None) -> Any:
+    body = dumps(payload)
+    answer = stack.client.http.post(
+        "/webhooks/shopify", headers=shopify_headers(body, topic, webhook_id=webhook_id), body=body
+    )
+    assert answer.status_code == 200, answer.body
+    return answer.json_body
+
+
+def run_due(stack: Stack) -> int:
+    """One sweep; the timers it queued act; notify sends what they asked for."""
+    due = sweep({}, None)["due"]
+    records = drain(stack, "TimersQueue")
+    if records:
+        assert timers({"Records": records}, None) == {"batchItemFailures": []}
+    deliver_notify(stack)
+    return due

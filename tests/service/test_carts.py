@@ -3,36 +3,28 @@ api, sweep, timers and notify handlers, with the clock moved by hand."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from app import sweep, timers
 from shopflow.store.orders import iso
-from tests.service.conftest import Stack, deliver_notify, drain
-from tests.support import corpus, dumps, events_headers, shopify_headers
+from tests.service.conftest import (
+    Stack,
+    deliver_notify,
+    drain,
+    plain_text,
+    post_shopify,
+    run_due,
+    sent_emails,
+)
+from tests.support import corpus, dumps, events_headers
 
 CHECKOUT_ID = "shopify:450789469"  # the corpus checkout; the corpus order was placed from it
 RECOVERY_URL = "https://checkout.local/orders/690933842/2a1ace52255252df566af0faaedfbfa7?recovered=1"
-
-
-def plain_text(message: Any) -> str:
-    """The text part of a sent email, decoded (the raw MIME is quoted-printable)."""
-    parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
-    part = parsed.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def sent_emails() -> list[Any]:
-    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
 @pytest.fixture
@@ -53,25 +45,6 @@ def checkout(stack: Stack, at: datetime, *, consent: bool = True, **changes: Any
     }
     body["customer"] = {**body["customer"], "accepts_marketing": consent}
     return body
-
-
-def post_shopify(stack: Stack, topic: str, payload: dict[str, Any], webhook_id: str | None = None) -> Any:
-    body = dumps(payload)
-    answer = stack.client.http.post(
-        "/webhooks/shopify", headers=shopify_headers(body, topic, webhook_id=webhook_id), body=body
-    )
-    assert answer.status_code == 200, answer.body
-    return answer.json_body
-
-
-def run_due(stack: Stack) -> int:
-    """One sweep; the timers it queued act; notify sends what they asked for."""
-    due = sweep({}, None)["due"]
-    records = drain(stack, "TimersQueue")
-    if records:
-        assert timers({"Records": records}, None) == {"batchItemFailures": []}
-    deliver_notify(stack)
-    return due
 
 
 def cart_messages(stack: Stack, cart_id: str = CHECKOUT_ID) -> dict[str, tuple[str, str | None]]:

@@ -92,6 +92,9 @@ def test_ssm_outage_keeps_the_last_good_settings() -> None:
         ("webhooks.events.secret", "not-whsec", "whsec_"),
         ("webhooks.shopify.secret", "short", "at least 16"),
         ("webhooks.nope", "1", "unknown setting"),
+        ("notify.replenishment.periods", "sku:CAT-2KG=30, cat food=10", "is not sku:<SKU>=<days>"),
+        ("notify.replenishment.periods", "tag:coffee=0", "days per unit must be 1 to 365"),
+        ("notify.replenishment.url_template", "https://shop.example/p/{sku}/{name}", "may use only"),
     ],
 )
 def test_invalid_values_are_refused_with_the_key_named(key: str, raw: str, complaint: str) -> None:
