@@ -333,16 +333,19 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "Иван Петров (ru)" in out and "-> shipped" in out
     assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
     assert "Anna Kowalska (pl-PL)" in out and "-> paid" in out
-    assert "=== webhooks: 12 accepted, 1 duplicate, 1 ignored" in out
-    assert "=== messages: 20 sent, 14 skipped" in out
+    assert "=== webhooks: 13 accepted, 1 duplicate, 1 ignored" in out
+    assert "=== messages: 21 sent, 15 skipped" in out
     # Olivia's checkout is reminded twice, the second time with her own code; Piotr ordered.
     assert "Olivia Brown  409.94 GBP  -> open, code BACK-" in out
     assert "email cart_reminder sent to o***@example.com (en)" in out
     assert "email cart_offer sent to o***@example.com (en)" in out
     assert "email cart_reminder skipped: purchased (order shopify:885005)" in out
     assert "email review sent to e***@example.com (en)" in out
+    # Emma's iPods (tagged "refill" by a products/update webhook) are about to run out.
+    assert "shopify products/update      shopify:632910392      -> 200 accepted" in out
+    assert "email replenishment sent to e***@example.com (en)" in out
     assert "email delayed sent to a***@example.pl (pl)" in out and "discount code SORRY-" in out
     assert "sms confirmation skipped: sms disabled for confirmation" in out
     outbox = tmp_path / "demo" / "outbox"
-    assert len(list(outbox.glob("*.eml"))) == 15 and len(list(outbox.glob("*.txt"))) == 5
+    assert len(list(outbox.glob("*.eml"))) == 16 and len(list(outbox.glob("*.txt"))) == 5
     assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

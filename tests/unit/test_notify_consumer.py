@@ -18,6 +18,7 @@ from shopflow.messaging.unsubscribe import read_token
 from shopflow.notifications.consumer import LEASE, NotifyConsumer, NotifyEvent, RetryLater
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Order, OrderStatus
+from shopflow.store.buyers import InMemoryBuyerIndex
 from shopflow.store.consent import InMemoryConsentStore
 from shopflow.store.messages import InMemoryMessageStore
 from shopflow.store.orders import StoredOrder
@@ -534,3 +535,38 @@ def test_a_throttled_marketing_message_is_not_blocked_by_its_own_cap_slot() -> N
     )
 
     assert world.record(order, "review", "email").status == "SENT" and len(world.email.accepted) == 1
+
+
+@pytest.mark.parametrize("reordered", [False, True])
+def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go(reordered: bool) -> None:
+    order = delivered(phone="+48601234567", timezone="Europe/Warsaw", consent=Consent(sms=True))
+    world = World(
+        order,
+        settings=settings(
+            **{
+                "shop.url": "https://demo-shop.example",
+                "notify.replenishment.periods": ("sku:ipod2008green=30",),
+                "notify.replenishment.sms": True,
+            }
+        ),
+    )
+    world.consumer.buyers = buyers = InMemoryBuyerIndex()
+    world.clock.set(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))  # 23:15 in Warsaw
+
+    world.consumer.remind_replenishment({"flow": "replenishment", "order_id": order.order_id})
+
+    assert world.record(order, "replenishment", "email").reason == "no email marketing consent"
+    (timer,) = world.messages.timers.values()
+    if reordered:  # Bob orders the green one again that night
+        again = order.model_copy(update={"order_id": "shopify:2", "lines": order.lines[:1]})
+        buyers.add(again, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))
+    world.clock.set(timer.due_at)
+    world.consumer.send_deferred(json.loads(timer.payload))
+
+    record = world.record(order, "replenishment", "sms")
+    if reordered:
+        assert world.sms.accepted == []
+        assert (record.status, record.reason) == ("SKIPPED", "ordered again (order shopify:2)")
+    else:
+        assert world.sms.accepted == ["sms replenishment #1001 to +48601234567"]
+        assert record.status == "SENT"

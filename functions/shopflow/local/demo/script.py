@@ -4,8 +4,9 @@ Four customers order in English, Russian and Polish; their orders are paid, ship
 delivered or cancelled through signed Shopify webhooks sent over HTTP, exactly as Shopify
 sends them (the payloads are the corpus's `order.json`, `fulfillment.json` and
 `abandoned_checkout.json`, varied). Two shoppers leave checkouts: one is reminded twice (the
-second time with a code), the other orders and is left alone. Then the clock moves forward
-and the days are summed up.
+second time with a code), the other orders and is left alone. The shop marks its iPods as a
+refill product, so Emma, whose parcel arrives, is reminded to reorder before hers runs out.
+Then the clock moves forward and the days are summed up.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class DemoShop:
             ("notify.delivered.sms", "true"),
             ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
             ("notify.unsubscribe.secret", "demo-unsubscribe-secret-0123456789"),
+            # One unit of anything tagged "refill" lasts 8 days; remind 3 days before it runs out.
+            ("notify.replenishment.periods", "tag:refill=8"),
+            ("notify.replenishment.lead_days", "3"),
+            ("notify.replenishment.url_template", "https://demo-shop.example/products/{product_id}"),
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
@@ -123,7 +128,7 @@ class DemoShop:
         except urllib.error.HTTPError as error:
             status, result = error.code, json.loads(error.read() or b"{}")
         outcome = str(result.get("status") or result.get("error") or "")
-        order_id = str(result.get("order_id") or result.get("cart_id") or "?")
+        order_id = str(result.get("order_id") or result.get("cart_id") or result.get("product_id") or "?")
         self.answers.append((topic, order_id, status, outcome))
         extra = f" ({result['reason']})" if result.get("reason") else ""
         self.say(f"shopify {topic:<20} {order_id:<22} -> {status} {outcome}{extra}")
@@ -211,6 +216,16 @@ def play_day(shop: DemoShop) -> list[str]:
     """The day's webhooks; returns the order ids."""
     emma, ivan, zofia, anna = CUSTOMERS
     t = DAY_START
+    shop.say("--- 08:55 the owner tags the iPod Nano as a refill product in Shopify")
+    shop.send(
+        "products/update",
+        {
+            "id": 632910392,
+            "title": "IPod Nano - 8GB",
+            "tags": "Emotive, Flash Memory, MP3, Music, refill",
+            "updated_at": (t - timedelta(minutes=5)).isoformat(),
+        },
+    )
     shop.say("--- 09:00 four customers order")
     # Emma agreed to hear from the shop by email: she is the one asked for a review later.
     first = order_payload(5001, emma, t, financial_status="pending", buyer_accepts_marketing=True)
@@ -299,7 +314,14 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
         )
         _wait_for_record(shop, f"ORDER#{order_ids[-1]}", "delayed")
         _wait_for_messages(shop)
-        moved = runtime.advance(timedelta(days=6))
+        moved = runtime.advance(timedelta(days=3))
+        say(
+            f"--- five days after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; her iPods last 8 days "
+            "(tag:refill=8), so she is reminded 3 days ahead (notify.replenishment.lead_days: 3)"
+        )
+        _wait_for_record(shop, f"ORDER#{order_ids[0]}", "replenishment")
+        _wait_for_messages(shop)
+        moved = runtime.advance(timedelta(days=3))
         say(
             f"--- a week after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; "
             "she agreed to marketing email, so she is asked for a review (notify.review.after_days: 7)"
