@@ -1,11 +1,14 @@
 """Reminder lateness in `shopflow local`: from a reminder's due time to its email's record.
 
-    python bench/reminder_lateness.py [--flow review|cart] [--count 50]
+    python bench/reminder_lateness.py [--flow review|cart|replenishment] [--count 50]
 
 `shopflow local` at clock speed 1, as on AWS: the sweep fires every minute. Every customer has
-marketing consent and is a different person (the frequency cap does not apply).
+marketing consent and is a different person, with an email and phone of their own (neither the
+frequency cap nor the pause after an order applies).
 - review: each order is delivered; its review request is due a day later
   (`notify.review.after_days: 1`); due = the delivery's recorded time + 1 day.
+- replenishment: as review, but one unit of the green iPod lasts 2 days and the lead time is 1
+  (`sku:IPOD2008GREEN=2`, `lead_days: 1`): due = delivery + 1 day (no review request then).
 - cart: each shopper leaves a Shopify checkout; its first reminder is due after 60 minutes
   without activity; due = the checkout's `updated_at` + 60 min.
 The clock is then advanced to three minutes before the first one is due (`shopflow local
@@ -82,7 +85,9 @@ def review_due(items: list[dict[str, Any]]) -> datetime:
     return delivered_at + timedelta(days=1)
 
 
-def arm_reviews(session: LocalSession, secret: str, demo: Path, count: int) -> tuple[Waiting, str]:
+def arm_reviews(
+    session: LocalSession, secret: str, demo: Path, count: int, kind: str = "review"
+) -> tuple[Waiting, str]:
     base: dict[str, Any] = json.loads((demo / "order.json").read_text())["order"]
     fulfillment: dict[str, Any] = json.loads((demo / "fulfillment.json").read_text())["fulfillment"]
     waiting: Waiting = {}
@@ -95,6 +100,11 @@ def arm_reviews(session: LocalSession, secret: str, demo: Path, count: int) -> t
             "buyer_accepts_marketing": True,
             "customer": {**base["customer"], "id": 5_000_000 + n, "accepts_marketing": True},
         }
+        # Different people: a shared phone would make each order "a recent order" of the others.
+        phone = f"+4860{n:07d}"
+        for part in ("billing_address", "shipping_address"):
+            order[part] = {**base[part], "phone": phone}
+        order["customer"]["default_address"] = {**base["customer"]["default_address"], "phone": phone}
         post(session, secret, "orders/create", order)
         delivered = {
             **fulfillment,
@@ -103,7 +113,7 @@ def arm_reviews(session: LocalSession, secret: str, demo: Path, count: int) -> t
             "shipment_status": "delivered",
         }
         post(session, secret, "fulfillments/create", delivered)
-        waiting[f"ORDER#shopify:{order['id']}"] = ("MESSAGE#review#email", review_due)
+        waiting[f"ORDER#shopify:{order['id']}"] = (f"MESSAGE#{kind}#email", review_due)
     return waiting, "23h57m"
 
 
@@ -135,9 +145,13 @@ def arm_carts(session: LocalSession, secret: str, demo: Path, count: int) -> tup
     return waiting, "57m"
 
 
+def arm_replenishments(session: LocalSession, secret: str, demo: Path, count: int) -> tuple[Waiting, str]:
+    return arm_reviews(session, secret, demo, count, kind="replenishment")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flow", choices=("review", "cart"), default="review")
+    parser.add_argument("--flow", choices=("review", "cart", "replenishment"), default="review")
     parser.add_argument("--count", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -152,7 +166,11 @@ def main() -> None:
                 ("webhooks.shopify.shop_domains", SHOP),
                 ("notify.email.sender", "orders@demo-shop.example"),
                 ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
-                ("notify.review.after_days", "1"),
+                # One marketing message per customer in 16 h: only the flow measured is due.
+                ("notify.review.after_days", "1" if args.flow == "review" else "30"),
+                ("notify.replenishment.periods", "sku:IPOD2008GREEN=2"),
+                ("notify.replenishment.lead_days", "1"),
+                ("notify.replenishment.url_template", "https://demo-shop.example/products/{product_id}"),
                 ("notify.sms.quiet_hours", "off"),
             ):
                 set_setting(target, key, value)
@@ -160,7 +178,7 @@ def main() -> None:
                 Name=f"/shopflow/{session.stage}/webhooks/shopify/secret", WithDecryption=True
             )["Parameter"]["Value"]
             demo = ROOT / "functions/shopflow/local/demo"
-            arm = arm_carts if args.flow == "cart" else arm_reviews
+            arm = {"cart": arm_carts, "review": arm_reviews, "replenishment": arm_replenishments}[args.flow]
             waiting, advance = arm(session, secret, demo, args.count)
             subprocess.run(  # noqa: S603 - our own command line
                 [
@@ -189,6 +207,9 @@ def main() -> None:
                         ConsistentRead=True,
                     )["Items"]
                     message = next((i for i in items if i["sk"]["S"] == sk), None)
+                    if message is not None and message["status"]["S"] in ("SKIPPED", "FAILED"):
+                        reason = message.get("reason", {}).get("S")
+                        raise SystemExit(f"{pk}: {sk} {message['status']['S']}: {reason}")
                     if message is None or message["status"]["S"] != "SENT":
                         continue
                     lateness.append((iso_time(message["updated_at"]["S"]) - due_of(items)).total_seconds())
