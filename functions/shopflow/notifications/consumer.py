@@ -454,7 +454,7 @@ class NotifyConsumer:
             return
         kind, cause = KIND_OF_STEP[step], reminder_timer_id(cart_id, step)
         records = self.messages.records(cart.subject_id, kind)
-        waiting = [c for c in CHANNELS if not (records.get(c) and records[c].final)]
+        waiting = _unsettled(records)
         if isinstance(verdict, StepSkipped):
             for channel in waiting:
                 self._park(cart, kind, channel, cause, "SKIPPED", verdict.reason, now)
@@ -477,9 +477,8 @@ class NotifyConsumer:
         checked = self._replenishment(stored.order, policy)
         if isinstance(checked, ReminderSkipped):
             now = self.clock.now()
-            for channel in CHANNELS:
-                if not (records.get(channel) and records[channel].final):
-                    self._park(stored.order, REPLENISHMENT, channel, cause, "SKIPPED", checked.reason, now)
+            for channel in _unsettled(records):
+                self._park(stored.order, REPLENISHMENT, channel, cause, "SKIPPED", checked.reason, now)
             return
         again = self._deliver_channels(checked, REPLENISHMENT, cause=cause, policy=policy, records=records)
         if again:
@@ -582,6 +581,11 @@ class _Parked(Exception):
     def __init__(self, status: str, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
+
+
+def _unsettled(records: dict[str, MessageRecord]) -> list[Channel]:
+    """The channels whose message is not settled yet (a repeated reminder leaves the rest alone)."""
+    return [c for c in CHANNELS if not (records.get(c) and records[c].final)]
 
 
 def _entry(subject: Subject, now: datetime, event: str, detail: str) -> TimelineEntry:
