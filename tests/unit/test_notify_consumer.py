@@ -570,3 +570,31 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
     else:
         assert world.sms.accepted == ["sms replenishment #1001 to +48601234567"]
         assert record.status == "SENT"
+
+
+@pytest.mark.parametrize(("days_ago", "sent"), [(1, False), (4, True)])
+def test_no_review_request_within_the_pause_after_another_order(days_ago: int, sent: bool) -> None:
+    order = delivered(consent=Consent(email=True))
+    world = World(order, settings=settings(**MARKETING, **{"notify.marketing.pause_after_order_days": 3}))
+    world.consumer.buyers = buyers = InMemoryBuyerIndex()
+    buyers.add(order, NOW - timedelta(days=10))  # the order itself never holds its own review back
+    buyers.add(order.model_copy(update={"order_id": "shopify:2"}), NOW - timedelta(days=days_ago))
+
+    world.consumer.send_deferred(
+        {
+            "order_id": order.order_id,
+            "kind": "review",
+            "channel": "email",
+            "cause": f"review#{order.order_id}",
+        }
+    )
+
+    record = world.record(order, "review", "email")
+    if sent:
+        assert record.status == "SENT" and len(world.email.accepted) == 1
+    else:
+        assert world.email.calls == 0
+        assert (record.status, record.reason) == (
+            "SKIPPED",
+            "ordered recently (order shopify:2): no reminders for 3 days",
+        )

@@ -16,7 +16,7 @@ from typing import Literal
 
 from shopflow.carts.model import Cart, CartStatus
 from shopflow.config.settings import Settings
-from shopflow.orders.model import PastOrder
+from shopflow.orders.model import PastOrder, ordered_recently
 
 Step = Literal[1, 2]
 STEPS: tuple[Step, ...] = (1, 2)
@@ -85,10 +85,8 @@ def check_step(
     bought = [p for p in purchases if p.placed_at >= cart.started_at]
     if bought:
         return StepSkipped(f"purchased (order {bought[-1].order_id})")
-    recent = [p for p in purchases if p.placed_at >= now - pause_after_order]
-    if recent:
-        days = pause_after_order // timedelta(days=1)
-        return StepSkipped(f"ordered recently (order {recent[-1].order_id}): no reminders for {days} days")
+    if recent := ordered_recently(purchases, now, pause_after_order):
+        return StepSkipped(recent)
     if not cart.lines or cart.currency is None:
         return StepSkipped("cart is empty")
     if step == 2 and cart.total < offer_min_total:

@@ -260,7 +260,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "notify.marketing.pause_after_order_days",
         "int",
-        "No reminders (abandoned cart, replenishment) for this many days after an order; 0: off.",
+        "No reminders (abandoned cart, review, replenishment) for this many days after an order; 0: off.",
         default=3,
         minimum=0,
         maximum=90,

@@ -29,7 +29,7 @@ from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
-from shopflow.orders.model import DiscountCode, Order, OrderStatus, new_code
+from shopflow.orders.model import DiscountCode, Order, OrderStatus, PastOrder, new_code, ordered_recently
 from shopflow.orders.service import REPLENISHMENT
 from shopflow.replenishment.rules import ReminderSkipped, check_reminder, consumables, tag_keys
 from shopflow.store.buyers import BuyerIndex, buyer_keys
@@ -402,15 +402,33 @@ class NotifyConsumer:
             )
         record = self.messages.records(subject_id, kind).get(channel)
         policy, cause = policy_from(self.settings()), str(payload["cause"])
-        if kind == REPLENISHMENT and isinstance(subject, Order):
-            # Checked again: the customer may have bought it again while the SMS waited.
-            checked = self._replenishment(subject, policy)
-            if isinstance(checked, ReminderSkipped):
-                if not (record and record.final):
-                    self._park(subject, kind, channel, cause, "SKIPPED", checked.reason, self.clock.now())
-                return
-            subject = checked
-        self.deliver(subject, kind, channel, cause=cause, policy=policy, record=record)
+        # A reminder about an order is checked again each time it is about to go (when its
+        # timer fires, and when an SMS held by quiet hours may leave): the customer may have
+        # ordered meanwhile.
+        checked = self._reminder_about(subject, kind, policy) if isinstance(subject, Order) else subject
+        if isinstance(checked, ReminderSkipped):
+            if not (record and record.final):
+                self._park(subject, kind, channel, cause, "SKIPPED", checked.reason, self.clock.now())
+            return
+        self.deliver(checked, kind, channel, cause=cause, policy=policy, record=record)
+
+    def _reminder_about(self, order: Order, kind: str, policy: NotifyPolicy) -> Order | ReminderSkipped:
+        """The order as a reminder of `kind` names it, or why it does not go (no reminders for
+        `notify.marketing.pause_after_order_days` after another order)."""
+        if kind == REPLENISHMENT:
+            return self._replenishment(order, policy)
+        if kind == "review":
+            now = self.clock.now()
+            pause = policy.pause_after_order
+            recent = self._orders_of(order, now - pause)
+            why = ordered_recently(recent, now, pause, besides=order.order_id)
+            return ReminderSkipped(why) if why else order
+        return order
+
+    def _orders_of(self, order: Order, since: datetime) -> list[PastOrder]:
+        """What the order's customer (by customer id, email or phone) ordered since `since`."""
+        keys = buyer_keys(order.source, order.customer)
+        return self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
 
     def _subject(self, subject_id: str) -> Subject | None:
         if subject_id.startswith(CART_SUBJECT_PREFIX):
@@ -474,7 +492,7 @@ class NotifyConsumer:
         policy = policy_from(self.settings())
         cause = f"replenish#{order_id}"
         records = self.messages.records(order_id, REPLENISHMENT)
-        checked = self._replenishment(stored.order, policy)
+        checked = self._reminder_about(stored.order, REPLENISHMENT, policy)
         if isinstance(checked, ReminderSkipped):
             now = self.clock.now()
             for channel in _unsettled(records):
@@ -490,9 +508,7 @@ class NotifyConsumer:
         keys = tag_keys(order, rules)
         tags = self.catalog.tags(keys) if (keys and self.catalog) else {}
         now = self.clock.now()
-        buyer = buyer_keys(order.source, order.customer)
-        since = min(order.placed_at or now, now - policy.pause_after_order)
-        purchases = self.buyers.orders_since(buyer, since) if (buyer and self.buyers) else []
+        purchases = self._orders_of(order, min(order.placed_at or now, now - policy.pause_after_order))
         checked = check_reminder(
             order,
             consumables(order, rules, tags),

@@ -6,8 +6,9 @@ shop's own currency and total are kept beside it when the platform reports both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -153,6 +154,18 @@ class PastOrder:
     order_id: str
     placed_at: datetime
     products: frozenset[str] = frozenset()  # product ids and SKUs
+
+
+def ordered_recently(
+    purchases: Sequence[PastOrder], now: datetime, pause: timedelta, *, besides: str | None = None
+) -> str | None:
+    """Why a marketing reminder waits: the customer ordered within `pause` (any order but
+    `besides`, the one the reminder is about). None when they did not, or the pause is 0."""
+    recent = [p for p in purchases if p.order_id != besides and p.placed_at >= now - pause]
+    if not recent or pause <= timedelta(0):
+        return None
+    days = pause // timedelta(days=1)
+    return f"ordered recently (order {recent[-1].order_id}): no reminders for {days} days"
 
 
 # No 0/O, 1/I/L: the customer may type it.

@@ -17,7 +17,7 @@ from typing import Literal
 
 from shopflow.catalog.model import product_key
 from shopflow.config.settings import Settings
-from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder
+from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder, ordered_recently
 
 RuleKind = Literal["sku", "product", "tag"]
 # Most specific first: a SKU rule beats a product rule beats a tag rule.
@@ -147,11 +147,8 @@ def check_reminder(
     if not left:
         again = [p for p in later if any(_bought_in(c.line, [p]) for c in found)]
         return ReminderSkipped(f"ordered again (order {again[-1].order_id})")
-    recent = [p for p in later if p.placed_at >= now - pause_after_order]
-    if recent:
-        days = pause_after_order // timedelta(days=1)
-        last = recent[-1].order_id
-        return ReminderSkipped(f"ordered recently (order {last}): no reminders for {days} days")
+    if recent := ordered_recently(later, now, pause_after_order):
+        return ReminderSkipped(recent)
     return Remind(left)
 
 
