@@ -4,7 +4,7 @@ api, sweep, timers and notify handlers, with the clock moved by hand."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -297,3 +297,45 @@ def test_canonical_cart_events_remind_and_an_order_with_the_cart_id_stops_them(s
     assert "https://shop.example/cart/C-1" in plain_text(sent[0])
     assert cart_messages(shop, "erp:C-3")["cart_reminder#email"] == ("SKIPPED", "purchased (order erp:SO-3)")
     assert cart_messages(shop, "erp:C-2") == {}
+
+
+@pytest.mark.parametrize("bought_overnight", [False, True])
+def test_a_cart_sms_held_by_quiet_hours_is_checked_again_in_the_morning(
+    shop: Stack, bought_overnight: bool
+) -> None:
+    shop.put_setting("notify/cart_reminder/sms", "true")
+    shop.clock.set(datetime(2026, 11, 2, 20, 30, tzinfo=UTC))  # 21:30 in Warsaw
+    event = cart_updated(shop, "C-9", shop.clock.now(), "ola@example.pl")
+    event["data"]["customer"] = {
+        "phone": "+48 601 234 567",
+        "timezone": "Europe/Warsaw",
+        "consent": {"sms": True},
+    }
+    assert canonical(shop, event).json_body["cart_status"] == "open"
+
+    shop.clock.advance(timedelta(minutes=61))
+    assert run_due(shop) == 1
+    assert cart_messages(shop, "erp:C-9")["cart_reminder#sms"][0] == "PENDING"  # deferred to 08:00
+    if bought_overnight:
+        order = {
+            "type": "order.created",
+            "timestamp": iso(shop.clock.now()),
+            "data": {
+                "source": "erp",
+                "external_id": "SO-9",
+                "currency": "PLN",
+                "total": "129.00",
+                "lines": [{"name": "Coffee capsules x10", "quantity": 3, "unit_price": "43.00"}],
+                "customer": {"phone": "+48 601 234 567"},
+                "updated_at": iso(shop.clock.now()),
+            },
+        }
+        assert canonical(shop, order).json_body["status"] == "accepted"
+    shop.clock.set(datetime(2026, 11, 3, 7, 1, tzinfo=UTC))  # 08:01 in Warsaw
+    run_due(shop)
+
+    status, reason = cart_messages(shop, "erp:C-9")["cart_reminder#sms"]
+    if bought_overnight:
+        assert (status, reason) == ("SKIPPED", "purchased (order erp:SO-9)")
+    else:
+        assert status == "SENT"

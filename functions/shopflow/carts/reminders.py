@@ -21,6 +21,7 @@ from shopflow.orders.model import PastOrder, ordered_recently
 Step = Literal[1, 2]
 STEPS: tuple[Step, ...] = (1, 2)
 KIND_OF_STEP: dict[Step, str] = {1: "cart_reminder", 2: "cart_offer"}
+STEP_OF_KIND: dict[str, Step] = {kind: step for step, kind in KIND_OF_STEP.items()}
 CART_REMINDER = "cart_reminder"  # the timer action
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
-from shopflow.carts.reminders import KIND_OF_STEP, STEPS, NotYet, StepSkipped, check_step
+from shopflow.carts.reminders import KIND_OF_STEP, STEP_OF_KIND, STEPS, NotYet, Step, StepSkipped, check_step
 from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
@@ -405,16 +405,28 @@ class NotifyConsumer:
         # A reminder about an order is checked again each time it is about to go (when its
         # timer fires, and when an SMS held by quiet hours may leave): the customer may have
         # ordered meanwhile.
-        checked = self._reminder_about(subject, kind, policy) if isinstance(subject, Order) else subject
-        if isinstance(checked, ReminderSkipped):
+        checked = self._reminder_about(subject, kind, policy)
+        if checked is None:
+            return  # the cart saw activity since: its re-armed timer sends the step
+        if isinstance(checked, ReminderSkipped | StepSkipped):
             if not (record and record.final):
                 self._park(subject, kind, channel, cause, "SKIPPED", checked.reason, self.clock.now())
             return
         self.deliver(checked, kind, channel, cause=cause, policy=policy, record=record)
 
-    def _reminder_about(self, order: Order, kind: str, policy: NotifyPolicy) -> Order | ReminderSkipped:
-        """The order as a reminder of `kind` names it, or why it does not go (no reminders for
-        `notify.marketing.pause_after_order_days` after another order)."""
+    def _reminder_about(
+        self, subject: Subject, kind: str, policy: NotifyPolicy
+    ) -> Subject | ReminderSkipped | StepSkipped | None:
+        """The subject as a reminder of `kind` names it, why it does not go (e.g. no reminders
+        for `notify.marketing.pause_after_order_days` after another order), or None when a cart's
+        step is not due any more. Any other message: the subject as it is."""
+        if isinstance(subject, Cart):
+            step = STEP_OF_KIND.get(kind)
+            if step is None:
+                return subject
+            verdict = self._check_cart(subject, step, policy, self.clock.now())
+            return None if isinstance(verdict, NotYet) else verdict or subject
+        order = subject
         if kind == REPLENISHMENT:
             return self._replenishment(order, policy)
         if kind == "review":
@@ -453,18 +465,7 @@ class NotifyConsumer:
         cart = stored.cart
         policy = policy_from(self.settings())
         now = self.clock.now()
-        keys = buyer_keys(cart.source, cart.customer, cart.tokens)
-        since = min(cart.started_at, now - policy.pause_after_order)
-        purchases = self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
-        verdict = check_step(
-            cart,
-            step,
-            now=now,
-            timing=policy.cart_timing,
-            purchases=purchases,
-            pause_after_order=policy.pause_after_order,
-            offer_min_total=policy.offer_min_total,
-        )
+        verdict = self._check_cart(cart, step, policy, now)
         if isinstance(verdict, NotYet):
             logger.info(
                 "cart reminder not due: the cart saw activity", extra={"cart_id": cart_id, "step": step}
@@ -492,7 +493,7 @@ class NotifyConsumer:
         policy = policy_from(self.settings())
         cause = f"replenish#{order_id}"
         records = self.messages.records(order_id, REPLENISHMENT)
-        checked = self._reminder_about(stored.order, REPLENISHMENT, policy)
+        checked = self._replenishment(stored.order, policy)
         if isinstance(checked, ReminderSkipped):
             now = self.clock.now()
             for channel in _unsettled(records):
@@ -519,6 +520,22 @@ class NotifyConsumer:
         if isinstance(checked, ReminderSkipped):
             return checked
         return order.model_copy(update={"lines": tuple(item.line for item in checked.items)})
+
+    def _check_cart(
+        self, cart: Cart, step: Step, policy: NotifyPolicy, now: datetime
+    ) -> NotYet | StepSkipped | None:
+        keys = buyer_keys(cart.source, cart.customer, cart.tokens)
+        since = min(cart.started_at, now - policy.pause_after_order)
+        purchases = self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
+        return check_step(
+            cart,
+            step,
+            now=now,
+            timing=policy.cart_timing,
+            purchases=purchases,
+            pause_after_order=policy.pause_after_order,
+            offer_min_total=policy.offer_min_total,
+        )
 
     def _with_offer(self, stored: StoredCart, policy: NotifyPolicy, now: datetime) -> Cart:
         """The cart with its single-use code, made once: a retry or a second worker finds it stored."""
