@@ -21,6 +21,7 @@ from shopflow import bootstrap
 from shopflow.clock import FakeClock
 from shopflow.local.resources import Provisioned, function_environment, provision
 from shopflow.local.sources import lambda_sqs_record
+from shopflow.local.streams import StreamReader, filter_patterns, lambda_event
 from shopflow.local.template import Template
 from tests.support import (
     EVENTS_SECRET,
@@ -138,3 +139,11 @@ def run_due(stack: Stack) -> int:
         assert timers({"Records": records}, None) == {"batchItemFailures": []}
     deliver_notify(stack)
     return due
+
+
+def stream_event(stack: Stack) -> dict[str, Any]:
+    """What Lambda's event source mapping hands dispatch, filtered as template.yaml says."""
+    arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
+    records = StreamReader(boto3.client("dynamodbstreams"), arn).poll()
+    props = stack.template.function_properties("DispatchFunction")["Events"]["OutboxStream"]["Properties"]
+    return lambda_event(records, filter_patterns(props))

@@ -20,6 +20,7 @@ from tests.service.conftest import (
     post_shopify,
     run_due,
     sent_emails,
+    stream_event,
 )
 from tests.support import corpus, dumps, events_headers
 
@@ -339,3 +340,29 @@ def test_a_cart_sms_held_by_quiet_hours_is_checked_again_in_the_morning(
         assert (status, reason) == ("SKIPPED", "purchased (order erp:SO-9)")
     else:
         assert status == "SENT"
+
+
+def test_a_crash_before_the_buyer_index_is_written_is_repaired_when_notify_confirms_the_order(
+    shop: Stack,
+) -> None:
+    from app import dispatch
+
+    start = shop.clock.now()
+    post_shopify(shop, "checkouts/create", checkout(shop, start))
+    shop.clock.advance(timedelta(minutes=20))
+    order = {**corpus("shopify/order.json"), "processed_at": iso(shop.clock.now())}  # from that checkout
+    post_shopify(shop, "orders/create", order)
+    indexed = {(i["pk"], i["sk"]) for i in shop.items_of("BUYER")}
+    assert len(indexed) == 5  # customer id, email, phone, the checkout id and cart token
+    # The api died between its commit and the index write: WooCommerce would never resend.
+    table = shop.table
+    for pk, sk in indexed:
+        table.delete_item(Key={"pk": pk, "sk": sk})
+
+    assert dispatch(stream_event(shop), None) == {"batchItemFailures": []}
+    deliver_notify(shop)  # confirms the order, and indexes its buyer again
+
+    assert {(i["pk"], i["sk"]) for i in shop.items_of("BUYER")} == indexed
+    shop.clock.advance(timedelta(minutes=41))
+    run_due(shop)
+    assert cart_messages(shop)["cart_reminder#email"] == ("SKIPPED", "purchased (order shopify:450789469)")

@@ -10,17 +10,8 @@ import pytest
 
 from app import dispatch
 from shopflow import bootstrap
-from shopflow.local.streams import StreamReader, filter_patterns, lambda_event
-from tests.service.conftest import Stack
+from tests.service.conftest import Stack, stream_event
 from tests.support import corpus, dumps, shopify_headers
-
-
-def stream_event(stack: Stack) -> dict[str, Any]:
-    """What Lambda's event source mapping hands dispatch, filtered as template.yaml says."""
-    arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
-    records = StreamReader(boto3.client("dynamodbstreams"), arn).poll()
-    props = stack.template.function_properties("DispatchFunction")["Events"]["OutboxStream"]["Properties"]
-    return lambda_event(records, filter_patterns(props))
 
 
 def notify_messages(stack: Stack) -> list[dict[str, Any]]:

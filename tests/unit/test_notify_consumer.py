@@ -559,7 +559,7 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
     (timer,) = world.messages.timers.values()
     if reordered:  # Bob orders the green one again that night
         again = order.model_copy(update={"order_id": "shopify:2", "lines": order.lines[:1]})
-        buyers.add(again, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))
+        buyers.record(again, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))
     world.clock.set(timer.due_at)
     world.consumer.send_deferred(json.loads(timer.payload))
 
@@ -577,8 +577,8 @@ def test_no_review_request_within_the_pause_after_another_order(days_ago: int, s
     order = delivered(consent=Consent(email=True))
     world = World(order, settings=settings(**MARKETING, **{"notify.marketing.pause_after_order_days": 3}))
     world.consumer.buyers = buyers = InMemoryBuyerIndex()
-    buyers.add(order, NOW - timedelta(days=10))  # the order itself never holds its own review back
-    buyers.add(order.model_copy(update={"order_id": "shopify:2"}), NOW - timedelta(days=days_ago))
+    buyers.record(order, NOW - timedelta(days=10))  # the order itself never holds its own review back
+    buyers.record(order.model_copy(update={"order_id": "shopify:2"}), NOW - timedelta(days=days_ago))
 
     world.consumer.send_deferred(
         {

@@ -87,6 +87,7 @@ class NotifyEvent:
     event_type: str
     order_id: str
     status: OrderStatus
+    occurred_at: datetime | None = None
 
 
 def parse_body(body: str) -> NotifyEvent | dict[str, Any]:
@@ -102,6 +103,7 @@ def parse_body(body: str) -> NotifyEvent | dict[str, Any]:
             event_type=str(document["type"]),
             order_id=str(event["order_id"]),
             status=OrderStatus(event["status"]),
+            occurred_at=datetime.fromisoformat(event["occurred_at"]) if event.get("occurred_at") else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise BadNotifyMessage(f"not an outbox event: {type(exc).__name__}: {exc}") from None
@@ -149,6 +151,11 @@ class NotifyConsumer:
         stored = self.get_order(event.order_id)
         if stored is None:
             raise RetryLater(f"order {event.order_id} not found")  # cannot happen: written with the event
+        placed_at = stored.order.placed_at or event.occurred_at
+        if event.event_type == "OrderPlaced" and self.buyers is not None and placed_at is not None:
+            # The intake wrote the buyer index right after its commit; a crash in between would
+            # let a reminder miss this order, so it is written again here (the same items).
+            self.buyers.record(stored.order, placed_at)
         policy = policy_from(self.settings())
         again: list[str] = []
         for kind in kinds:

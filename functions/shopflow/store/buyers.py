@@ -1,8 +1,10 @@
 """Who bought what, when: the index the reminders ask "did this customer order since ...?".
 
 An order's first details write one `BuyerItem` per identifier of its buyer (platform customer
-id, email, phone, the cart/checkout tokens it was placed from) in the intake transaction, so a
-reminder due one second after the order already sees it. A cart is matched by whichever of
+id, email, phone, the cart/checkout tokens it was placed from) right after the intake
+transaction, before the sender is answered, so a reminder due one second after the order
+already sees it; notify writes them again when it handles the `OrderPlaced` event, so a crash
+between the two writes loses nothing (decision 30). A cart is matched by whichever of
 those identifiers it has: a guest checkout has an email or a token, not a customer id.
 """
 
@@ -54,7 +56,7 @@ def _iso(moment: datetime) -> str:
 
 
 def buyer_items(order: Order, placed_at: datetime) -> list[BuyerItem]:
-    """The index entries of a newly placed order (written in its intake transaction)."""
+    """The index entries of a newly placed order."""
     stamp = _iso(placed_at)
     products = json.dumps(sorted(order_products(order)))
     return [
@@ -71,6 +73,10 @@ def buyer_items(order: Order, placed_at: datetime) -> list[BuyerItem]:
 
 
 class BuyerIndex(Protocol):
+    def record(self, order: Order, placed_at: datetime) -> None:
+        """Index a placed order under each of its buyer's keys (idempotent)."""
+        ...
+
     def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
         """Orders placed at or after `since` by any of `keys`, oldest first, each once."""
         ...
@@ -78,6 +84,13 @@ class BuyerIndex(Protocol):
 
 class DynamoBuyerIndex:
     """One Query per key (a buyer has a handful of keys and few orders)."""
+
+    def record(self, order: Order, placed_at: datetime) -> None:
+        # Puts of the same items: writing them again (a retried delivery, notify's backstop for
+        # a crash right after the intake commit) changes nothing.
+        with BuyerItem.batch_write() as batch:
+            for item in buyer_items(order, placed_at):
+                batch.save(item)
 
     def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
         found: dict[str, PastOrder] = {}
@@ -96,11 +109,11 @@ class DynamoBuyerIndex:
 class InMemoryBuyerIndex:
     entries: dict[str, list[PastOrder]] = field(default_factory=dict)
 
-    def add(self, order: Order, placed_at: datetime) -> None:
+    def record(self, order: Order, placed_at: datetime) -> None:
         for key in order_buyer_keys(order):
-            self.entries.setdefault(key, []).append(
-                PastOrder(order.order_id, placed_at, order_products(order))
-            )
+            known = self.entries.setdefault(key, [])
+            if all(p.order_id != order.order_id for p in known):
+                known.append(PastOrder(order.order_id, placed_at, order_products(order)))
 
     def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
         found = {p.order_id: p for key in keys for p in self.entries.get(key, []) if p.placed_at >= since}
