@@ -299,7 +299,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "notify.cart_offer.after_hours",
         "int",
-        "Hours after the first reminder the second one, with a single-use discount code, is due.",
+        "Hours after the first reminder the second one, with a single-use discount code, is due "
+        "(under notify.marketing.cap_hours the frequency cap skips it).",
         default=24,
         minimum=1,
         maximum=336,
