@@ -164,7 +164,8 @@ class Runtime:
         from shopflow.notifications.consumer import SEND_DEFERRED
         from shopflow.notifications.kinds import CHANNELS
         from shopflow.notifications.late import check_late_order
-        from shopflow.orders.service import LATE_CHECK, REPLENISHMENT, REVIEW_REQUEST
+        from shopflow.orders.service import LATE_CHECK, REVIEW_REQUEST
+        from shopflow.replenishment.rules import REPLENISHMENT
         from shopflow.timers.consumer import TimerConsumer
 
         def late_check(payload: dict[str, Any]) -> None:

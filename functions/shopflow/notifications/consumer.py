@@ -30,8 +30,7 @@ from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
 from shopflow.orders.model import DiscountCode, Order, OrderStatus, PastOrder, new_code, ordered_recently
-from shopflow.orders.service import REPLENISHMENT
-from shopflow.replenishment.rules import ReminderSkipped, check_reminder, consumables, tag_keys
+from shopflow.replenishment.rules import REPLENISHMENT, ReminderSkipped, check_reminder, consumables, tag_keys
 from shopflow.store.buyers import BuyerIndex, buyer_keys
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (

@@ -19,6 +19,7 @@ from shopflow.orders.changes import (
     apply_change,
 )
 from shopflow.orders.model import Order, OrderStatus
+from shopflow.replenishment.rules import REPLENISHMENT
 from shopflow.store.orders import (
     Commit,
     DuplicateDelivery,
@@ -157,7 +158,6 @@ def review_requests(
     )
 
 
-REPLENISHMENT = "replenishment"
 # The delivered order and the moment of delivery -> when its replenishment reminder is due.
 ReplenishmentPlanner = Callable[[Order, datetime], datetime | None]
 

@@ -19,6 +19,7 @@ from shopflow.catalog.model import product_key
 from shopflow.config.settings import Settings
 from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder, ordered_recently
 
+REPLENISHMENT = "replenishment"  # the message kind, the timer action and the notify flow
 RuleKind = Literal["sku", "product", "tag"]
 # Most specific first: a SKU rule beats a product rule beats a tag rule.
 _PRECEDENCE: tuple[RuleKind, ...] = ("sku", "product", "tag")
