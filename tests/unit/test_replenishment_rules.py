@@ -10,8 +10,8 @@ import pytest
 from shopflow.orders.model import Customer, Order, OrderLine, OrderStatus, PastOrder
 from shopflow.replenishment.rules import (
     Remind,
-    ReminderSkipped,
     ReplenishmentRules,
+    Skip,
     check_reminder,
     consumables,
     parse_rule,
@@ -104,7 +104,7 @@ def test_a_reorder_by_product_id_or_sku_removes_that_product() -> None:
 
     both = [past("shopify:2", 10, "22"), past("shopify:3", 8, "CAT-2KG")]
     verdict = check_reminder(ORDER, FOUND, purchases=both, now=NOW, pause_after_order=PAUSE)
-    assert verdict == ReminderSkipped("ordered again (order shopify:3)")
+    assert verdict == Skip("ordered again (order shopify:3)")
 
 
 def test_any_order_in_the_pause_holds_the_reminder_back() -> None:
@@ -112,7 +112,7 @@ def test_any_order_in_the_pause_holds_the_reminder_back() -> None:
         ORDER, FOUND, purchases=[past("shopify:4", 2, "MUG")], now=NOW, pause_after_order=PAUSE
     )
 
-    assert verdict == ReminderSkipped("ordered recently (order shopify:4): no reminders for 3 days")
+    assert verdict == Skip("ordered recently (order shopify:4): no reminders for 3 days")
 
 
 @pytest.mark.parametrize("status", [OrderStatus.REFUNDED, OrderStatus.RETURNED])
@@ -121,4 +121,4 @@ def test_no_reminder_for_an_order_that_came_back(status: OrderStatus) -> None:
 
     verdict = check_reminder(order, FOUND, purchases=[], now=NOW, pause_after_order=PAUSE)
 
-    assert verdict == ReminderSkipped(f"order is {status} now")
+    assert verdict == Skip(f"order is {status} now")

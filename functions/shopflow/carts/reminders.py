@@ -16,6 +16,7 @@ from typing import Literal
 
 from shopflow.carts.model import Cart, CartStatus
 from shopflow.config.settings import Settings
+from shopflow.notifications.kinds import Skip
 from shopflow.orders.model import PastOrder, ordered_recently
 
 Step = Literal[1, 2]
@@ -57,11 +58,6 @@ class NotYet:
     due_at: datetime
 
 
-@dataclass(frozen=True)
-class StepSkipped:
-    reason: str
-
-
 def check_step(
     cart: Cart,
     step: Step,
@@ -71,25 +67,25 @@ def check_step(
     purchases: Sequence[PastOrder],
     pause_after_order: timedelta,
     offer_min_total: Decimal,
-) -> NotYet | StepSkipped | None:
+) -> NotYet | Skip | None:
     """None when the step may go (consent, opt-outs, cap and quiet hours are notify's as for
     every marketing message). `purchases`: the customer's orders since
     min(cart start, now - pause_after_order), by any of the cart's identifiers."""
     if cart.status is CartStatus.CONVERTED:
         into = f" (order {cart.converted_order_id})" if cart.converted_order_id else ""
-        return StepSkipped(f"purchased{into}")
+        return Skip(f"purchased{into}")
     if cart.status is CartStatus.DELETED:
-        return StepSkipped("cart deleted at the storefront")
+        return Skip("cart deleted at the storefront")
     due = timing.due(cart, step)
     if now < due:
         return NotYet(due)
     bought = [p for p in purchases if p.placed_at >= cart.started_at]
     if bought:
-        return StepSkipped(f"purchased (order {bought[-1].order_id})")
+        return Skip(f"purchased (order {bought[-1].order_id})")
     if recent := ordered_recently(purchases, now, pause_after_order):
-        return StepSkipped(recent)
+        return Skip(recent)
     if not cart.lines or cart.currency is None:
-        return StepSkipped("cart is empty")
+        return Skip("cart is empty")
     if step == 2 and cart.total < offer_min_total:
-        return StepSkipped(f"cart total {cart.total} is below the offer's minimum {offer_min_total}")
+        return Skip(f"cart total {cart.total} is below the offer's minimum {offer_min_total}")
     return None

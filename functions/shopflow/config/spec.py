@@ -87,6 +87,7 @@ def _product_url(value: str) -> str | None:
 
 
 def _consumption_periods(value: str) -> str | None:
+    # Imported here: the rules module reads Settings, which is built on this spec.
     from shopflow.replenishment.rules import parse_rule
 
     for entry in _split(value):

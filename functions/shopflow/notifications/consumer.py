@@ -13,25 +13,26 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
-from shopflow.carts.reminders import KIND_OF_STEP, STEP_OF_KIND, STEPS, NotYet, Step, StepSkipped, check_step
+from shopflow.carts.reminders import KIND_OF_STEP, STEP_OF_KIND, STEPS, NotYet, Step, check_step
 from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
 from shopflow.messaging.unsubscribe import make_token
-from shopflow.notifications.decide import Defer, Send, Skip, decide, product_links, shop_links
-from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds_for
+from shopflow.notifications.decide import Defer, Send, decide, product_links, shop_links
+from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, Skip, kinds_for
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.changes import TimelineEntry
 from shopflow.orders.model import DiscountCode, Order, OrderStatus, PastOrder, new_code, ordered_recently
-from shopflow.replenishment.rules import REPLENISHMENT, ReminderSkipped, check_reminder, consumables, tag_keys
+from shopflow.replenishment.rules import REPLENISHMENT, check_reminder, consumables_of
 from shopflow.store.buyers import BuyerIndex, buyer_keys
+from shopflow.store.catalog import Catalog
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (
     CapReached,
@@ -66,10 +67,6 @@ class CartReader(Protocol):
     def get(self, cart_id: str) -> StoredCart | None: ...
 
     def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart: ...
-
-
-class TagReader(Protocol):
-    def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]: ...
 
 
 class RetryLater(Exception):
@@ -121,7 +118,7 @@ class NotifyConsumer:
     api_url: str | None = None  # where unsubscribe links point (the API's base URL)
     carts: CartReader | None = None  # cart reminders need these two
     buyers: BuyerIndex | None = None
-    catalog: TagReader | None = None  # replenishment reminders' tag rules read product tags
+    catalog: Catalog | None = None  # replenishment reminders' tag rules read product tags
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -414,15 +411,13 @@ class NotifyConsumer:
         checked = self._reminder_about(subject, kind, policy)
         if checked is None:
             return  # the cart saw activity since: its re-armed timer sends the step
-        if isinstance(checked, ReminderSkipped | StepSkipped):
+        if isinstance(checked, Skip):
             if not (record and record.final):
                 self._park(subject, kind, channel, cause, "SKIPPED", checked.reason, self.clock.now())
             return
         self.deliver(checked, kind, channel, cause=cause, policy=policy, record=record)
 
-    def _reminder_about(
-        self, subject: Subject, kind: str, policy: NotifyPolicy
-    ) -> Subject | ReminderSkipped | StepSkipped | None:
+    def _reminder_about(self, subject: Subject, kind: str, policy: NotifyPolicy) -> Subject | Skip | None:
         """The subject as a reminder of `kind` names it, why it does not go (e.g. no reminders
         for `notify.marketing.pause_after_order_days` after another order), or None when a cart's
         step is not due any more. Any other message: the subject as it is."""
@@ -438,14 +433,13 @@ class NotifyConsumer:
         if kind == "review":
             now = self.clock.now()
             pause = policy.pause_after_order
-            recent = self._orders_of(order, now - pause)
+            recent = self._orders_since(buyer_keys(order.source, order.customer), now - pause)
             why = ordered_recently(recent, now, pause, besides=order.order_id)
-            return ReminderSkipped(why) if why else order
+            return Skip(why) if why else order
         return order
 
-    def _orders_of(self, order: Order, since: datetime) -> list[PastOrder]:
-        """What the order's customer (by customer id, email or phone) ordered since `since`."""
-        keys = buyer_keys(order.source, order.customer)
+    def _orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
+        """What the buyer with these keys (customer id, email, phone, cart tokens) ordered since."""
         return self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
 
     def _subject(self, subject_id: str) -> Subject | None:
@@ -480,7 +474,7 @@ class NotifyConsumer:
         kind, cause = KIND_OF_STEP[step], reminder_timer_id(cart_id, step)
         records = self.messages.records(cart.subject_id, kind)
         waiting = _unsettled(records)
-        if isinstance(verdict, StepSkipped):
+        if isinstance(verdict, Skip):
             for channel in waiting:
                 self._park(cart, kind, channel, cause, "SKIPPED", verdict.reason, now)
             return
@@ -500,7 +494,7 @@ class NotifyConsumer:
         cause = f"replenish#{order_id}"
         records = self.messages.records(order_id, REPLENISHMENT)
         checked = self._replenishment(stored.order, policy)
-        if isinstance(checked, ReminderSkipped):
+        if isinstance(checked, Skip):
             now = self.clock.now()
             for channel in _unsettled(records):
                 self._park(stored.order, REPLENISHMENT, channel, cause, "SKIPPED", checked.reason, now)
@@ -509,36 +503,31 @@ class NotifyConsumer:
         if again:
             raise RetryLater("; ".join(again))
 
-    def _replenishment(self, order: Order, policy: NotifyPolicy) -> Order | ReminderSkipped:
+    def _replenishment(self, order: Order, policy: NotifyPolicy) -> Order | Skip:
         """The order as the reminder names it (only the consumables not bought again), or why not."""
-        rules = policy.replenishment
-        keys = tag_keys(order, rules)
-        tags = self.catalog.tags(keys) if (keys and self.catalog) else {}
         now = self.clock.now()
-        purchases = self._orders_of(order, min(order.placed_at or now, now - policy.pause_after_order))
+        since = min(order.placed_at or now, now - policy.pause_after_order)
         checked = check_reminder(
             order,
-            consumables(order, rules, tags),
-            purchases=purchases,
+            consumables_of(order, policy.replenishment, self.catalog.tags if self.catalog else None),
+            purchases=self._orders_since(buyer_keys(order.source, order.customer), since),
             now=now,
             pause_after_order=policy.pause_after_order,
         )
-        if isinstance(checked, ReminderSkipped):
+        if isinstance(checked, Skip):
             return checked
         return order.model_copy(update={"lines": tuple(item.line for item in checked.items)})
 
     def _check_cart(
         self, cart: Cart, step: Step, policy: NotifyPolicy, now: datetime
-    ) -> NotYet | StepSkipped | None:
-        keys = buyer_keys(cart.source, cart.customer, cart.tokens)
+    ) -> NotYet | Skip | None:
         since = min(cart.started_at, now - policy.pause_after_order)
-        purchases = self.buyers.orders_since(keys, since) if (keys and self.buyers) else []
         return check_step(
             cart,
             step,
             now=now,
             timing=policy.cart_timing,
-            purchases=purchases,
+            purchases=self._orders_since(buyer_keys(cart.source, cart.customer, cart.tokens), since),
             pause_after_order=policy.pause_after_order,
             offer_min_total=policy.offer_min_total,
         )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.carts.model import Cart
-from shopflow.notifications.kinds import TRANSACTIONAL, Channel
+from shopflow.notifications.kinds import TRANSACTIONAL, Channel, Skip
 from shopflow.notifications.policy import NotifyPolicy
 from shopflow.orders.model import Order, OrderStatus
 
@@ -22,11 +22,6 @@ class Send:
     locale: str
     timezone: str
     notes: tuple[str, ...] = ()  # fallbacks taken (locale, timezone), for the timeline
-
-
-@dataclass(frozen=True)
-class Skip:
-    reason: str
 
 
 @dataclass(frozen=True)

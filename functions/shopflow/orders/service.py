@@ -154,7 +154,7 @@ def review_requests(
             payload=json.dumps({"order_id": event.order_id}),
         )
         for event in events
-        if event.status is OrderStatus.DELIVERED and not isinstance(event, OrderDelayed)
+        if _delivers(event)
     )
 
 
@@ -166,7 +166,7 @@ def replenishment_reminders(
     events: tuple[DomainEvent, ...], order: Order, now: datetime, planner: ReplenishmentPlanner | None
 ) -> tuple[TimerRequest, ...]:
     """One reminder for an order that has just been delivered, if it holds consumables."""
-    if planner is None or not _delivered(events):
+    if planner is None or not any(_delivers(event) for event in events):
         return ()
     due = planner(order, now)
     if due is None:
@@ -181,8 +181,9 @@ def replenishment_reminders(
     )
 
 
-def _delivered(events: tuple[DomainEvent, ...]) -> bool:
-    return any(e.status is OrderStatus.DELIVERED and not isinstance(e, OrderDelayed) for e in events)
+def _delivers(event: DomainEvent) -> bool:
+    """The event records the order becoming delivered (a late-order notice may carry that status)."""
+    return event.status is OrderStatus.DELIVERED and not isinstance(event, OrderDelayed)
 
 
 def back_off(attempt: int, sleep: Callable[[float], None]) -> None:

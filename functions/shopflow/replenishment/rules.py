@@ -10,13 +10,14 @@ about to run out, naming every consumable of the order not bought again since.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from shopflow.catalog.model import product_key
 from shopflow.config.settings import Settings
+from shopflow.notifications.kinds import Skip
 from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder, ordered_recently
 
 REPLENISHMENT = "replenishment"  # the message kind, the timer action and the notify flow
@@ -113,6 +114,17 @@ def consumables(
     return tuple(found)
 
 
+TagLookup = Callable[[Iterable[str]], Mapping[str, Sequence[str]]]  # catalog keys -> their tags
+
+
+def consumables_of(
+    order: Order, rules: ReplenishmentRules, read_tags: TagLookup | None
+) -> tuple[Consumable, ...]:
+    """`consumables`, with the catalog's tags read only when a tag rule could decide a line."""
+    keys = tag_keys(order, rules)
+    return consumables(order, rules, read_tags(keys) if (keys and read_tags) else {})
+
+
 def reminder_due(found: Iterable[Consumable], delivered_at: datetime, lead: timedelta) -> datetime | None:
     """When the first consumable is `lead` from running out; None when there is none."""
     lasts = [c.lasts for c in found]
@@ -124,11 +136,6 @@ class Remind:
     items: tuple[Consumable, ...]  # what the message names
 
 
-@dataclass(frozen=True)
-class ReminderSkipped:
-    reason: str
-
-
 def check_reminder(
     order: Order,
     found: Sequence[Consumable],
@@ -136,20 +143,20 @@ def check_reminder(
     purchases: Sequence[PastOrder],
     now: datetime,
     pause_after_order: timedelta,
-) -> Remind | ReminderSkipped:
+) -> Remind | Skip:
     """When the timer fires (consent, cap and quiet hours are notify's). `purchases`: the
     customer's orders since this one was placed, by any of their identifiers."""
     if order.status is not OrderStatus.DELIVERED:
-        return ReminderSkipped(f"order is {order.status} now")
+        return Skip(f"order is {order.status} now")
     if not found:
-        return ReminderSkipped("no product of the order has a consumption period now")
+        return Skip("no product of the order has a consumption period now")
     later = [p for p in purchases if p.order_id != order.order_id]
     left = tuple(c for c in found if not _bought_in(c.line, later))
     if not left:
         again = [p for p in later if any(_bought_in(c.line, [p]) for c in found)]
-        return ReminderSkipped(f"ordered again (order {again[-1].order_id})")
+        return Skip(f"ordered again (order {again[-1].order_id})")
     if recent := ordered_recently(later, now, pause_after_order):
-        return ReminderSkipped(recent)
+        return Skip(recent)
     return Remind(left)
 
 

@@ -200,15 +200,7 @@ def receive(
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
     if isinstance(event, ProductUpdated):
-        data = event.data
-        product = Product(
-            source=data.source,
-            product_id=data.product_id,
-            title=data.title,
-            tags=normalize_tags(data.tags),
-            updated_at=as_utc(data.updated_at),
-        )
-        return ProductDelivery(product, via=f"{data.source} {event.type}")
+        return ProductDelivery(to_product(event), via=f"{event.data.source} {event.type}")
     if isinstance(event, CartUpdated | CartConverted):
         return CartDelivery(
             dedup_keys=(f"events:{msg_id}",),
@@ -269,6 +261,17 @@ def _line(line: OrderLineData) -> OrderLine:
         quantity=line.quantity,
         unit_price=line.unit_price,
         product_id=line.product_id,
+    )
+
+
+def to_product(event: ProductUpdated) -> Product:
+    data = event.data
+    return Product(
+        source=data.source,
+        product_id=data.product_id,
+        title=data.title,
+        tags=normalize_tags(data.tags),
+        updated_at=as_utc(data.updated_at),
     )
 
 

@@ -106,16 +106,14 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
 def _replenishment_planner(settings: Settings, runtime: Runtime) -> ReplenishmentPlanner | None:
     """When a delivered order's consumables are about to run out (product tags from the catalog,
     read only when a tag rule could apply)."""
-    from shopflow.replenishment.rules import consumables, reminder_due, replenishment_rules, tag_keys
+    from shopflow.replenishment.rules import consumables_of, reminder_due, replenishment_rules
 
     rules = replenishment_rules(settings)
     if not rules.rules:
         return None
 
     def due(order: Order, delivered_at: datetime) -> datetime | None:
-        keys = tag_keys(order, rules)
-        tags = runtime.catalog.tags(keys) if keys else {}
-        return reminder_due(consumables(order, rules, tags), delivered_at, rules.lead)
+        return reminder_due(consumables_of(order, rules, runtime.catalog.tags), delivered_at, rules.lead)
 
     return due
 

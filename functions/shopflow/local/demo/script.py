@@ -306,28 +306,36 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
         shop = DemoShop(session, say, clock_to=lambda moment: _clock_to(runtime, shop, moment))
         shop.configure()
         order_ids = play_day(shop)
-        _wait_for_messages(shop)  # the day's messages go out at the day's time
-        moved = runtime.advance(timedelta(days=2, minutes=1))
-        say(
-            f"--- the clock moves two days forward: {moved:%Y-%m-%d %H:%M} UTC; "
-            "Anna's order is now late (notify.delayed.after_hours: 48)"
-        )
-        _wait_for_record(shop, f"ORDER#{order_ids[-1]}", "delayed")
-        _wait_for_messages(shop)
-        moved = runtime.advance(timedelta(days=3))
-        say(
-            f"--- five days after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; her iPods last 8 days "
-            "(tag:refill=8), so she is reminded 3 days ahead (notify.replenishment.lead_days: 3)"
-        )
-        _wait_for_record(shop, f"ORDER#{order_ids[0]}", "replenishment")
-        _wait_for_messages(shop)
-        moved = runtime.advance(timedelta(days=3))
-        say(
-            f"--- a week after Emma's parcel arrived: {moved:%Y-%m-%d %H:%M} UTC; "
-            "she agreed to marketing email, so she is asked for a review (notify.review.after_days: 7)"
-        )
-        _wait_for_record(shop, f"ORDER#{order_ids[0]}", "review")
-        messages = _wait_for_messages(shop)
+        messages = _wait_for_messages(shop)  # the day's messages go out at the day's time
+        emma, anna = f"ORDER#{order_ids[0]}", f"ORDER#{order_ids[-1]}"
+        for ahead, when, what, pk, kind in (
+            (
+                timedelta(days=2, minutes=1),
+                "the clock moves two days forward",
+                "Anna's order is now late (notify.delayed.after_hours: 48)",
+                anna,
+                "delayed",
+            ),
+            (
+                timedelta(days=3),
+                "five days after Emma's parcel arrived",
+                "her iPods last 8 days (tag:refill=8), so she is reminded 3 days ahead "
+                "(notify.replenishment.lead_days: 3)",
+                emma,
+                "replenishment",
+            ),
+            (
+                timedelta(days=3),
+                "a week after Emma's parcel arrived",
+                "she agreed to marketing email, so she is asked for a review (notify.review.after_days: 7)",
+                emma,
+                "review",
+            ),
+        ):
+            moved = runtime.advance(ahead)
+            say(f"--- {when}: {moved:%Y-%m-%d %H:%M} UTC; {what}")
+            _wait_for_record(shop, pk, kind)
+            messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
         runtime.stop()
