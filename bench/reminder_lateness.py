@@ -168,10 +168,15 @@ def main() -> None:
                 ("notify.review.url_template", "https://demo-shop.example/products/{product_id}#reviews"),
                 # One marketing message per customer in 16 h: only the flow measured is due.
                 ("notify.review.after_days", "1" if args.flow == "review" else "30"),
-                ("notify.replenishment.periods", "sku:IPOD2008GREEN=2"),
                 ("notify.replenishment.lead_days", "1"),
                 ("notify.replenishment.url_template", "https://demo-shop.example/products/{product_id}"),
                 ("notify.sms.quiet_hours", "off"),
+                # Only the flow measured has consumables: a replenishment due with a review would cap it.
+                *(
+                    [("notify.replenishment.periods", "sku:IPOD2008GREEN=2")]
+                    if args.flow == "replenishment"
+                    else []
+                ),
             ):
                 set_setting(target, key, value)
             secret = target.client("ssm").get_parameter(
