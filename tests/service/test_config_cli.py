@@ -216,7 +216,12 @@ def test_get_says_when_the_value_in_ssm_is_ignored(run: Run, ssm: Any) -> None:
             "dedup.retention_dais: unknown setting; did you mean dedup.retention_days?",
         ),
         ("webhooks.shopify.secret", "short", "webhooks.shopify.secret: must be at least 16 characters"),
-        ("webhooks.events.secret", "not-whsec-at-all", "webhooks.events.secret: must start with whsec_"),
+        (
+            "webhooks.events.secret",
+            "not-whsec-at-all",
+            "webhooks.events.secret: must be whsec_ followed by base64 (A-Z a-z 0-9 + /); "
+            "the prefix is optional",
+        ),
         (
             "webhooks.shopify.shop_domains",
             "demo-shop.myshopify.com,evil.example.com",

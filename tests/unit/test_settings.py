@@ -103,6 +103,20 @@ def test_invalid_values_are_refused_with_the_key_named(key: str, raw: str, compl
     assert str(error.value).startswith(key)
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # no prefix
+        "whsec_dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw",  # a 25-byte key without its == padding
+        "dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw==",
+    ],
+)
+def test_standard_webhooks_secrets_the_reference_library_accepts_are_accepted(secret: str) -> None:
+    assert parse_setting("webhooks.events.secret", secret) == secret
+    assert parse_setting("webhooks.events.previous_secret", secret) == secret
+
+
 def test_every_webhook_setting_of_the_interface_exists() -> None:
     keys = {s.key for s in SETTINGS}
     for sender in ("shopify", "woocommerce", "events"):

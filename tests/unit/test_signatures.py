@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from shopflow.webhooks.signatures import (
     SignatureError,
     sign_hmac_base64,
     sign_standard_webhook,
+    standard_webhooks_key,
     verify_hmac_base64,
     verify_standard_webhook,
 )
@@ -100,3 +103,84 @@ def test_standard_webhook_known_vector() -> None:
         body, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330, secret=secret
     )
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+# A 25-byte key: its base64 ends in padding, which senders often drop (as the reference library allows).
+PADDED_SECRET = "whsec_dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw=="
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [
+        PADDED_SECRET,
+        "whsec_dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw",  # no padding
+        "dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw==",  # no prefix
+        "dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw",  # neither
+    ],
+)
+def test_standard_webhook_secret_is_read_as_the_reference_library_reads_it(configured: str) -> None:
+    headers = _standard(NOW, secret=PADDED_SECRET)
+    verify_standard_webhook(BODY, **headers, secrets=[configured], now=NOW)
+    assert standard_webhooks_key(configured) == standard_webhooks_key(PADDED_SECRET)
+
+
+def test_reference_vector_verifies_with_an_unprefixed_secret() -> None:
+    verify_standard_webhook(
+        b'{"test": 2432232314}',
+        msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp="1614265330",
+        signature="v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        secrets=["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        now=datetime.fromtimestamp(1614265330, tz=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "",
+        "whsec_",
+        "whsec_====",
+        "whsec_dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMc",  # one character short of whole base64
+        "whsec_dhRK-L5M5AzZZgvJAYpkBu0hW2wGRoLMcw",  # URL-safe alphabet: another key than the sender's
+        "whsec_dhRK qL5M5AzZZgvJAYpkBu0hW2wGRoLMcw",
+        "whsec_dhRKqL5M5AzZZgvJAYpkBu0hW2wGRoLMcw==x",
+    ],
+)
+def test_a_secret_that_is_not_base64_is_refused_without_echoing_it(secret: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        standard_webhooks_key(secret)
+    assert "dhRK" not in str(refused.value)
+
+
+def _signed_raw(timestamp: str, msg_id: str = "msg_1") -> dict[str, str]:
+    """Headers signed over `timestamp` exactly as written, as a sender's own code would sign it."""
+    key = standard_webhooks_key(EVENTS_SECRET)
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + BODY, hashlib.sha256).digest()
+    return {"msg_id": msg_id, "timestamp": timestamp, "signature": "v1," + base64.b64encode(digest).decode()}
+
+
+def _in_other_digits(ascii_digits: str, *, zero: int) -> str:
+    return "".join(chr(zero + int(d)) for d in ascii_digits)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        f"{int(NOW.timestamp()):_}",  # digit groups: int() takes them
+        f"+{int(NOW.timestamp())}",
+        f" {int(NOW.timestamp())}",
+        f"{int(NOW.timestamp())}\n",
+        _in_other_digits(str(int(NOW.timestamp())), zero=0x0660),  # Arabic-Indic: int() reads them
+        _in_other_digits(str(int(NOW.timestamp())), zero=0xFF10),  # fullwidth
+        f"{int(NOW.timestamp())}.0",
+        "0" * 5000 + str(int(NOW.timestamp())),
+    ],
+)
+def test_webhook_timestamp_is_ascii_digits_only(written: str) -> None:
+    with pytest.raises(SignatureError, match="not a unix time"):
+        verify_standard_webhook(BODY, **_signed_raw(written), secrets=[EVENTS_SECRET], now=NOW)
+
+
+def test_webhook_timestamp_in_plain_digits_still_verifies() -> None:
+    verify_standard_webhook(BODY, **_signed_raw(str(int(NOW.timestamp()))), secrets=[EVENTS_SECRET], now=NOW)

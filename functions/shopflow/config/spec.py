@@ -7,8 +7,6 @@ what `shopflow local` loads into SSM) is generated from it:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import sys
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.notifications.kinds import KINDS, SMS_BY_DEFAULT
+from shopflow.webhooks.signatures import standard_webhooks_key
 
 Kind = Literal["string", "secret", "int", "bool", "list"]
 Value = str | int | bool | tuple[str, ...] | None
@@ -46,12 +45,12 @@ def _hmac_secret(value: str) -> str | None:
 
 
 def _whsec_secret(value: str) -> str | None:
-    if not value.startswith("whsec_"):
-        return "must start with whsec_"
+    # Read by the signature check's own parser, so what is accepted here is what verifies.
     try:
-        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        return "must be whsec_ followed by base64"
+        key = standard_webhooks_key(value)
+    except ValueError as exc:
+        return str(exc)
+    # The Standard Webhooks spec's recommended key size.
     return "key must be 24 to 64 bytes" if not 24 <= len(key) <= 64 else None
 
 

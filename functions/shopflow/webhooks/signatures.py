@@ -7,9 +7,9 @@ so an owner can rotate a secret without dropping deliveries.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -40,12 +40,38 @@ def verify_hmac_base64(body: bytes, signature: str | None, secrets: Iterable[str
 STANDARD_WEBHOOKS_TOLERANCE = timedelta(minutes=5)
 
 
-def _standard_webhooks_key(secret: str) -> bytes:
-    encoded = secret.removeprefix("whsec_")
+# The reference library (standard-webhooks, python/standardwebhooks/webhooks.py) strips an
+# optional `whsec_` and adds padding before decoding; it silently drops characters outside the
+# alphabet, which would yield another key than the sender's, so those are refused here.
+_WHSEC_PREFIX = "whsec_"
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]+=*")
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret: `whsec_` optional, base64 with or without padding.
+
+    The one reader of such secrets, for the signature check and for `shopflow config set`.
+    Raises `ValueError` saying what is wrong (never echoing the secret).
+    """
+    encoded = secret.removeprefix(_WHSEC_PREFIX)
+    if not _BASE64_TEXT.fullmatch(encoded):
+        raise ValueError("must be whsec_ followed by base64 (A-Z a-z 0-9 + /); the prefix is optional")
+    unpadded = encoded.rstrip("=")
+    if len(unpadded) % 4 == 1:
+        raise ValueError("is not whole base64: it has one character too many or too few")
+    return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+
+
+def _standard_webhooks_signing_key(secret: str) -> bytes:
     try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureError("configured secret is not a valid whsec_ secret") from exc
+        return standard_webhooks_key(secret)
+    except ValueError as exc:
+        raise SignatureError(f"configured secret {exc}") from None
+
+
+# Unix seconds as ASCII digits only: int() would also take `1_764_000_000`, `+1`, ` 1` or
+# non-ASCII digits, none of which a sender writes. 12 digits reach far past any real time.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def verify_standard_webhook(
@@ -60,17 +86,20 @@ def verify_standard_webhook(
     """Standard Webhooks (standardwebhooks.com): sign `{id}.{timestamp}.{body}` with the
     base64-decoded `whsec_` secret; `webhook-signature` lists `v1,<base64>` entries.
 
-    Returns the signed timestamp.
+    `now` is real (wall-clock) time: freshness is about the sender's clock, so it never takes
+    the business clock that `shopflow local advance` moves (decision 33). Returns the signed timestamp.
     """
     if not msg_id or not timestamp or not signature:
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        raise SignatureError("webhook-timestamp is not a unix time in seconds")
     try:
         sent_at = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
     except (ValueError, OverflowError, OSError) as exc:
         raise SignatureError("webhook-timestamp is not a unix time in seconds") from exc
     if abs(now - sent_at) > STANDARD_WEBHOOKS_TOLERANCE:
         raise SignatureError("webhook-timestamp is outside the 5-minute tolerance")
-    keys = [_standard_webhooks_key(s) for s in secrets if s]
+    keys = [_standard_webhooks_signing_key(s) for s in secrets if s]
     if not keys:
         raise SignatureError("no webhook secret is configured")
     signed = f"{msg_id}.{timestamp}.".encode() + body
@@ -85,7 +114,7 @@ def verify_standard_webhook(
 def sign_standard_webhook(body: bytes, *, msg_id: str, timestamp: int, secret: str) -> str:
     """The `webhook-signature` value a sender puts on `body` (used by shopflow's own senders and tests)."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + _hmac_sha256_b64(_standard_webhooks_key(secret), signed).decode()
+    return "v1," + _hmac_sha256_b64(_standard_webhooks_signing_key(secret), signed).decode()
 
 
 def sign_hmac_base64(body: bytes, secret: str) -> str:
