@@ -54,12 +54,23 @@ _BY_STATUS: dict[OrderStatus, str] = {
 SMS_BY_DEFAULT: frozenset[str] = frozenset({"shipped", "delayed"})
 
 
+# A new order gets one message, the one for the status it arrives in: before it ships, the
+# confirmation (a shop that takes payment at checkout sends one confirmation, not a confirmation
+# and a "paid"); once shipped or later, that status's message, which also lists the order (the
+# confirmation would promise to say when it ships). `returned` sends nothing, as a change does.
+_FIRST_BY_STATUS: dict[OrderStatus, str] = {
+    **_BY_STATUS,
+    OrderStatus.PENDING: "confirmation",
+    OrderStatus.PAID: "confirmation",
+    OrderStatus.PROCESSING: "confirmation",
+}
+
+
 def kinds_for(event_type: str, status: OrderStatus) -> tuple[str, ...]:
-    """The messages an outbox event causes. A new order is confirmed whatever its first status
-    (a shop that takes payment at checkout sends one confirmation, not a confirmation and a
-    "paid"); a status change sends that status's message."""
+    """The messages an outbox event causes: for a new order (`OrderPlaced`) the one message of the
+    status it arrives in (`_FIRST_BY_STATUS`); for a status change, that status's message."""
     if event_type == "OrderPlaced":
-        return ("confirmation",)
+        return (_FIRST_BY_STATUS[status],) if status in _FIRST_BY_STATUS else ()
     if event_type == "OrderDelayed":
         return ("delayed",)
     if event_type == "OrderStatusChanged" and status in _BY_STATUS:
