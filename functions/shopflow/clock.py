@@ -15,9 +15,17 @@ class Clock(Protocol):
         """The current time, timezone-aware, in UTC."""
         ...
 
+    def real_now(self) -> datetime:
+        """The outside world's time, for what other parties date with their own clocks (a
+        sender's signed timestamp). Differs from `now` only where time is simulated."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def real_now(self) -> datetime:
         return datetime.now(UTC)
 
 
@@ -30,6 +38,10 @@ class FakeClock:
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
+        return self._now
+
+    def real_now(self) -> datetime:
+        # A test's senders live in the same made-up time as the shop.
         return self._now
 
     def advance(self, delta: timedelta) -> None:
@@ -63,6 +75,10 @@ class ScaledClock:
         with self._lock:
             elapsed = self._monotonic() - self._anchored_at
             return self._anchor + timedelta(seconds=elapsed * self.speed)
+
+    def real_now(self) -> datetime:
+        # Real senders sign with real time, however far this clock has been sped up or moved.
+        return datetime.now(UTC)
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):

@@ -182,9 +182,11 @@ class _Envelope(BaseModel):
 
 
 def receive(
-    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
+    headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], real_now: datetime
 ) -> Received | Ignored:
-    """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`."""
+    """Verify and normalize one canonical event. Raises `SignatureError` or `PayloadError`.
+
+    `real_now` (wall-clock time) judges the signature's freshness only."""
     msg_id = headers.get("webhook-id")
     verify_standard_webhook(
         body,
@@ -192,7 +194,7 @@ def receive(
         timestamp=headers.get("webhook-timestamp"),
         signature=headers.get("webhook-signature"),
         secrets=secrets,
-        now=now,
+        now=real_now,
     )
     envelope = validate(_Envelope, parse_json_object(body))
     model = EVENT_MODELS.get(envelope.type)

@@ -52,7 +52,10 @@ def receive(
     if sender == "events":
         from shopflow.webhooks import events
 
-        return events.receive(headers, body, secrets=settings.secrets("events"), now=runtime.clock.now())
+        # The signed timestamp is the sender's real clock; `shopflow local advance` moves only business time.
+        return events.receive(
+            headers, body, secrets=settings.secrets("events"), real_now=runtime.clock.real_now()
+        )
     raise ValueError(f"unknown sender {sender}")
 
 
