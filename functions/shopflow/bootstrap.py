@@ -45,6 +45,14 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _clients: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Every store, the sweep's index query and the timer consumer's delete go through the
+        # PynamoDB models, so they point at the table as soon as the Runtime exists, whichever
+        # handler runs first in this container (decision 33).
+        from shopflow.store.models import bind_table
+
+        bind_table(self.table_name)
+
     def client(self, service: str) -> Any:
         if service not in self._clients:
             import boto3
@@ -75,18 +83,9 @@ class Runtime:
         return SettingsLoader(self.stage, ssm_client=self.client("ssm"), max_age_seconds=max_age)
 
     @cached_property
-    def _table_bound(self) -> str:
-        """Points the PynamoDB models at the table, once per container."""
-        from shopflow.store.models import bind_table
-
-        bind_table(self.table_name)
-        return self.table_name
-
-    @cached_property
     def orders(self) -> DynamoOrderStore:
         from shopflow.store.orders import DynamoOrderStore
 
-        _ = self._table_bound
         return DynamoOrderStore()
 
     @cached_property
@@ -99,14 +98,12 @@ class Runtime:
     def buyers(self) -> DynamoBuyerIndex:
         from shopflow.store.buyers import DynamoBuyerIndex
 
-        _ = self._table_bound
         return DynamoBuyerIndex()
 
     @cached_property
     def catalog(self) -> DynamoCatalog:
         from shopflow.store.catalog import DynamoCatalog
 
-        _ = self._table_bound
         return DynamoCatalog()
 
     @cached_property
@@ -121,7 +118,6 @@ class Runtime:
     def consent(self) -> DynamoConsentStore:
         from shopflow.store.consent import DynamoConsentStore
 
-        _ = self._table_bound
         return DynamoConsentStore()
 
     @cached_property

@@ -1,0 +1,1 @@
+"""Cold containers: each Lambda function in a fresh interpreter (tests/cold/container.py)."""

@@ -1,0 +1,220 @@
+"""Every function of template.yaml, called once in a cold container, does its job.
+
+Each function gets a fresh interpreter with exactly the environment template.yaml gives it
+(tests/cold/container.py), against a moto server: nothing another handler set up in the same
+process can hide what its own first call forgot (the sweep once queried `shopflow-unbound`).
+This process prepares each function's input by running the functions upstream of it.
+A function added to template.yaml fails here until it has a scenario below.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.server import ThreadedMotoServer
+from moto.ses.models import ses_backends
+
+from shopflow import bootstrap
+from shopflow.local.sources import lambda_sqs_record
+from shopflow.local.streams import StreamReader, filter_patterns, lambda_event
+from shopflow.local.template import Template
+from shopflow.notifications.consumer import SEND_DEFERRED
+from shopflow.store.models import bind_table
+from shopflow.store.orders import TimerRequest, timer_item
+from tests.cold.container import REGION, ColdStack, rest_api_event
+from tests.service.conftest import SECRETS
+from tests.support import SHOP_DOMAIN, corpus, dumps, shopify_headers
+
+SENDER = "orders@demo-shop.example"
+ORDER = corpus("shopify/order.json")
+ORDER_ID = f"shopify:{ORDER['id']}"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def stack(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> ColdStack:
+    stack = ColdStack.provision(endpoint)  # a Stage of its own: nothing left from another test
+    for name, value in SECRETS.items():
+        stack.put_setting(name, value, secure=True)
+    stack.put_setting("webhooks/shopify/shop_domains", SHOP_DOMAIN)
+    stack.put_setting("notify/email/sender", SENDER)
+    stack.client("ses").verify_domain_identity(Domain="demo-shop.example")
+    # This process runs the upstream functions in process, with every function's variables.
+    for function in stack.functions():
+        for name, value in stack.environment(function).items():
+            monkeypatch.setenv(name, value)
+    bootstrap.reset()
+    bind_table(stack.table_name)  # for preparing inputs here, whatever the Runtime does
+    return stack
+
+
+# --- inputs, as each function's event source hands them over ---------------------------------
+
+
+def order_webhook() -> dict[str, Any]:
+    body = dumps(ORDER)
+    return rest_api_event("/webhooks/shopify", shopify_headers(body, "orders/create"), body)
+
+
+def place_order_in_process() -> None:
+    from app import app
+
+    answer = app(order_webhook(), None)
+    assert answer["statusCode"] == 200, answer
+
+
+def stream_event(stack: ColdStack, function: str) -> dict[str, Any]:
+    """The table's stream as `function`'s DynamoDB event source hands it over (filtered)."""
+    arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
+    records = StreamReader(stack.client("dynamodbstreams"), arn).poll()
+    events = stack.template.function_properties(function)["Events"].values()
+    source = next(e["Properties"] for e in events if e["Type"] == "DynamoDB")
+    return lambda_event(records, filter_patterns(source))
+
+
+def queue_messages(stack: ColdStack, queue: str) -> list[dict[str, Any]]:
+    """Every message on `queue` (received, then deleted)."""
+    sqs, url = stack.client("sqs"), stack.provisioned.refs[queue]
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in batch:
+            found.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def sqs_event(stack: ColdStack, queue: str) -> dict[str, Any]:
+    arn = stack.provisioned.attributes[(queue, "Arn")]
+    return {"Records": [lambda_sqs_record(m, arn) for m in queue_messages(stack, queue)]}
+
+
+def scheduled_event() -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": DEFAULT_ACCOUNT_ID,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{DEFAULT_ACCOUNT_ID}:rule/every-minute"],
+        "detail": {},
+    }
+
+
+def arm_due_timer(action: str, payload: dict[str, Any]) -> str:
+    """A timer due a minute ago by the real clock (a cold function runs on the real clock)."""
+    timer_id = f"cold#{uuid.uuid4().hex}"
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    timer_item(TimerRequest(timer_id, action, due, json.dumps(payload))).save()
+    return timer_id
+
+
+def items(stack: ColdStack, item_type: str) -> list[dict[str, Any]]:
+    table = stack.client("dynamodb")
+    found = table.scan(TableName=stack.table_name, ConsistentRead=True)["Items"]
+    return [i for i in found if i["item_type"]["S"] == item_type]
+
+
+def emails_to(address: str) -> int:
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    return sum(address in (m.destinations or []) or address in str(m.raw_data) for m in sent)
+
+
+# --- what each function's first call must do -------------------------------------------------
+
+
+def api_records_a_signed_order(stack: ColdStack, function: str) -> None:
+    answer = stack.invoke_cold(function, order_webhook()).answer
+
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["status"] == "accepted", answer
+    assert [o["pk"]["S"] for o in items(stack, "ORDER")] == [f"ORDER#{ORDER_ID}"]
+
+
+def dispatch_publishes_the_outbox_to_notify(stack: ColdStack, function: str) -> None:
+    place_order_in_process()
+    event = stream_event(stack, function)
+    assert event["Records"], "the order's outbox reached the stream"
+
+    answer = stack.invoke_cold(function, event).answer
+
+    assert answer == {"batchItemFailures": []}
+    published = [json.loads(m["Body"]) for m in queue_messages(stack, "NotifyQueue")]
+    assert [(m["type"], m["event"]["order_id"]) for m in published] == [("OrderPlaced", ORDER_ID)]
+
+
+def notify_sends_the_confirmation(stack: ColdStack, function: str) -> None:
+    from app import dispatch
+
+    place_order_in_process()
+    assert dispatch(stream_event(stack, "DispatchFunction"), None) == {"batchItemFailures": []}
+    event = sqs_event(stack, "NotifyQueue")
+    before = emails_to(ORDER["email"])
+
+    answer = stack.invoke_cold(function, event).answer
+
+    assert answer == {"batchItemFailures": []}
+    assert emails_to(ORDER["email"]) == before + 1
+    records = {m["sk"]["S"]: m["status"]["S"] for m in items(stack, "MESSAGE")}
+    assert records["MESSAGE#confirmation#email"] == "SENT", records
+
+
+def sweep_queues_a_due_timer(stack: ColdStack, function: str) -> None:
+    timer_id = arm_due_timer(SEND_DEFERRED, {"order_id": ORDER_ID})
+
+    answer = stack.invoke_cold(function, scheduled_event()).answer
+
+    assert answer == {"due": 1}
+    queued = [json.loads(m["Body"]) for m in queue_messages(stack, "TimersQueue")]
+    assert [t["timer_id"] for t in queued] == [timer_id]
+
+
+def timers_act_and_remove_the_timer(stack: ColdStack, function: str) -> None:
+    from app import sweep
+
+    deferred = {"order_id": ORDER_ID, "kind": "confirmation", "channel": "sms", "cause": "cold"}
+    arm_due_timer(SEND_DEFERRED, deferred)
+    assert sweep(scheduled_event(), None) == {"due": 1}
+    event = sqs_event(stack, "TimersQueue")
+
+    answer = stack.invoke_cold(function, event).answer
+
+    assert answer == {"batchItemFailures": []}
+    # Its action: the deferred message goes back to notify; then the timer is gone.
+    assert [json.loads(m["Body"]) for m in queue_messages(stack, "NotifyQueue")] == [{"deferred": deferred}]
+    assert items(stack, "TIMER") == []
+
+
+SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
+    "app.app": api_records_a_signed_order,
+    "app.dispatch": dispatch_publishes_the_outbox_to_notify,
+    "app.notify": notify_sends_the_confirmation,
+    "app.sweep": sweep_queues_a_due_timer,
+    "app.timers": timers_act_and_remove_the_timer,
+}
+
+
+@pytest.mark.parametrize("function", list(Template.load().of_type("AWS::Serverless::Function")))
+def test_the_first_call_in_a_cold_container_does_its_job(stack: ColdStack, function: str) -> None:
+    handler = stack.handler(function)
+    scenario = SCENARIOS.get(handler)
+    assert scenario is not None, f"{function} ({handler}) has no cold-container scenario: add one here"
+    scenario(stack, function)
