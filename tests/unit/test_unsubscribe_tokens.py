@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,3 +61,37 @@ def test_an_expired_token_says_so() -> None:
 
     with pytest.raises(TokenError, match="expired"):
         read_token(token, secrets=(SECRET,), now=NOW + TOKEN_LIFETIME)
+
+
+def _signed_claims(claims: bytes) -> str:
+    """A token signed with our secret around claims `make_token` never writes (an old format, a bug)."""
+    body = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
+    signature = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), body.encode(), hashlib.sha256).digest())
+    return f"{body}.{signature.rstrip(b'=').decode()}"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.\ud800",  # a lone surrogate
+        "é.é",  # non-ASCII where the signature belongs
+        "\x00\x01.\x7f",
+        "a." + "b" * 100_000,
+        "%FF.%FE",
+        "a.b.c",
+        _signed_claims(b'{"c":"email","a":"ann@example.com","e":99999999999999999999}'),
+        _signed_claims(b'{"c":"email","a":"ann@example.com","e":1e400}'),
+        _signed_claims(b'{"c":"email","a":"ann@example.com","e":-99999999999999}'),
+        _signed_claims(b'{"c":"email","a":"ann@example.com","e":"1792314000"}'),
+        _signed_claims(b'{"c":"email","a":"ann@example.com","e":true}'),
+        _signed_claims(b'{"c":"fax","a":"ann@example.com","e":1792314000}'),
+        _signed_claims(b'{"c":"email","a":["ann@example.com"],"e":1792314000}'),
+        _signed_claims(b'["email","ann@example.com",1792314000]'),
+        _signed_claims(b"[" * 700),
+        _signed_claims(b"\xff\xfe"),
+    ],
+    ids=lambda t: t[:12].encode("unicode_escape", "backslashreplace").decode(),
+)
+def test_any_token_that_is_not_ours_and_readable_is_just_not_valid(token: str) -> None:
+    with pytest.raises(TokenError, match="not valid"):
+        read_token(token, secrets=(SECRET,), now=NOW)

@@ -10,11 +10,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shopflow.notifications.kinds import CHANNELS
+
 # Long enough for a customer to act on an old email; a fresh one comes with every message.
 TOKEN_LIFETIME = timedelta(days=180)
+# A token for the longest address (254 characters) is about 420; anything far longer is not ours.
+MAX_TOKEN_CHARS = 1024
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenError(ValueError):
@@ -47,19 +53,24 @@ def make_token(channel: str, address: str, *, secret: str, now: datetime) -> str
 
 
 def read_token(token: str, *, secrets: tuple[str, ...], now: datetime) -> Unsubscribe:
+    """The request a token carries; `TokenError` for anything else, whatever the input."""
     body, _, signature = token.partition(".")
     if not body or not signature:
         raise TokenError("this unsubscribe link is incomplete")
+    # Only what `make_token` writes gets near the HMAC and the JSON parser: random bytes,
+    # non-ASCII text or a megabyte of path are simply not ours.
+    if len(token) > MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+        raise TokenError("this unsubscribe link is not valid")
     if not any(hmac.compare_digest(signature, _signature(body, secret)) for secret in secrets):
         raise TokenError("this unsubscribe link is not valid")
     try:
         claims = json.loads(_unb64(body))
-        unsubscribe = Unsubscribe(
-            channel=str(claims["c"]),
-            address=str(claims["a"]),
-            expires_at=datetime.fromtimestamp(int(claims["e"]), tz=UTC),
-        )
-    except (ValueError, KeyError, TypeError):
+        channel, address, expiry = claims["c"], claims["a"], claims["e"]
+        if channel not in CHANNELS or not isinstance(address, str) or type(expiry) is not int:
+            raise ValueError("unexpected claims")
+        unsubscribe = Unsubscribe(channel, address, datetime.fromtimestamp(expiry, tz=UTC))
+    # Signed by us yet unreadable (an old format, a bug): still only "not valid", never a 5xx.
+    except (ValueError, KeyError, TypeError, OverflowError, OSError, RecursionError):
         raise TokenError("this unsubscribe link is not valid") from None
     if unsubscribe.expires_at <= now:
         raise TokenError("this unsubscribe link has expired; use the link in a newer message")
