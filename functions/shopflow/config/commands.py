@@ -1,4 +1,4 @@
-"""`shopflow config show|get|set|push|validate`: the owner's settings in SSM, checked before writing.
+"""`shopflow config show|get|set|unset|push|validate`: the owner's settings in SSM, checked before writing.
 
 Values are checked with `parse_setting` (the same parsing the pipeline uses) before anything
 is written, so a refused value leaves SSM as it was. `show` and `get` report the value the
@@ -27,7 +27,7 @@ PREFIX = "shopflow config"
 
 def register(commands: Any) -> None:
     config = commands.add_parser(
-        "config", help="the owner's settings in SSM: show, get, set, push or validate a YAML file"
+        "config", help="the owner's settings in SSM: show, get, set, unset, push or validate a YAML file"
     )
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -47,6 +47,13 @@ def register(commands: Any) -> None:
     put.add_argument("value", help="as text: numbers 30, booleans true/false, lists a,b")
     add_target_arguments(put)
     put.set_defaults(run=_set)
+
+    unset = actions.add_parser(
+        "unset", help="remove a setting from SSM: its default applies again (or it is not set)"
+    )
+    unset.add_argument("key", help="e.g. webhooks.shopify.previous_secret, after a rotation")
+    add_target_arguments(unset)
+    unset.set_defaults(run=_unset)
 
     push = actions.add_parser(
         "push", help="write a YAML file of settings; if any entry is invalid, nothing is written"
@@ -384,7 +391,45 @@ def _set(args: argparse.Namespace) -> int:
         _plan(args.key, args.value)  # refuse bad input before looking for a target
         line = set_setting(target_from_args(args), args.key, args.value)
     except SettingError as exc:
-        _complain(f"refused, nothing written: {exc}")
+        hint = f" (to remove it: {PREFIX} unset {args.key})" if not args.value.strip() else ""
+        _complain(f"refused, nothing written: {exc}{hint}")
+        return 1
+    print(line)
+    return 0
+
+
+def _unset_plan(key: str) -> Planned:
+    """Removing `key`'s parameter, or `SettingError` for an unknown or a required key."""
+    if key not in BY_KEY:
+        raise SettingError(_unknown(key))
+    setting = BY_KEY[key]
+    if setting.required is not None:
+        raise SettingError(f"{key}: {setting.required}")
+    return Planned(setting, setting.default, None)
+
+
+def unset_setting(target: Target, key: str) -> str:
+    """Delete `key`'s parameter, so that its default applies (or it is not set); the line saying
+    what changed. Raises `SettingError` (nothing deleted) for an unknown or a required key."""
+    planned = _unset_plan(key)
+    after = _shown(planned.setting, planned.value)
+    if planned.value is not None and not planned.setting.secure:
+        after += " (default)"
+    with _aws_errors(target):
+        ssm = target.client("ssm")
+        current = _current(target, _read(target, ssm))[key]
+        if _unchanged(planned, current):
+            return f"{key}: not in SSM, nothing removed in {target.where}"
+        _write(ssm, target, planned, current)
+    return f"{key}: {_shown_before(current)} -> {after} in {target.where}"
+
+
+def _unset(args: argparse.Namespace) -> int:
+    try:
+        _unset_plan(args.key)  # refuse before looking for a target
+        line = unset_setting(target_from_args(args), args.key)
+    except SettingError as exc:
+        _complain(f"refused, nothing removed: {exc}")
         return 1
     print(line)
     return 0

@@ -34,10 +34,18 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     check: Callable[[str], str | None] | None = None  # returns a complaint, or None when fine
+    required: str | None = None  # why `config unset` may not remove it; None: it may
 
     @property
     def secure(self) -> bool:
         return self.kind == "secret"
+
+
+# A sender's current secret: removing it would refuse the sender's every delivery.
+_SIGNS_DELIVERIES = (
+    "required: without it every delivery from this sender is refused (401), and WooCommerce never "
+    "retries; to rotate it, set the old value as previous_secret, then `shopflow config set` the new one"
+)
 
 
 def _hmac_secret(value: str) -> str | None:
@@ -128,6 +136,7 @@ SETTINGS: tuple[Setting, ...] = (
         "secret",
         "Shopify app's client secret: signs X-Shopify-Hmac-Sha256.",
         check=_hmac_secret,
+        required=_SIGNS_DELIVERIES,
     ),
     Setting(
         "webhooks.shopify.previous_secret",
@@ -147,6 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
         "secret",
         "WooCommerce webhook secret: signs X-WC-Webhook-Signature.",
         check=_hmac_secret,
+        required=_SIGNS_DELIVERIES,
     ),
     Setting(
         "webhooks.woocommerce.previous_secret",
@@ -159,6 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         "secret",
         "Standard Webhooks secret (whsec_...) for /webhooks/events senders.",
         check=_whsec_secret,
+        required=_SIGNS_DELIVERIES,
     ),
     Setting(
         "webhooks.events.previous_secret",
