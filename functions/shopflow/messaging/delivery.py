@@ -8,6 +8,8 @@ request left and no answer came back (`Unknown`). The send-once record decides w
 
 from __future__ import annotations
 
+import encodings.idna
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
@@ -66,20 +68,60 @@ class Email:
     headers: Mapping[str, str] = field(default_factory=dict)  # List-Unsubscribe, ... (marketing)
 
 
+class UndeliverableAddress(ValueError):
+    """An email address that cannot go on the wire as SES takes it; the text says why (never the address)."""
+
+
+INVALID_ADDRESS = "invalid email address"
+# SES does not support SMTPUTF8 (RFC 6531): a local part must be 7-bit ASCII, a domain IDNA-encoded.
+NON_ASCII_LOCAL_PART = "email address not deliverable (non-ASCII local part: SES does not support SMTPUTF8)"
+# The stdlib codec is IDNA 2003, which maps these four to other characters (strasse.de for straße.de):
+# IDNA 2008, what registries use, keeps them, so the message would reach another domain.
+IDNA_2008_ONLY = "email address not deliverable (domain needs IDNA 2008: it has ß, ς, ZWJ or ZWNJ)"
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$")
+
+
+def wire_address(address: str) -> str:
+    """`address` as it goes in a header and to SES: an ASCII dot-atom local part (RFC 5322) and
+    the domain in its IDNA ASCII form (RFC 5891, punycode), `ann@xn--bcher-kva.de` for
+    `ann@bücher.de`. Raises `UndeliverableAddress` with the reason when it cannot go."""
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain):
+        raise UndeliverableAddress(INVALID_ADDRESS)
+    if not local.isascii():
+        raise UndeliverableAddress(NON_ASCII_LOCAL_PART)
+    if len(local) > 64 or not _DOT_ATOM.match(local):  # RFC 5321's limit; quoted local parts are not taken
+        raise UndeliverableAddress(INVALID_ADDRESS)
+    if not domain.isascii():
+        if _IDNA_DEVIATIONS.intersection(domain.lower()):
+            raise UndeliverableAddress(IDNA_2008_ONLY)
+        try:
+            domain = ".".join(encodings.idna.ToASCII(label).decode("ascii") for label in domain.split("."))
+        except UnicodeError:
+            raise UndeliverableAddress(INVALID_ADDRESS) from None
+    if len(domain) > 253 or not _HOST.match(domain):
+        raise UndeliverableAddress(INVALID_ADDRESS)
+    return f"{local}@{domain}"
+
+
 # CRLF as SMTP wants, and lines folded only past RFC 5322's 998 characters: a folded
 # List-Unsubscribe becomes an encoded word that mail clients cannot use as a link.
 _WIRE = email_policy.SMTP.clone(max_line_length=998)
 
 
 def build_mime(email: Email) -> bytes:
-    """multipart/alternative with the text part first, as mail clients expect."""
+    """multipart/alternative with the text part first, as mail clients expect. Addresses go in
+    their wire form (`wire_address`); one that cannot raises `UndeliverableAddress`."""
+    sender = wire_address(email.sender)
     message = EmailMessage()
-    message["From"] = formataddr((email.sender_name, email.sender))
-    message["To"] = email.to
+    message["From"] = formataddr((email.sender_name, sender))  # a non-ASCII name: an encoded word
+    message["To"] = wire_address(email.to)
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(domain=email.sender.rsplit("@", 1)[-1])
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     if email.reply_to:
-        message["Reply-To"] = email.reply_to
+        message["Reply-To"] = wire_address(email.reply_to)
     for name, value in email.headers.items():
         message[name] = value
     message.set_content(email.text, subtype="plain", charset="utf-8")
@@ -117,11 +159,14 @@ class SesSender:
         self._client = client
 
     def send(self, email: Email) -> SendOutcome:
-        request: dict[str, Any] = {
-            "Source": formataddr((email.sender_name, email.sender)),
-            "Destinations": [email.to],
-            "RawMessage": {"Data": build_mime(email)},
-        }
+        try:
+            request: dict[str, Any] = {
+                "Source": formataddr((email.sender_name, wire_address(email.sender))),
+                "Destinations": [wire_address(email.to)],
+                "RawMessage": {"Data": build_mime(email)},
+            }
+        except UndeliverableAddress as exc:  # never a malformed header; retrying cannot help
+            return Rejected(str(exc), retryable=False)
         if email.configuration_set:
             request["ConfigurationSetName"] = email.configuration_set
         try:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.carts.model import Cart
+from shopflow.messaging.delivery import UndeliverableAddress, wire_address
 from shopflow.notifications.kinds import TRANSACTIONAL, Channel, Skip
 from shopflow.notifications.policy import NotifyPolicy
 from shopflow.orders.model import Order, OrderStatus
 
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 SUPPORTED_LOCALES = ("en", "ru", "pl")
 
 
@@ -48,8 +48,10 @@ def decide(
             return Skip("no sender address configured (notify.email.sender)")
         if not customer.email:
             return Skip("no email address")
-        if not _EMAIL.match(customer.email):
-            return Skip("invalid email address")
+        try:
+            wire_address(customer.email)  # what SES will be given: ASCII local part, IDNA domain
+        except UndeliverableAddress as exc:
+            return Skip(str(exc))
         address = customer.email
     else:
         if not customer.phone:
