@@ -577,20 +577,9 @@ class LocalRuntime:
             self.dead_letters[dlq_id] = count
 
     def _start_api(self, app: Any) -> None:
-        from chalice.config import Config
-        from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
+        from shopflow.local.api_server import api_server
 
-        report = self.report
-
-        class Handler(ChaliceRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                report(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else '?'}")
-
-        config = Config.create(
-            chalice_stage="local", app_name="shopflow", lambda_timeout=15, lambda_memory_size=512
-        )
-        create_local_server(app, config, HOST, self.options.port).server.server_close()  # adopts the app
-        self._api = LocalDevServer(app, config, HOST, self.options.port, handler_cls=Handler)
+        self._api = api_server(app, HOST, self.options.port, self.report)
         thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
         thread.start()
         self._threads.append(thread)
