@@ -1,11 +1,13 @@
-"""`shopflow local`: seconds to ready (first run and warm) and webhook -> outbox latency.
+"""`shopflow local`: seconds to ready (first run and warm), webhook -> outbox latency, restarts.
 
-    python bench/local_runtime.py [--orders 200]
+    python bench/local_runtime.py [--orders 200] [--history 1000] [--only restart]
 
 First run: a fresh data dir and a fresh tool cache (DynamoDB Local fetched with npm pack).
 Warm: the same data dir and cache again. Latency: from an accepted webhook's answer to its
 confirmation email's file in the outbox folder (stream -> dispatch -> notify queue -> notify ->
-SES -> .eml), clock speed 1.
+SES -> .eml), clock speed 1. Restart: a data dir with `--history` orders whose emails all went
+out, stopped and started again: seconds until the API answers, until the ready line, and until
+the start's outbox check (decision 17) has said what it re-sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
+import re
 import signal
 import statistics
 import subprocess
@@ -20,9 +24,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
@@ -30,14 +37,21 @@ sys.path.insert(0, str(ROOT))
 
 from shopflow.config.commands import set_setting  # noqa: E402
 from shopflow.local.ports import free_port  # noqa: E402
-from shopflow.target import LocalSession, Target  # noqa: E402
+from shopflow.target import LOCAL_CREDENTIALS, LOCAL_REGION, LocalSession, Target  # noqa: E402
 from shopflow.webhooks.signatures import sign_hmac_base64  # noqa: E402
 
 SHOP = "demo-shop.myshopify.com"
 SENDER = "orders@demo-shop.example"
 
 
-def start(data_dir: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], float]:
+def start(
+    data_dir: Path,
+    env: dict[str, str],
+    *extra: str,
+    port: int | None = None,
+    lines: queue.Queue[str] | None = None,
+) -> tuple[subprocess.Popen[str], float]:
+    """Start `shopflow local`; seconds to its ready line. Its later console lines go to `lines`."""
     began = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - our own command line
         [
@@ -46,7 +60,7 @@ def start(data_dir: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.
             "shopflow.cli",
             "local",
             "--port",
-            str(free_port()),
+            str(port or free_port()),
             "--data-dir",
             str(data_dir),
             *extra,
@@ -62,9 +76,18 @@ def start(data_dir: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.
         if "shopflow local ready" in line:
             ready = time.monotonic() - began
             # Keep reading its console (a line per message) so a full pipe never blocks it.
-            threading.Thread(target=process.stdout.read, daemon=True).start()
+            threading.Thread(target=_follow, args=(process, lines), daemon=True).start()
             return process, ready
+        if lines is not None:
+            lines.put(line)
     raise SystemExit(f"shopflow local did not start (exit {process.wait()})")
+
+
+def _follow(process: subprocess.Popen[str], lines: queue.Queue[str] | None) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        if lines is not None:
+            lines.put(line)
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -72,35 +95,47 @@ def stop(process: subprocess.Popen[str]) -> None:
     process.wait(timeout=60)
 
 
-def latency(data_dir: Path, orders: int) -> list[float]:
-    """From each accepted webhook to its confirmation email in the outbox folder."""
+def configure(data_dir: Path) -> str:
+    """Allow the bench's shop and name a sender; the instance's Shopify secret."""
     session = LocalSession.read(data_dir)
     target = Target(session.stage, session.region, endpoints=session.endpoints, local=session)
     for key, value in (("webhooks.shopify.shop_domains", SHOP), ("notify.email.sender", SENDER)):
         set_setting(target, key, value)
-    secret = target.client("ssm").get_parameter(
+    secret: str = target.client("ssm").get_parameter(
         Name=f"/shopflow/{session.stage}/webhooks/shopify/secret", WithDecryption=True
     )["Parameter"]["Value"]
+    return secret
+
+
+def order_request(api_url: str, secret: str, n: int) -> urllib.request.Request:
+    """A signed Shopify orders/create for order #7000000+n."""
     template: dict[str, Any] = json.loads((ROOT / "functions/shopflow/local/demo/order.json").read_text())[
         "order"
     ]
+    body = json.dumps({**template, "id": 7_000_000 + n, "name": f"#{7_000_000 + n}"}).encode()
+    return urllib.request.Request(  # noqa: S310 - local
+        f"{api_url}/webhooks/shopify",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Hmac-Sha256": sign_hmac_base64(body, secret),
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": f"bench-{n}",
+        },
+    )
+
+
+def latency(data_dir: Path, orders: int) -> list[float]:
+    """From each accepted webhook to its confirmation email in the outbox folder."""
+    secret = configure(data_dir)
+    api_url = LocalSession.read(data_dir).api_url
     outbox = data_dir / "outbox"
     timings: list[float] = []
     for n in range(orders):
         number = f"#{7_000_000 + n}"
-        body = json.dumps({**template, "id": 7_000_000 + n, "name": number}).encode()
-        request = urllib.request.Request(  # noqa: S310 - local
-            f"{session.api_url}/webhooks/shopify",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-Shopify-Topic": "orders/create",
-                "X-Shopify-Hmac-Sha256": sign_hmac_base64(body, secret),
-                "X-Shopify-Shop-Domain": SHOP,
-                "X-Shopify-Webhook-Id": f"bench-{n}",
-            },
-        )
+        request = order_request(api_url, secret, n)
         before = {p.name for p in outbox.glob("*.eml")} if outbox.exists() else set()
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
             assert json.loads(answer.read())["status"] == "accepted"
@@ -117,15 +152,172 @@ def latency(data_dir: Path, orders: int) -> list[float]:
     return timings
 
 
+def make_history(data_dir: Path, orders: int) -> list[dict[str, Any]]:
+    """`orders` signed orders, their confirmations out and their outbox items consumed; the
+    instance's table items (timers left out) for `copy_history`."""
+    secret = configure(data_dir)
+    session = LocalSession.read(data_dir)
+    numbers: queue.Queue[int] = queue.Queue()
+    for n in range(orders):
+        numbers.put(n)
+
+    def send() -> None:
+        while True:
+            try:
+                n = numbers.get_nowait()
+            except queue.Empty:
+                return
+            with urllib.request.urlopen(order_request(session.api_url, secret, n), timeout=120) as answer:  # noqa: S310
+                assert json.loads(answer.read())["status"] == "accepted"
+
+    senders = [threading.Thread(target=send) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    outbox = data_dir / "outbox"
+    wait_for(lambda: len(list(outbox.glob("*.eml"))) >= orders, f"{orders} confirmation emails")
+    dynamodb = Target(session.stage, session.region, endpoints=session.endpoints, local=session).client(
+        "dynamodb"
+    )
+    items = [
+        item
+        for page in dynamodb.get_paginator("scan").paginate(TableName=session.table_name, ConsistentRead=True)
+        for item in page["Items"]
+        if item.get("item_type", {}).get("S") != "TIMER"
+    ]
+    outbox_ids = {item["outbox_id"]["S"] for item in items if item.get("item_type", {}).get("S") == "OUTBOX"}
+    journal = data_dir / "journal.jsonl"
+    wait_for(
+        lambda: outbox_ids <= {json.loads(line)["outbox_id"] for line in journal.read_text().splitlines()},
+        f"all {len(outbox_ids)} outbox items consumed",
+    )
+    return items
+
+
+def copy_history(data_dir: Path, table_name: str, items: list[dict[str, Any]], copies: int) -> int:
+    """With the instance stopped: its orders copied `copies` times under other order numbers, as
+    consumed history (their messages SENT, their outbox items in the journal as the runtime
+    writes it). Thousands of webhooks take too long on a loaded machine. The outbox items added."""
+    from shopflow.local.dynamodb_local import DynamoDBLocal
+
+    copied = [
+        _renumbered(item, copy) for copy in range(1, copies + 1) for item in items if _order_number(item) >= 0
+    ]
+    with DynamoDBLocal(data_dir=data_dir / "dynamodb") as db:
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=db.endpoint,
+            region_name=LOCAL_REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        for first in range(0, len(copied), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in copied[first : first + 25]]
+            while batch:
+                answer = dynamodb.batch_write_item(RequestItems={table_name: batch})
+                batch = answer.get("UnprocessedItems", {}).get(table_name, [])
+    outbox_ids = [item["outbox_id"]["S"] for item in copied if item.get("item_type", {}).get("S") == "OUTBOX"]
+    with (data_dir / "journal.jsonl").open("a") as journal:
+        for outbox_id in outbox_ids:
+            journal.write(
+                json.dumps({"queue": "NotifyQueue", "outbox_id": outbox_id, "state": "consumed"}) + "\n"
+            )
+    return len(outbox_ids)
+
+
+_NUMBER = re.compile(r"7000(\d{3})")
+
+
+def _order_number(item: dict[str, Any]) -> int:
+    """n of order #7000000+n that an item belongs to (-1: none)."""
+    found = _NUMBER.search(json.dumps(item))
+    return int(found.group(1)) if found else -1
+
+
+def _renumbered(item: dict[str, Any], copy: int) -> dict[str, Any]:
+    # Order 7000000+n becomes 7000000+copy*1000+n in every string of the item.
+    text = _NUMBER.sub(lambda match: f"7{copy:03d}{match.group(1)}", json.dumps(item))
+    renumbered: dict[str, Any] = json.loads(text)
+    return renumbered
+
+
+def wait_for(condition: Any, what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no {what} within {timeout:.0f} s")
+        time.sleep(0.5)
+    time.sleep(1)
+
+
+def restart(data_dir: Path, env: dict[str, str]) -> None:
+    """Seconds from launch to the API's first answer, to the ready line and to the outbox check."""
+    lines: queue.Queue[str] = queue.Queue()
+    began = time.monotonic()
+    answered: list[float] = []
+    port_holder: dict[str, int] = {}
+
+    def probe() -> None:
+        # The first answer of any kind from the API (an unknown unsubscribe token: its error page).
+        while "port" not in port_holder:
+            time.sleep(0.01)
+        while not answered:
+            try:
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port_holder['port']}/unsubscribe/bench", timeout=5
+                ).close()
+            except urllib.error.HTTPError:
+                pass
+            except OSError:
+                time.sleep(0.02)
+                continue
+            answered.append(time.monotonic() - began)
+
+    threading.Thread(target=probe, daemon=True).start()
+    port = free_port()
+    port_holder["port"] = port
+    process, ready = start(data_dir, env, port=port, lines=lines)
+    checked: float | None = None
+    said: list[str] = [line.strip() for line in list(lines.queue) if "outbox item" in line]
+    if said:
+        checked = ready  # re-sent before the ready line (as before decision 34)
+    deadline = time.monotonic() + 600
+    try:
+        while checked is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line.startswith("outbox check"):
+                said.append(line.strip())
+                checked = time.monotonic() - began
+        while not answered and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop(process)
+    print(f"restart with {len(list((data_dir / 'outbox').glob('*.eml')))} emails of history:")
+    print(f"  API answers after {answered[0]:.1f} s; ready line after {ready:.1f} s")
+    if checked is None:
+        print("  outbox check: no line within 600 s")
+    else:
+        print(f"  outbox check done after {checked:.1f} s: " + " / ".join(said))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--history", type=int, default=1000, help="orders before the restart measured")
+    parser.add_argument("--only", choices=["restart"], help="measure only restarts with history")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["SHOPFLOW_CACHE_DIR"] = str(Path(scratch) / "cache")
         env["PYTHONUNBUFFERED"] = "1"
         data_dir = Path(scratch) / "data"
+        if args.only == "restart":  # with the usual tool cache
+            restarts(data_dir, env, args.history)
+            return
+        env["SHOPFLOW_CACHE_DIR"] = str(Path(scratch) / "cache")
         process, first = start(data_dir, env)
         stop(process)
         warm_runs = []
@@ -140,12 +332,31 @@ def main() -> None:
             timings = latency(data_dir, args.orders)
         finally:
             stop(process)
+        restarts(Path(scratch) / "history", env, args.history)
     timings.sort()
     p99 = timings[max(0, int(len(timings) * 0.99) - 1)]
     print(
         f"accepted webhook -> its email in .shopflow/outbox/, {len(timings)} orders, clock speed 1: "
         f"p50 {statistics.median(timings):.0f} ms, p99 {p99:.0f} ms, max {timings[-1]:.0f} ms"
     )
+
+
+def restarts(data_dir: Path, env: dict[str, str], history: int) -> None:
+    real = min(history, 100)
+    process, _ = start(data_dir, env)
+    try:
+        began = time.monotonic()
+        items = make_history(data_dir, real)
+        table_name = LocalSession.read(data_dir).table_name
+    finally:
+        stop(process)
+    added = copy_history(data_dir, table_name, items, copies=(history - 1) // real)
+    print(
+        f"history: {real} signed orders and {added} copies, every outbox item consumed, "
+        f"in {time.monotonic() - began:.0f} s"
+    )
+    for _ in range(2):
+        restart(data_dir, env)
 
 
 if __name__ == "__main__":

@@ -100,10 +100,16 @@ def _run_local(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         runtime.stop()
         return 130
+    sender = runtime.email_sender()
+    emails = (
+        f"emails from {sender}"
+        if sender
+        else "no emails: set notify.email.sender (shopflow config set notify.email.sender ADDRESS --local)"
+    )
     _console(
         f"shopflow local ready in {runtime.ready_seconds:.1f} s: API {session.api_url} "
         f"(stage {session.stage}, clock x{options.clock_speed:g}); data in {runtime.data_dir}; "
-        f"outbox {runtime.data_dir / 'outbox'}. Ctrl-C stops."
+        f"outbox {runtime.data_dir / 'outbox'} ({emails}). Ctrl-C stops."
     )
     try:
         runtime.wait()

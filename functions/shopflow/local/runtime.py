@@ -8,14 +8,17 @@ thread. Everything lives in the data dir (`.shopflow/` by default):
     parameters.json    the SSM parameters (moto keeps them in memory), restored at start
     clock.json         where the local clock was, so a restart never moves time back
     journal.jsonl      which outbox items each queue's consumer completed (see below)
+    outbox_check.json  before which time every outbox item is known completed (see below)
     outbox/            every email (.eml) and SMS (.txt) sent
     dead-letters/      messages moved to a dead-letter queue, one JSON file each
     local.json         endpoints of the running instance, for `--local` commands
+    local.lock         held by the running instance (`instance_lock.py`): one per data dir
 
 moto's queues live in memory, so a message in flight when the runtime is killed would be
-lost. At start the runtime therefore sends again every outbox item that no consumer
-completed (the journal says which), and reads the stream only from then on; consumers
-deduplicate on `outbox_id` (decision 7), so an item is delivered once (decision 17).
+lost. The runtime reads the stream only from its start on and, once the API answers, sends
+again in the background every outbox item that no consumer completed (the journal says
+which; `outbox_check.py`); consumers deduplicate on `outbox_id` (decision 7), so an item is
+delivered once (decisions 17 and 34).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,7 +44,9 @@ import yaml
 from shopflow.bootstrap import SETTINGS_MAX_AGE_VARIABLE
 from shopflow.clock import ScaledClock
 from shopflow.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
+from shopflow.local.instance_lock import InstanceLock
 from shopflow.local.mail import ACCOUNT, OutboxWriter
+from shopflow.local.outbox_check import OUTBOX_CHECK_FILE, Journal, LiveStream, OutboxCheck
 from shopflow.local.ports import HOST, port_in_use
 from shopflow.local.resources import Provisioned, function_environment, provision
 from shopflow.local.sources import (
@@ -61,6 +66,10 @@ MOTO_SERVICES = ("sqs", "ssm", "ses", "sesv2", "sns", "events", "scheduler", "st
 PARAMETERS_FILE = "parameters.json"
 CLOCK_FILE = "clock.json"
 JOURNAL_FILE = "journal.jsonl"
+# A fresh instance sends email from here (its emails only ever reach .shopflow/outbox/), so a
+# newcomer sees the confirmation of their first order; on AWS the owner names a verified sender.
+LOCAL_EMAIL_SENDER = "orders@shopflow-local.example"
+EMAIL_SENDER_KEY = "notify.email.sender"
 
 
 class LocalError(RuntimeError):
@@ -77,33 +86,6 @@ class LocalOptions:
     stage: str = LOCAL_STAGE
     template: Path | None = None
     verbose: bool = False
-
-
-@dataclass
-class Journal:
-    """Outbox items a queue's consumer completed or dead-lettered, appended as they happen."""
-
-    path: Path
-    done: set[tuple[str, str]] = field(default_factory=set)  # (queue logical id, outbox id)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def load(self) -> Journal:
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a kill
-                self.done.add((entry["queue"], entry["outbox_id"]))
-        return self
-
-    def record(self, queue: str, outbox_id: str, state: str) -> None:
-        with self._lock:
-            self.done.add((queue, outbox_id))
-            with self.path.open("a") as journal:
-                journal.write(json.dumps({"queue": queue, "outbox_id": outbox_id, "state": state}) + "\n")
-                journal.flush()
-                os.fsync(journal.fileno())
 
 
 class _Periodic(Source):
@@ -135,19 +117,21 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self._parameters_seen: str | None = None
         self._stopped = threading.Event()
+        self.outbox_check: OutboxCheck | None = None
+        self._lock = InstanceLock(self.data_dir)
 
     # --- start ---------------------------------------------------------------------------------
 
     def start(self) -> LocalSession:
         started = time.monotonic()
-        self._refuse_second_instance()
-        if port_in_use(self.options.port):
-            raise LocalError(
-                f"port {self.options.port} is already in use: stop what listens there "
-                f"(`ss -ltnp 'sport = :{self.options.port}'`) or pick another with --port"
-            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._refuse_second_instance()
         try:
+            if port_in_use(self.options.port):
+                raise LocalError(
+                    f"port {self.options.port} is already in use: stop what listens there "
+                    f"(`ss -ltnp 'sport = :{self.options.port}'`) or pick another with --port"
+                )
             endpoints, backend = self._start_servers()
             self._configure_process(endpoints)
             template = Template.load(
@@ -177,8 +161,17 @@ class LocalRuntime:
         return session
 
     def _refuse_second_instance(self) -> None:
+        """Take the data dir's lock, or say who holds it. A crashed instance (even an unreaped
+        zombie) holds nothing, so its leftover local.json is simply replaced."""
         from shopflow.target import TargetError
 
+        if self._lock.supported:
+            if self._lock.acquire():
+                return
+            raise LocalError(
+                f"shopflow local is already running on this data dir (pid {self._lock.holder()}); "
+                "stop it first or pass another --data-dir"
+            )
         try:
             running = LocalSession.read(self.data_dir)
         except TargetError:
@@ -270,6 +263,12 @@ class LocalRuntime:
             if value is None and BY_KEY[key].secure and key.endswith(".secret"):
                 value = _local_secret(key)
                 generated.append(key)
+            if value is None and key == EMAIL_SENDER_KEY:
+                value = LOCAL_EMAIL_SENDER
+                self.report(
+                    f"emails are sent from {value} on this instance (into the outbox folder); "
+                    f"`shopflow config set {EMAIL_SENDER_KEY} ADDRESS --local` names your own"
+                )
             if value is None or value == "":
                 continue
             ssm.put_parameter(
@@ -285,6 +284,18 @@ class LocalRuntime:
                 + " (shopflow config get KEY --local --reveal)"
             )
         self._snapshot_parameters()
+
+    def email_sender(self) -> str | None:
+        """The sender every email goes out with now (None: no email is sent)."""
+        from shopflow.config.settings import ssm_path
+        from shopflow.config.spec import key_to_name
+
+        name = f"{ssm_path(self.options.stage)}/{key_to_name(EMAIL_SENDER_KEY)}"
+        try:
+            value: str = self.client_cached("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        except Exception:  # unset (ParameterNotFound), or moto is gone
+            return None
+        return value
 
     @staticmethod
     def _parameters(ssm: Any, root: str) -> list[dict[str, Any]]:
@@ -367,6 +378,7 @@ class LocalRuntime:
         bootstrap.build_models()  # before any handler thread: decision 15
         app_module = importlib.import_module("app")
         journal = Journal(self.data_dir / JOURNAL_FILE).load()
+        live = LiveStream()
         consumers: dict[str, QueueSource] = {}
         stream_sources: list[StreamSource] = []
         for logical_id, resource in template.of_type("AWS::Serverless::Function").items():
@@ -382,7 +394,9 @@ class LocalRuntime:
                     consumers[queue.queue_url] = queue
                     self.sources.append(queue)
                 elif kind == "DynamoDB":
-                    stream = self._stream_source(template, provisioned, logical_id, handler, timeout, props)
+                    stream = self._stream_source(
+                        template, provisioned, logical_id, handler, timeout, props, live
+                    )
                     stream_sources.append(stream)
                     self.sources.append(stream)
                 elif kind in ("Schedule", "ScheduleV2"):
@@ -402,7 +416,9 @@ class LocalRuntime:
                     raise LocalError(f"{logical_id}.{event_name}: event type {kind} is not run locally yet")
         self.outbox = OutboxWriter(self.data_dir / "outbox", LOCAL_REGION, self.report)
         self._write_mail_as_sent(self.outbox)
-        self._resend_unfinished(provisioned, journal, consumers, stream_sources)
+        for stream in stream_sources:
+            stream.open()  # from here on: what was written before is the outbox check's
+        self.outbox_check = self._outbox_check(provisioned, journal, consumers, stream_sources, live)
         self._start_api(app_module.app)
         self.sources += [
             _Periodic("parameters snapshot", self._snapshot_parameters, 1.0, self.report),
@@ -414,6 +430,10 @@ class LocalRuntime:
         for source in self.sources:
             source.start()
         self._start_control()
+        if self.outbox_check is not None:
+            thread = threading.Thread(target=self._run_outbox_check, name="outbox check", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     @staticmethod
     def _write_mail_as_sent(outbox: OutboxWriter) -> None:
@@ -480,6 +500,7 @@ class LocalRuntime:
         handler: Any,
         timeout: int,
         props: dict[str, Any],
+        live: LiveStream,
     ) -> StreamSource:
         stream_arn = template.resolve(props["Stream"], provisioned.refs, provisioned.attributes)
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
@@ -492,10 +513,14 @@ class LocalRuntime:
             if failure_queue is not None:
                 sqs.send_message(QueueUrl=failure_queue, MessageBody=json.dumps(metadata))
 
+        def seen_then_handled(event: dict[str, Any], context: Any) -> Any:
+            live.saw(event["Records"])  # the outbox check leaves these to the live stream
+            return handler(event, context)
+
         return StreamSource(
             function_name=function,
-            handler=handler,
-            # From now on only: what was written before is re-sent from the journal (module doc).
+            handler=seen_then_handled,
+            # From now on only: what was written before is the outbox check's (module doc).
             reader=StreamReader(self.client("dynamodbstreams"), str(stream_arn), start="LATEST"),
             patterns=filter_patterns(props),
             batch_size=int(props.get("BatchSize", 100)),
@@ -506,54 +531,54 @@ class LocalRuntime:
             timeout_seconds=timeout,
         )
 
-    def _resend_unfinished(
+    def _outbox_check(
         self,
         provisioned: Provisioned,
         journal: Journal,
         consumers: dict[str, QueueSource],
         streams: list[StreamSource],
-    ) -> None:
-        """Outbox items no consumer completed go through dispatch again (module doc)."""
-        if not streams:
+        live: LiveStream,
+    ) -> OutboxCheck | None:
+        """The check of outbox items no consumer completed, run once the API answers (module doc)."""
+        from shopflow import bootstrap
+        from shopflow.store.orders import iso
+
+        if not streams or not consumers:
+            return None  # nothing reads the stream, or no queue has a consumer: nothing was lost
+        queue_ids = {url: logical_id for logical_id, url in provisioned.refs.items() if url in consumers}
+        dispatcher = bootstrap.runtime().dispatcher
+
+        def consumed_queues_for(event_type: str) -> set[str]:
+            # Only the queues dispatch sends this event to; an unroutable one is dispatch's to report.
+            return {queue_ids[url] for url in dispatcher.queue_urls_for(event_type) if url in queue_ids}
+
+        def deliver(records: list[dict[str, Any]]) -> None:
+            for stream in streams:
+                for first in range(0, len(records), stream.batch_size):
+                    stream.deliver(records[first : first + stream.batch_size])
+
+        live.empty_reads = lambda: min(stream.empty_reads for stream in streams)
+        return OutboxCheck(
+            dynamodb=self.client("dynamodb"),
+            table_name=provisioned.table_name(),
+            journal=journal,
+            queues_for=consumed_queues_for,
+            deliver=deliver,
+            live=live,
+            state_path=self.data_dir / OUTBOX_CHECK_FILE,
+            started_at=iso(self.clock.now()),
+            report=self.report,
+        )
+
+    def _run_outbox_check(self) -> None:
+        check = self.outbox_check
+        if check is None:
             return
-        consumed_queues = {logical_id for logical_id, url in provisioned.refs.items() if url in consumers}
-        if not consumed_queues:
-            return  # no queue has a consumer: nothing could have been completed or lost
-        dynamodb = self.client("dynamodb")
-        unfinished: list[dict[str, Any]] = []
-        for page in dynamodb.get_paginator("scan").paginate(
-            TableName=provisioned.table_name(),
-            FilterExpression="item_type = :outbox",
-            ExpressionAttributeValues={":outbox": {"S": "OUTBOX"}},
-            ConsistentRead=True,
-        ):
-            for item in page["Items"]:
-                outbox_id = item["outbox_id"]["S"]
-                if any((queue, outbox_id) not in journal.done for queue in consumed_queues):
-                    unfinished.append(item)
-        if not unfinished:
-            return
-        unfinished.sort(key=lambda item: item["created_at"]["S"])
-        records = [
-            {
-                "eventID": f"resend-{i}",
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": LOCAL_REGION,
-                "dynamodb": {
-                    "Keys": {"pk": item["pk"], "sk": item["sk"]},
-                    "NewImage": item,
-                    "SequenceNumber": f"{i:021d}",
-                    "SizeBytes": 0,
-                    "StreamViewType": "NEW_IMAGE",
-                },
-            }
-            for i, item in enumerate(unfinished)
-        ]
-        self.report(f"re-sending {len(records)} outbox item(s) no consumer completed before the last stop")
-        for stream in streams:
-            stream.deliver(records)
+        try:
+            check.run()
+        except Exception as exc:  # the instance keeps serving; the next start checks again
+            if not check.stopping.is_set():
+                self.report(f"outbox check failed: {exc} (it runs again at the next start)")
 
     def _watch_dead_letters(self, template: Template, provisioned: Provisioned) -> None:
         sqs = self.client_cached("sqs")
@@ -639,6 +664,8 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop everything; safe to call twice and after a failed start."""
+        if self.outbox_check is not None:
+            self.outbox_check.stopping.set()
         stop_all(self.sources)
         if self.outbox is not None:
             self.outbox.collect()
@@ -661,6 +688,7 @@ class LocalRuntime:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        self._lock.release()
         self._stopped.set()
 
 

@@ -216,21 +216,29 @@ class StreamSource(Source):
         self._handler = handler
         self._reader = reader
         self._patterns = patterns
-        self._batch_size = batch_size
+        self.batch_size = batch_size
         self._max_retries = maximum_retry_attempts
         self._report_item_failures = report_item_failures
         self._on_failure = on_failure
         self._timeout = timeout_seconds
         self._retry_pause = retry_pause
         self.invocations = 0
+        self.empty_reads = 0  # reads that found nothing new: the stream was read to its end
 
     def poll(self) -> bool:
-        records = lambda_event(self._reader.poll(limit=self._batch_size), self._patterns)["Records"]
+        read = self._reader.poll(limit=self.batch_size)
+        if not read:
+            self.empty_reads += 1
+        records = lambda_event(read, self._patterns)["Records"]
         if not records:
             return False
-        for start in range(0, len(records), self._batch_size):
-            self.deliver(records[start : start + self._batch_size])
+        for start in range(0, len(records), self.batch_size):
+            self.deliver(records[start : start + self.batch_size])
         return True
+
+    def open(self) -> None:
+        """Fix where reading starts (the reader's `start`) before the first poll."""
+        self._reader.open()
 
     def deliver(self, batch: list[dict[str, Any]]) -> None:
         """Invoke until the batch is through, retrying from the first failed record."""

@@ -49,6 +49,10 @@ class StreamReader:
         self._iterators: dict[str, str | None] = {}
         self._start = start
 
+    def open(self) -> None:
+        """Take the shards' positions now, so the first poll reads from here (not from its own time)."""
+        self._refresh_shards()
+
     def _refresh_shards(self) -> None:
         shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:

@@ -38,6 +38,10 @@ class Dispatcher:
         self._sqs = sqs_client
         self._queue_urls = queue_urls
 
+    def queue_urls_for(self, event_type: str) -> tuple[str, ...]:
+        """The queues an event of this type is sent to (none: it is unroutable)."""
+        return tuple(self._queue_urls[concern] for concern in ROUTES.get(event_type, ()))
+
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Imported here: the batch utility pulls in asyncio (~80 ms), which only dispatch needs,
         # and every function shares app.py.
