@@ -1,7 +1,7 @@
 """One structured JSON logger for the whole package (Powertools).
 
 Log ids, topics, field names and error types; never raw bodies, emails, phone numbers, names or
-addresses (decision 35). Code logs no values, and this module makes sure nothing else does: an
+addresses (decision 37). Code logs no values, and this module makes sure nothing else does: an
 exception is logged as its types and code lines without its message (a message or a pydantic
 error may quote the input), and an email address or phone number that still reaches a log line
 is masked.

@@ -1,4 +1,4 @@
-"""No log line carries a customer's email, phone, name or address, whatever the input (decision 35).
+"""No log line carries a customer's email, phone, name or address, whatever the input (decision 37).
 
 A bad-input suite runs on every route with each case's own person in it, every log line (the
 package's JSON logger, which Chalice's own error log shares, and any library's warning) is

@@ -87,7 +87,7 @@ def verify_standard_webhook(
     base64-decoded `whsec_` secret; `webhook-signature` lists `v1,<base64>` entries.
 
     `now` is real (wall-clock) time: freshness is about the sender's clock, so it never takes
-    the business clock that `shopflow local advance` moves (decision 33). Returns the signed timestamp.
+    the business clock that `shopflow local advance` moves (decision 36). Returns the signed timestamp.
     """
     if not msg_id or not timestamp or not signature:
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
