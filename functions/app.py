@@ -26,8 +26,8 @@ def _respond(sender: str) -> Response:
     request = app.current_request
     assert request is not None  # Chalice sets it for every route call
     body = request.raw_body if isinstance(request.raw_body, bytes) else request.raw_body.encode()
-    status, answer = answer_webhook(sender, request.headers, body, bootstrap.runtime())
-    return Response(body=answer, status_code=status, headers={"Content-Type": "application/json"})
+    status, answer, headers = answer_webhook(sender, request.headers, body, bootstrap.runtime())
+    return Response(body=answer, status_code=status, headers={"Content-Type": "application/json", **headers})
 
 
 @app.route("/webhooks/shopify", methods=["POST"], content_types=JSON)

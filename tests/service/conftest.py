@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +93,13 @@ def deliver_notify(stack: Stack) -> None:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with running_stack(monkeypatch) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The whole stack on moto (also for a module-scoped fixture that empties the table per test)."""
     with mock_aws():
         template = Template.load(Stage=STAGE)
         provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))

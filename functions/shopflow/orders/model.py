@@ -69,7 +69,16 @@ def _upper(code: str) -> str:
 
 
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(_upper)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
+# Money shopflow keeps: never negative, at most 4 decimals and 18 digits (docs/orders.md, limits).
+AMOUNT_PLACES = 4
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=AMOUNT_PLACES, allow_inf_nan=False)]
+# Items on one line: a whole number, never a boolean or a float (strict), bounded.
+MAX_QUANTITY = 1_000_000
+Quantity = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
+# Names, emails, phones, tracking numbers: a person or a parcel never needs more.
+MAX_TEXT_CHARS = 500
+_Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+_Url = Annotated[str, Field(max_length=2048)]
 
 
 class _Model(BaseModel):
@@ -84,27 +93,36 @@ class Consent(_Model):
 
 
 class Customer(_Model):
-    external_id: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    name: str | None = None
-    locale: str | None = None
-    timezone: str | None = None
+    external_id: _Text | None = None
+    email: _Text | None = None
+    phone: _Text | None = None
+    name: _Text | None = None
+    locale: Annotated[str, Field(max_length=64)] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
     consent: Consent = Consent()
 
 
 class OrderLine(_Model):
     sku: str | None = None
     name: str
-    quantity: int = Field(ge=0)
+    quantity: Quantity
+    # For display: a platform's unit price may be total / quantity as a float (WooCommerce),
+    # kept to AMOUNT_PLACES decimals; `line_total` then keeps what the line really costs.
     unit_price: Amount
     product_id: str | None = None
+    # The line's total as the platform sent it, when unit_price x quantity does not give it.
+    line_total: Amount | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """What the line costs: exact as the platform sent it."""
+        return self.line_total if self.line_total is not None else self.unit_price * self.quantity
 
 
 class Tracking(_Model):
-    number: str
-    url: str | None = None
-    carrier: str | None = None
+    number: _Text
+    url: _Url | None = None
+    carrier: _Text | None = None
 
 
 class DiscountCode(_Model):

@@ -9,25 +9,28 @@ one definition of each canonical event: `infra/schemas/*.json` is generated from
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from shopflow.carts.model import Cart, CartChange, CartSnapshot
 from shopflow.carts.model import CartConverted as CartConvertedChange
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
+    MAX_TEXT_CHARS,
     Amount,
     CurrencyCode,
     Customer,
     Order,
     OrderLine,
     OrderStatus,
+    Quantity,
     Tracking,
     order_id_for,
 )
@@ -38,6 +41,7 @@ from shopflow.webhooks.common import (
     ProductDelivery,
     Received,
     as_utc,
+    optional_header,
     parse_json_object,
     validate,
 )
@@ -46,6 +50,22 @@ from shopflow.webhooks.signatures import verify_standard_webhook
 # A sender names itself ("erp", "allegro", "amazon-de"): it becomes the order id's prefix.
 SourceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")]
 ExternalId = Annotated[str, Field(min_length=1, max_length=128)]
+_MONEY = re.compile(r"^[0-9]{1,14}(\.[0-9]{1,4})?$")
+
+
+def _decimal_string(value: object) -> object:
+    # The contract is strict: a JSON number (a binary float in most senders) is refused, not rounded.
+    if not isinstance(value, str) or not _MONEY.match(value):
+        raise ValueError('must be a decimal string such as "12.50" (up to 14 digits, 4 decimals)')
+    return value
+
+
+# Money in a canonical event: a decimal string, never a JSON number.
+Money = Annotated[
+    Amount,
+    BeforeValidator(_decimal_string),
+    WithJsonSchema({"type": "string", "pattern": _MONEY.pattern, "examples": ["149.90"]}),
+]
 
 
 class _Strict(BaseModel):
@@ -53,11 +73,11 @@ class _Strict(BaseModel):
 
 
 class OrderLineData(_Strict):
-    sku: str | None = None
-    name: str = Field(min_length=1)
-    quantity: int = Field(ge=0)
-    unit_price: Amount
-    product_id: str | None = Field(
+    sku: str | None = Field(default=None, max_length=128)
+    name: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    quantity: Quantity
+    unit_price: Money
+    product_id: ExternalId | None = Field(
         default=None, description="Fills {product_id} in product links; matches `product:` and `tag:` rules."
     )
 
@@ -66,12 +86,12 @@ class OrderCreatedData(_Strict):
     source: SourceName
     external_id: ExternalId
     number: str | None = Field(
-        default=None, description="The number the customer sees; defaults to external_id."
+        default=None, max_length=128, description="The number the customer sees; defaults to external_id."
     )
     status: OrderStatus = OrderStatus.PENDING
     currency: CurrencyCode
-    total: Amount
-    subtotal: Amount | None = None
+    total: Money
+    subtotal: Money | None = None
     lines: list[OrderLineData] = Field(min_length=1)
     customer: Customer
     tracking: list[Tracking] = []
@@ -113,11 +133,14 @@ class CartUpdatedData(_Strict):
     source: SourceName
     cart_id: ExternalId
     currency: CurrencyCode
-    total: Amount
+    total: Money
     lines: list[OrderLineData] = Field(default=[], description="An empty cart is never reminded.")
     customer: Customer
     recovery_url: str | None = Field(
-        default=None, pattern=r"^https://", description="Where the reminder sends the shopper back to."
+        default=None,
+        pattern=r"^https://",
+        max_length=2048,
+        description="Where the reminder sends the shopper back to.",
     )
     started_at: datetime | None = Field(default=None, description="When the cart was started.")
     updated_at: datetime = Field(description="The shopper's last activity; orders deliveries.")
@@ -196,6 +219,7 @@ def receive(
         secrets=secrets,
         now=real_now,
     )
+    optional_header(headers, "webhook-id")  # signed, and a dedup key: bounded
     envelope = validate(_Envelope, parse_json_object(body))
     model = EVENT_MODELS.get(envelope.type)
     if model is None:

@@ -10,23 +10,39 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
-from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
+from shopflow.orders.model import (
+    Amount,
+    Consent,
+    CurrencyCode,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Quantity,
+    Tracking,
+    order_id_for,
+)
 from shopflow.webhooks.common import (
     CartDelivery,
     Delivery,
     Ignored,
     PayloadError,
+    PlatformId,
+    PlatformRef,
     ProductDelivery,
+    ProductName,
     Received,
+    Text,
     as_utc,
     header,
+    optional_header,
     parse_json_object,
     validate,
 )
@@ -44,6 +60,7 @@ PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
 HANDLED_TOPICS = (
     ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS | CHECKOUT_TOPICS | {CHECKOUT_DELETE} | PRODUCT_TOPICS
 )
+MAX_TAGS_CHARS = 250 * 256  # Shopify: up to 250 tags of 255 characters
 
 
 class _In(BaseModel):
@@ -52,8 +69,8 @@ class _In(BaseModel):
 
 
 class _Money(_In):
-    amount: Decimal
-    currency_code: str
+    amount: Amount
+    currency_code: CurrencyCode
 
 
 class _MoneySet(_In):
@@ -66,56 +83,56 @@ class _MarketingConsent(_In):
 
 
 class _Customer(_In):
-    id: int | str | None = None
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
+    id: PlatformId | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
     accepts_marketing: bool | None = None
     email_marketing_consent: _MarketingConsent | None = None
     sms_marketing_consent: _MarketingConsent | None = None
 
 
 class _Address(_In):
-    name: str | None = None
-    phone: str | None = None
+    name: Text | None = None
+    phone: Text | None = None
 
 
 class _Line(_In):
-    sku: str | None = None
-    title: str
-    name: str | None = None
-    quantity: int
-    price: Decimal
+    sku: Text | None = None
+    title: ProductName
+    name: ProductName | None = None
+    quantity: Quantity  # strict: `true` or `1e20` is not a quantity
+    price: Amount
     price_set: _MoneySet | None = None
-    product_id: int | str | None = None
+    product_id: PlatformId | None = None
 
 
 class _Fulfillment(_In):
-    id: int | str
-    order_id: int | str
+    id: PlatformId
+    order_id: PlatformId
     status: str | None = None
     shipment_status: str | None = None
-    tracking_company: str | None = None
-    tracking_numbers: list[str] = []
+    tracking_company: Text | None = None
+    tracking_numbers: list[Text] = []
     tracking_urls: list[str] = []
-    tracking_number: str | None = None
+    tracking_number: Text | None = None
     tracking_url: str | None = None
     created_at: datetime | None = None
     updated_at: datetime
 
 
 class _OrderFulfillment(_Fulfillment):
-    order_id: int | str | None = None  # type: ignore[assignment]
+    order_id: PlatformId | None = None  # type: ignore[assignment]
     updated_at: datetime | None = None  # type: ignore[assignment]
 
 
 class _Buyer(_In):
     """What an order and a checkout both say about the person buying."""
 
-    email: str | None = None
-    contact_email: str | None = None
-    phone: str | None = None
+    email: Text | None = None
+    contact_email: Text | None = None
+    phone: Text | None = None
     customer_locale: str | None = None
     buyer_accepts_marketing: bool | None = None
     customer: _Customer | None = None
@@ -124,13 +141,13 @@ class _Buyer(_In):
 
 
 class _Order(_Buyer):
-    id: int | str
-    name: str | None = None
-    order_number: int | None = None
-    currency: str
-    presentment_currency: str | None = None
-    total_price: Decimal
-    subtotal_price: Decimal | None = None
+    id: PlatformId
+    name: Text | None = None
+    order_number: PlatformRef | None = None
+    currency: CurrencyCode
+    presentment_currency: CurrencyCode | None = None
+    total_price: Amount
+    subtotal_price: Amount | None = None
     total_price_set: _MoneySet | None = None
     subtotal_price_set: _MoneySet | None = None
     financial_status: str | None = None
@@ -142,20 +159,20 @@ class _Order(_Buyer):
     line_items: list[_Line]
     fulfillments: list[_OrderFulfillment] = []
     # The checkout it was placed from: converts that abandoned cart.
-    checkout_id: int | str | None = None
-    checkout_token: str | None = None
-    cart_token: str | None = None
+    checkout_id: PlatformId | None = None
+    checkout_token: Text | None = None
+    cart_token: Text | None = None
 
 
 class _Checkout(_Buyer):
     """An (abandoned) checkout: `checkouts/create|update`."""
 
-    id: int | str
-    token: str | None = None
-    cart_token: str | None = None
-    currency: str | None = None
-    presentment_currency: str | None = None
-    total_price: Decimal = Decimal("0")
+    id: PlatformId
+    token: Text | None = None
+    cart_token: Text | None = None
+    currency: CurrencyCode | None = None
+    presentment_currency: CurrencyCode | None = None
+    total_price: Amount = Decimal("0")
     line_items: list[_Line] = []
     abandoned_checkout_url: str | None = None
     buyer_accepts_sms_marketing: bool | None = None
@@ -166,18 +183,18 @@ class _Checkout(_Buyer):
 
 
 class _CheckoutDeleted(_In):
-    id: int | str
+    id: PlatformId
 
 
 class _Transaction(_In):
     kind: str
     status: str | None = None
-    amount: Decimal
+    amount: Amount
 
 
 class _Refund(_In):
-    id: int | str
-    order_id: int | str
+    id: PlatformId
+    order_id: PlatformId
     created_at: datetime
     processed_at: datetime | None = None
     transactions: list[_Transaction] = []
@@ -202,13 +219,13 @@ def receive(
     verify_hmac_base64(body, headers.get("X-Shopify-Hmac-Sha256"), secrets)
     topic = header(headers, "X-Shopify-Topic")
     webhook_id = header(headers, "X-Shopify-Webhook-Id")
+    event_id = optional_header(headers, "X-Shopify-Event-Id")
     if topic not in HANDLED_TOPICS:
         return Ignored(f"topic {topic} is not handled")
     data = parse_json_object(body)
     if topic in PRODUCT_TOPICS:
         return ProductDelivery(normalize_product(data), via=f"shopify {topic}")
     dedup_keys = [f"shopify:webhook:{webhook_id}"]
-    event_id = headers.get("X-Shopify-Event-Id")
     if event_id:
         dedup_keys.append(f"shopify:event:{topic}:{event_id}")
     if topic in CHECKOUT_TOPICS or topic == CHECKOUT_DELETE:
@@ -345,9 +362,7 @@ def _order_snapshot(order: _Order) -> OrderSnapshot:
     )
 
 
-def _checkout_tokens(
-    checkout_id: int | str | None, token: str | None, cart_token: str | None
-) -> tuple[str, ...]:
+def _checkout_tokens(checkout_id: str | None, token: str | None, cart_token: str | None) -> tuple[str, ...]:
     """What ties an order to the checkout it came from, on both sides."""
     return tuple(
         f"{name}:{value}"
@@ -426,9 +441,9 @@ def _refund(refund: _Refund) -> RefundIssued:
 
 
 class _Product(_In):
-    id: int
-    title: str | None = None
-    tags: str = ""  # comma-separated, as Shopify sends them
+    id: PlatformId
+    title: ProductName | None = None
+    tags: Annotated[str, Field(max_length=MAX_TAGS_CHARS)] = ""  # comma-separated, as Shopify sends them
     updated_at: datetime
 
 

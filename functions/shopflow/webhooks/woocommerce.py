@@ -16,11 +16,27 @@ from pydantic import BaseModel, ConfigDict
 
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
-from shopflow.orders.model import Consent, Customer, Order, OrderLine, OrderStatus, Tracking, order_id_for
+from shopflow.orders.model import (
+    Amount,
+    Consent,
+    CurrencyCode,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Quantity,
+    Tracking,
+    order_id_for,
+)
 from shopflow.webhooks.common import (
+    ComputedUnitPrice,
     Delivery,
     Ignored,
+    PlatformId,
+    PlatformRef,
     ProductDelivery,
+    ProductName,
+    Text,
     as_utc,
     header,
     parse_json_object,
@@ -56,10 +72,10 @@ class _In(BaseModel):
 
 
 class _Billing(_In):
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
 
 
 class _Meta(_In):
@@ -68,21 +84,22 @@ class _Meta(_In):
 
 
 class _Line(_In):
-    sku: str | None = None
-    name: str
-    quantity: int
-    price: Decimal
-    subtotal: Decimal | None = None
-    product_id: int | None = None
+    sku: Text | None = None
+    name: ProductName
+    quantity: Quantity
+    price: ComputedUnitPrice  # total / quantity as a float: 3.3333333333333335 is real
+    total: Amount | None = None  # the line's exact total (after discounts), a decimal string
+    subtotal: Amount | None = None
+    product_id: PlatformRef | None = None  # 0: not a catalog product
 
 
 class _Order(_In):
-    id: int
-    number: str | None = None
+    id: PlatformId
+    number: Text | None = None
     status: str
-    currency: str
-    total: Decimal
-    customer_id: int | None = None
+    currency: CurrencyCode
+    total: Amount
+    customer_id: PlatformRef | None = None  # 0: a guest
     date_created_gmt: datetime | None = None
     date_modified_gmt: datetime
     billing: _Billing = _Billing()
@@ -91,17 +108,17 @@ class _Order(_In):
 
 
 class _Deleted(_In):
-    id: int
+    id: PlatformId
 
 
 class _Tag(_In):
-    name: str = ""
-    slug: str = ""
+    name: ProductName = ""
+    slug: Text = ""
 
 
 class _Product(_In):
-    id: int
-    name: str | None = None
+    id: PlatformId
+    name: ProductName | None = None
     tags: list[_Tag] = []
     date_modified_gmt: datetime
 
@@ -183,6 +200,7 @@ def normalize_order(order: _Order) -> OrderSnapshot:
                 quantity=line.quantity,
                 unit_price=line.price,
                 product_id=str(line.product_id) if line.product_id else None,
+                line_total=_exact_total(line),
             )
             for line in order.line_items
         ),
@@ -204,6 +222,13 @@ def normalize_order(order: _Order) -> OrderSnapshot:
         order=canonical,
         updated_at=as_utc(order.date_modified_gmt),
     )
+
+
+def _exact_total(line: _Line) -> Decimal | None:
+    """The line's total when its rounded unit price times the quantity does not give it."""
+    if line.total is None or line.total == line.price * line.quantity:
+        return None
+    return line.total
 
 
 def _tracking(items: object) -> tuple[Tracking, ...]:
