@@ -16,7 +16,7 @@ from tests.support import SHOP_DOMAIN, corpus
 
 def outbox_check(instance: Instance) -> str:
     """What the start's outbox check said first: nothing to re-send, or how much it re-sends."""
-    return instance.wait_for("outbox check: ", timeout=120)
+    return instance.wait_for("outbox item(s)", timeout=120)
 
 
 def journal_ids(data_dir: Path) -> list[str]:
@@ -84,7 +84,7 @@ def test_a_second_instance_on_the_same_data_dir_is_refused(launch: Any, tmp_path
     time.sleep(0.2)
 
     assert second.process.returncode == 1
-    assert f"already running on this data dir (pid {running.process.pid})" in second.output
+    assert f"already running on this data dir (pid {running.process.pid}" in second.output
     assert running.session.pid == running.process.pid  # its session file is untouched
 
 
