@@ -217,6 +217,7 @@ def unavailable_cause(exc: BaseException) -> str | None:
     """Why the store or a queue cannot be used right now (a botocore connection error, throttling,
     a 5xx), looking through PynamoDB's wrapping and the exception chain; None for anything else."""
     from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -225,7 +226,7 @@ def unavailable_cause(exc: BaseException) -> str | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, HTTPClientError):  # EndpointConnectionError, ConnectTimeoutError, ...
+        if isinstance(current, BotocoreConnectionError | HTTPClientError):  # EndpointConnection, timeouts
             return type(current).__name__
         if isinstance(current, ClientError):
             code = str(current.response.get("Error", {}).get("Code", ""))
