@@ -1,7 +1,7 @@
 """The HTTP face of intake, shared by every webhook route: size, verify, normalize, record, answer.
 
 Every 4xx is decided before anything is written. Every delivery gets an answer a sender can act
-on (decision 34): 400 for a body shopflow refuses, 503 with `Retry-After` while the store or a
+on (decision 44): 400 for a body shopflow refuses, 503 with `Retry-After` while the store or a
 queue is unreachable, 500 (logged with the delivery id) for a fault of shopflow's own.
 """
 
