@@ -13,7 +13,7 @@ import pytest
 
 from app import sweep, timers
 from shopflow.store.models import TimerItem
-from shopflow.store.orders import TimerRequest, iso, timer_item
+from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, timer_item
 from tests.service.conftest import Stack, deliver_notify, drain
 from tests.support import corpus, dumps, shopify_headers
 
@@ -40,7 +40,9 @@ def test_a_paid_order_not_shipped_in_time_gets_its_apology_once_even_when_swept_
 
     delayed = [o for o in stack.items_of("OUTBOX") if o["event_type"] == "OrderDelayed"]
     assert len(delayed) == 1
-    order = json.loads(next(i for i in stack.items_of("ORDER"))["document"])
+    stored = DynamoOrderStore().get(next(i for i in stack.items_of("ORDER"))["pk"].removeprefix("ORDER#"))
+    assert stored is not None
+    order = stored.order.model_dump(mode="json")
     assert order["delay_coupon"]["code"].startswith("SORRY-") and order["delay_coupon"]["percent"] == 10
     assert stack.items_of("TIMER") == []  # gone once acted on
     assert sweep({}, None) == {"due": 0}

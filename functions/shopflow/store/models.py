@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -28,12 +28,16 @@ class _Item(Model):
 
 
 class OrderItem(_Item):
-    """pk `ORDER#{order_id}`, sk `ORDER`: the canonical order as JSON, guarded by `version`."""
+    """pk `ORDER#{order_id}`, sk `ORDER`: the canonical order as JSON, guarded by `version`.
+
+    `document` is compact JSON; an order whose JSON would take the item over 1 KB is stored in
+    `document_z` instead (zlib), so every write of it stays one unit (two in a transaction)."""
 
     version = NumberAttribute()
     status = UnicodeAttribute()
     source = UnicodeAttribute()
-    document = UnicodeAttribute()
+    document = UnicodeAttribute(null=True)
+    document_z = BinaryAttribute(null=True, legacy_encoding=False)
     updated_at = UnicodeAttribute()  # when shopflow last changed it
 
 
@@ -56,14 +60,18 @@ class OutboxItem(_Item):
     outbox_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     payload = UnicodeAttribute()
+    # The messages the event owes (`kind#channel ...`): a message with no settled send-once
+    # record is one never sent.
+    messages = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
 
 class MessageItem(_Item):
     """pk `ORDER#{order_id}`, sk `MESSAGE#{kind}#{channel}`: the send-once record of one message.
 
-    Created PENDING in the transaction that caused the message; then SENDING (with a lease),
-    and SENT (with the provider's id), FAILED or SKIPPED (with the reason).
+    Made by notify's first claim (SENDING, with a lease) or by a skip or deferral (PENDING with
+    `deferred_until`); then SENT (with the provider's id), FAILED or SKIPPED (with the reason).
+    The outbox item of the event that owes it names it from the intake's commit on.
     """
 
     status = UnicodeAttribute()

@@ -2,6 +2,11 @@
 
 `DynamoOrderStore` is the real one; `InMemoryOrderStore` is its twin for unit tests and
 keeps the same rules (dedup markers, version conditions, all-or-nothing commits).
+
+A new order is one TransactWriteItems of small items (decision 45): its dedup marker, the order
+(compact JSON, compressed when it would cross 1 KB, which doubles every write of it), the
+timeline line, one outbox item per event naming the messages the event owes, and any timer;
+then the buyer index. Send-once records are made by notify's claim.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from shopflow.orders.model import Order
 from shopflow.store.buyers import DynamoBuyerIndex, InMemoryBuyerIndex
 from shopflow.store.models import (
     DedupItem,
-    MessageItem,
     OrderItem,
     OutboxItem,
     TimelineItem,
@@ -114,7 +118,7 @@ def outbox_messages(commit: Commit) -> tuple[OutboxMessage, ...]:
 
 @dataclass(frozen=True)
 class PendingMessage:
-    """A message an event causes: its send-once record is created with the event."""
+    """A message an event causes (notify's claim makes its send-once record; the outbox names it)."""
 
     order_id: str
     kind: str
@@ -235,14 +239,15 @@ class DynamoOrderStore:
             version=commit.new_version,
             status=order.status.value,
             source=order.source,
-            document=order.model_dump_json(),
             updated_at=now,
         )
+        set_document(order_item, order)
         order_condition: Condition = (
             OrderItem.pk.does_not_exist()
             if commit.expected_version is None
             else OrderItem.version == commit.expected_version
         )
+        owed = owed_messages(commit)
         try:
             with TransactWrite(connection=self.connection) as write:
                 for key in commit.dedup_keys:
@@ -269,34 +274,52 @@ class DynamoOrderStore:
                             outbox_id=message.outbox_id,
                             event_type=message.event_type,
                             payload=message.payload,
+                            messages=" ".join(owed.get(message.outbox_id, ())) or None,
                             created_at=now,
                             expires_at=outbox_expiry,
                         )
                     )
                 for timer in commit.timers:
                     write.save(timer_item(timer))
-                for pending in pending_messages(commit):
-                    write.save(
-                        MessageItem(
-                            _order_pk(order.order_id),
-                            message_sort_key(pending.kind, pending.channel),
-                            item_type="MESSAGE",
-                            status="PENDING",
-                            kind=pending.kind,
-                            channel=pending.channel,
-                            cause=pending.cause,
-                            created_at=now,
-                            updated_at=now,
-                            attempts=0,
-                        )
-                    )
         except TransactWriteError as exc:
             raise commit_failure(exc, len(commit.dedup_keys)) from exc
         if commit.placed_at is not None:
-            # Derived data, written right after the commit and before the sender gets its answer:
-            # a transaction holds at most 10 items on DynamoDB Local (100 on AWS), and an order's
-            # buyer keys would take it over. Puts are idempotent; a retried delivery writes them again.
+            # Derived data, written right after the commit and before the sender gets its answer,
+            # so a reminder checked after the answer sees the order (decision 45 says why notify's
+            # backstop alone is not enough). Puts are idempotent; a retried delivery writes them again.
             DynamoBuyerIndex().record(order, commit.placed_at)
+
+
+def owed_messages(commit: Commit) -> dict[str, tuple[str, ...]]:
+    """outbox_id -> the messages (`kind#channel`) its event owes: the outbox item names them, so a
+    message never sent stays visible although its send-once record is made by notify's claim."""
+    owed: dict[str, tuple[str, ...]] = {}
+    for pending in pending_messages(commit):
+        owed[pending.cause] = (*owed.get(pending.cause, ()), f"{pending.kind}#{pending.channel}")
+    return owed
+
+
+# An item over 1 KB costs two write units (four in a transaction) and the order is written on
+# every change: a document that would take it over is stored compressed (zlib, about a third).
+ITEM_UNIT = 1024
+
+
+def set_document(item: OrderItem, order: Order) -> None:
+    """The order as compact JSON (defaults left out: the model fills them in when read back)."""
+    document = order.model_dump_json(exclude_defaults=True).encode()
+    others = (item.pk, item.sk, item.item_type, item.status, item.source, item.updated_at)
+    names = ("pk", "sk", "item_type", "status", "source", "updated_at", "version", "document")
+    size = sum(len(str(value).encode()) for value in others) + sum(map(len, names)) + 8 + len(document)
+    if size <= ITEM_UNIT:
+        item.document = document.decode()
+    else:
+        item.document_z = zlib.compress(document, 9)
+
+
+def order_document(item: OrderItem) -> str:
+    if item.document_z is not None:
+        return zlib.decompress(item.document_z).decode()
+    return str(item.document)
 
 
 TIMER_SHARDS = 4
@@ -371,7 +394,7 @@ def dedup_exists(future: object) -> bool:
 
 
 def _stored(item: OrderItem) -> StoredOrder:
-    return StoredOrder(Order.model_validate_json(item.document), int(item.version))
+    return StoredOrder(Order.model_validate_json(order_document(item)), int(item.version))
 
 
 @dataclass
@@ -382,7 +405,7 @@ class InMemoryOrderStore:
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     markers: set[str] = field(default_factory=set)
     outbox: list[OutboxMessage] = field(default_factory=list)
-    messages: list[PendingMessage] = field(default_factory=list)
+    messages: list[PendingMessage] = field(default_factory=list)  # owed by the outbox's events
     timers: dict[str, TimerRequest] = field(default_factory=dict)
     buyers: InMemoryBuyerIndex = field(default_factory=InMemoryBuyerIndex)
     requests: int = 0
