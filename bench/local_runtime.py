@@ -7,7 +7,8 @@ Warm: the same data dir and cache again. Latency: from an accepted webhook's ans
 confirmation email's file in the outbox folder (stream -> dispatch -> notify queue -> notify ->
 SES -> .eml), clock speed 1. Restart: a data dir with `--history` orders whose emails all went
 out, stopped and started again: seconds until the API answers, until the ready line, and until
-the start's outbox check (decision 17) has said what it re-sent.
+the start's outbox check (decisions 17, 34) is done; then once more with the journal removed, as
+if every item had been lost on its queue (a backlog of `--history` items to re-send).
 """
 
 from __future__ import annotations
@@ -253,6 +254,8 @@ def wait_for(condition: Any, what: str, timeout: float = 600) -> None:
 
 def restart(data_dir: Path, env: dict[str, str]) -> None:
     """Seconds from launch to the API's first answer, to the ready line and to the outbox check."""
+    journal = data_dir / "journal.jsonl"
+    journal_lines = len(journal.read_text().splitlines()) if journal.exists() else 0
     lines: queue.Queue[str] = queue.Queue()
     began = time.monotonic()
     answered: list[float] = []
@@ -291,12 +294,13 @@ def restart(data_dir: Path, env: dict[str, str]) -> None:
                 continue
             if line.startswith("outbox check"):
                 said.append(line.strip())
-                checked = time.monotonic() - began
+                if "re-sending" not in line:  # done: nothing to re-send, re-sent, or failed
+                    checked = time.monotonic() - began
         while not answered and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         stop(process)
-    print(f"restart with {len(list((data_dir / 'outbox').glob('*.eml')))} emails of history:")
+    print(f"restart (journal: {journal_lines} lines before it):")
     print(f"  API answers after {answered[0]:.1f} s; ready line after {ready:.1f} s")
     if checked is None:
         print("  outbox check: no line within 600 s")
@@ -357,6 +361,11 @@ def restarts(data_dir: Path, env: dict[str, str], history: int) -> None:
     )
     for _ in range(2):
         restart(data_dir, env)
+    # As if killed with every item still on its queue: the whole history is a backlog to re-send.
+    (data_dir / "journal.jsonl").unlink()
+    (data_dir / "outbox_check.json").unlink(missing_ok=True)
+    print("every item unconsumed (journal removed):")
+    restart(data_dir, env)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,18 @@ def test_an_item_written_since_this_start_is_left_to_the_live_stream(dynamodb: A
     assert resent.outbox_ids == []
 
 
+def test_a_check_stopped_midway_leaves_the_item_to_the_next_start(dynamodb: Any, tmp_path: Path) -> None:
+    put_outbox_item(dynamodb, "shopify:1#v1#OrderPlaced")
+    stopped = check(dynamodb, tmp_path, Resent())
+    stopped.stopping.set()  # Ctrl-C while it scans
+
+    stopped.run()
+    resent = Resent()
+    check(dynamodb, tmp_path, resent, started_at="2025-03-01T13:00:00.000000Z").run()
+
+    assert resent.outbox_ids == ["shopify:1#v1#OrderPlaced"]
+
+
 # --- who counts as running ---------------------------------------------------------------------
 
 

@@ -118,6 +118,8 @@ class OutboxCheck:
         began = time.monotonic()
         since = self._settled_before()
         scanned, unfinished = self._scan(since)
+        if self.stopping.is_set():
+            return []  # a scan cut short proves nothing: no watermark, the next start checks again
         if unfinished:
             self._wait_for_live_stream()
             unfinished = [item for item in unfinished if item["outbox_id"]["S"] not in self.live.outbox_ids]
