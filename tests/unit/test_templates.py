@@ -505,3 +505,75 @@ def test_a_cart_offer_without_its_code_is_refused() -> None:
     )
     with pytest.raises(RenderError, match="cart_offer message needs a coupon"):
         RENDERER.render_email("cart_offer", ctx)
+
+
+# --- money in a currency written with letters; a shop without a name ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "expected"),
+    [
+        ("en", "PLN", "PLN\xa01,723.00"),  # CLDR: a no-break space between a letter code and digits
+        ("en", "CHF", "CHF\xa01,723.00"),
+        ("en", "USD", "$1,723.00"),  # a symbol stays next to the amount
+        ("en", "AUD", "A$1,723.00"),
+        ("pl", "PLN", "1\xa0723,00\xa0zł"),
+        ("pl", "USD", "1\xa0723,00\xa0USD"),
+        ("ru", "PLN", "1\xa0723,00\xa0PLN"),
+        ("ru", "RUB", "1\xa0723,00\xa0₽"),
+    ],
+)
+def test_money_keeps_the_locales_space_between_a_currency_code_and_the_amount(
+    locale: str, currency: str, expected: str
+) -> None:
+    order = ORDERS["shopify"].model_copy(update={"currency": currency, "total": Decimal("1723.00")})
+
+    email = RENDERER.render_email("paid", context(order, locale))
+    sms = RENDERER.render_sms("paid", context(order, locale))
+
+    assert expected in email.text and expected in email.html
+    assert expected.replace("\xa0", " ") in sms.body  # an SMS carries plain spaces
+
+
+NAMELESS = Shop(None)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_shop_without_a_name_is_not_named_in_any_message(kind: str, locale: str) -> None:
+    subject = (
+        corpus_cart() if kind in CART_KINDS else ORDERS["shopify"].model_copy(update={"tracking": TRACKING})
+    )
+    ctx = MessageContext(
+        subject=subject,
+        locale=locale,
+        timezone="Europe/Warsaw",
+        shop=NAMELESS,
+        coupon=COUPON,
+        product_links=product_links(subject, REVIEW_PAGE) if isinstance(subject, Order) else (),
+        unsubscribe_url=UNSUBSCRIBE,
+    )
+
+    email = RENDERER.render_email(kind, ctx)
+    sms = RENDERER.render_sms(kind, ctx)
+
+    for text in (email.subject, email.text, email.html, sms.body):
+        assert "None" not in text and "Our shop" not in text and "{{" not in text
+        assert " ." not in text and " ," not in text  # no hole where a name was
+        assert all("  " not in line.strip() for line in text.splitlines())
+    assert not email.subject.endswith(("\N{EN DASH}", " ")) and "\N{EN DASH} " not in email.subject
+    assert sms.body[0].isupper() or sms.body[0].isdigit(), sms.body  # starts as a sentence, no ": "
+    assert not sms.body.startswith(":")
+    assert 'border-top:1px solid #e4e4e7;font-size:13px;color:#71717a;"></p>' not in email.html
+    assert unclosed_tags(email.html) == []
+
+
+def test_a_named_shop_signs_the_sms_and_a_nameless_one_says_us() -> None:
+    order = ORDERS["shopify"]
+    named = RENDERER.render_sms("shipped", context(order, "pl")).body
+    nameless = RENDERER.render_sms("shipped", MessageContext(order, "pl", "Europe/Warsaw", NAMELESS)).body
+    english = RENDERER.render_email("paid", MessageContext(order, "en", "UTC", NAMELESS)).text
+
+    assert named.startswith("Demo Shop: zamówienie #1001 zostało wysłane.")
+    assert nameless.startswith("Zamówienie #1001 zostało wysłane.")
+    assert "Thank you for shopping with us." in english

@@ -177,7 +177,11 @@ SETTINGS: tuple[Setting, ...] = (
         "The events secret before the last rotation.",
         check=_whsec_secret,
     ),
-    Setting("shop.name", "string", "The shop name customers know: signs every message.", default="Our shop"),
+    Setting(
+        "shop.name",
+        "string",
+        "The shop name customers know: signs every message and starts every SMS; unset: they name no shop.",
+    ),
     Setting("shop.url", "string", "The shop's home page, linked in messages.", check=_url),
     Setting(
         "shop.timezone",

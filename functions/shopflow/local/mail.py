@@ -2,7 +2,9 @@
 
 moto accepts SES and SNS calls and keeps what was sent in its in-process backends; this
 reads them and writes one file per message: the raw MIME as `.eml` (html and text parts as
-sent), an SMS as `.txt`. Each gets one readable line in the console.
+sent), an SMS as `.txt`. Each gets one readable line in the console. Every `.eml` has a `Date`
+(RFC 5322): shopflow's raw emails carry their own; one without gets the time it was collected,
+as a submission server adds a missing Date (RFC 6409, 8.3).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,8 @@ class OutboxWriter:
         if raw is not None:  # send_raw_email / SESv2 Raw: exactly what was sent
             data = raw.encode() if isinstance(raw, str) else raw
             parsed = message_from_bytes(data, policy=policy.default)
+            if parsed.get("Date") is None:
+                data = f"Date: {_now_rfc5322()}\r\n".encode() + data
             to = str(parsed.get("To", "") or ",".join(getattr(message, "destinations", []) or []))
             subject = str(parsed.get("Subject", ""))
         else:  # send_email (Simple): moto keeps one body, the html one when both were sent
@@ -75,6 +80,7 @@ class OutboxWriter:
             to = ", ".join(message.destinations.get("ToAddresses", []))
             built["To"] = to
             built["Subject"] = message.subject
+            built["Date"] = _now_rfc5322()
             body = message.body or ""
             built.set_content(body, subtype="html" if body.lstrip().startswith("<") else "plain")
             data = built.as_bytes()
@@ -92,3 +98,7 @@ class OutboxWriter:
     def _path(self, name: str) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         return self.directory / f"{self._stamp()}-{name}"
+
+
+def _now_rfc5322() -> str:
+    return format_datetime(datetime.now(UTC))  # "Mon, 02 Nov 2026 09:00:00 +0000"

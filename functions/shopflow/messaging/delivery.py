@@ -12,9 +12,10 @@ import encodings.idna
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
 
@@ -66,6 +67,7 @@ class Email:
     reply_to: str | None = None
     configuration_set: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)  # List-Unsubscribe, ... (marketing)
+    sent_at: datetime | None = None  # the Date header (the sender's clock); None: now
 
 
 class UndeliverableAddress(ValueError):
@@ -118,6 +120,7 @@ def build_mime(email: Email) -> bytes:
     message = EmailMessage()
     message["From"] = formataddr((email.sender_name, sender))  # a non-ASCII name: an encoded word
     message["To"] = wire_address(email.to)
+    message["Date"] = format_datetime((email.sent_at or datetime.now(UTC)).astimezone(UTC))  # RFC 5322
     message["Subject"] = email.subject
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     if email.reply_to:

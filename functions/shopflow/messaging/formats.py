@@ -1,6 +1,6 @@
 """Money, dates, percentages and plurals the way the customer's language writes them.
 
-Everything goes through Babel (CLDR data), never hand-written patterns: "$409.94", "409,94 zł",
+Everything goes through Babel (CLDR data), never hand-written patterns: "$409.94", "PLN 409.94", "409,94 zł",
 "409,94 ₽"; "21 grudnia 2026"; "3 товара" but "5 товаров". One `Formats` serves one message
 (locale, time zone, order currency); the templates reach it through the functions and filters
 the renderer registers.
@@ -8,6 +8,7 @@ the renderer registers.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -15,9 +16,30 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_percent
+from babel.numbers import format_currency, format_percent, get_currency_symbol
 
 # Our locale ids are Babel's: "en" (CLDR's en is US English), "ru", "pl".
+
+
+def _currency_spaced(text: str, symbol: str) -> str:
+    """CLDR's currencySpacing, which Babel does not apply: a no-break space between a currency
+    symbol that ends (or starts) with a letter and the digit beside it, so English writes
+    "PLN 1,723.00" and "CHF 5.00" but still "$5.00" and "A$5.00" (CLDR root data: currencyMatch
+    [[:^S:]&[:^Z:]], surroundingMatch [:digit:], insertBetween U+00A0; en, ru and pl keep it)."""
+    at = text.find(symbol)
+    if at < 0 or not symbol:
+        return text
+    end = at + len(symbol)
+    if end < len(text) and text[end].isdigit() and _letterlike(symbol[-1]):
+        return f"{text[:end]}\xa0{text[end:]}"
+    if at > 0 and text[at - 1].isdigit() and _letterlike(symbol[0]):
+        return f"{text[:at]}\xa0{text[at:]}"
+    return text
+
+
+def _letterlike(char: str) -> bool:
+    """Neither a symbol (S*: $ € ₽) nor a separator (Z*): a letter, as in PLN, or a dot."""
+    return unicodedata.category(char)[0] not in "SZ"
 
 
 @lru_cache(maxsize=32)
@@ -35,8 +57,11 @@ class Formats:
         self.currency = currency
 
     def money(self, amount: Decimal | int, currency: str | None = None) -> str:
-        """The amount in the order's currency unless another is named."""
-        return str(format_currency(Decimal(amount), currency or self.currency, locale=self.locale))
+        """The amount in the order's currency unless another is named: "$1,723.00", "PLN 1,723.00",
+        "1 723,00 zł"."""
+        code = currency or self.currency
+        text = str(format_currency(Decimal(amount), code, locale=self.locale))
+        return _currency_spaced(text, str(get_currency_symbol(code, locale=self.locale)))
 
     def local(self, moment: datetime) -> datetime:
         """The moment on the customer's clock. Stored times are UTC; a naive one is read as UTC."""

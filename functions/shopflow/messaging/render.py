@@ -51,7 +51,7 @@ class RenderError(Exception):
 
 @dataclass(frozen=True)
 class Shop:
-    name: str
+    name: str | None  # None: the owner set none; messages then name no shop (no "Our shop")
     url: str | None = None  # the shop's home page, in footers when set
     support_email: str | None = None  # in footers when set
 

@@ -291,7 +291,7 @@ class NotifyConsumer:
             email = Email(
                 to=decision.address,
                 sender=policy.sender,
-                sender_name=policy.shop_name,
+                sender_name=policy.shop_name or "",  # no name: From is the bare address
                 subject=content.subject,
                 html=content.html,
                 text=content.text,
@@ -299,6 +299,7 @@ class NotifyConsumer:
                 reply_to=policy.reply_to,
                 configuration_set=policy.configuration_set,
                 headers=headers,
+                sent_at=self.clock.now(),
             )
             return (lambda: self.email.send(email)), f"to {mask(decision.address)} ({decision.locale}{notes})"
         if sms.segments > policy.sms_max_segments:

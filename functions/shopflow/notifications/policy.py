@@ -14,7 +14,7 @@ from shopflow.replenishment.rules import ReplenishmentRules, replenishment_rules
 
 @dataclass(frozen=True)
 class NotifyPolicy:
-    shop_name: str
+    shop_name: str | None
     shop_url: str | None
     shop_timezone: str
     locale_fallback: str
@@ -53,7 +53,7 @@ def _quiet_hours(text: str | None) -> tuple[time, time] | None:
 
 def policy_from(settings: Settings) -> NotifyPolicy:
     return NotifyPolicy(
-        shop_name=str(settings.get("shop.name")),
+        shop_name=_text(settings, "shop.name"),
         shop_url=_text(settings, "shop.url"),
         shop_timezone=str(settings.get("shop.timezone")),
         locale_fallback=str(settings.get("notify.locale_fallback")),
