@@ -374,22 +374,47 @@ def _wait_for_record(shop: DemoShop, pk: str, kind: str, timeout: float = 30.0) 
 
 
 def _wait_for_messages(shop: DemoShop, timeout: float = 30.0) -> dict[str, int]:
-    """Wait until every message the day caused is settled; returns how many ended in each state."""
-    dynamodb = shop.target.client("dynamodb")
+    """Wait until every message the day caused is settled; returns how many ended in each state.
+
+    An event's send-once records are made by notify's claim (decision 45): the outbox item names
+    the messages it owes, so a message notify has not reached yet is waited for too."""
     deadline = time.monotonic() + timeout
     while True:
-        items = dynamodb.scan(
-            TableName=shop.session.table_name,
-            FilterExpression="item_type = :t",
-            ExpressionAttributeValues={":t": {"S": "MESSAGE"}},
-            ConsistentRead=True,
-        )["Items"]
+        items = _scan(shop, "item_type IN (:message, :outbox)", {":message": "MESSAGE", ":outbox": "OUTBOX"})
+        records = {
+            (item["pk"]["S"], item["sk"]["S"]): item["status"]["S"] for item in items if "status" in item
+        }
+        owed = {
+            (f"ORDER#{json.loads(item['payload']['S'])['order_id']}", f"MESSAGE#{message}")
+            for item in items
+            if "messages" in item
+            for message in item["messages"]["S"].split()
+        }
         states: dict[str, int] = {}
-        for item in items:
-            states[item["status"]["S"]] = states.get(item["status"]["S"], 0) + 1
-        if not ({"PENDING", "SENDING"} & set(states)) or time.monotonic() > deadline:
+        for state in records.values():
+            states[state] = states.get(state, 0) + 1
+        settled = owed <= records.keys() and not ({"PENDING", "SENDING"} & set(states))
+        if settled or time.monotonic() > deadline:
             return states
         time.sleep(0.1)
+
+
+def _scan(shop: DemoShop, condition: str, values: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item matching `condition`, all pages (the demo's table is small)."""
+    dynamodb = shop.target.client("dynamodb")
+    request: dict[str, Any] = {
+        "TableName": shop.session.table_name,
+        "FilterExpression": condition,
+        "ExpressionAttributeValues": {name: {"S": value} for name, value in values.items()},
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = dynamodb.scan(**request)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _summary(
