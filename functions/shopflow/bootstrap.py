@@ -52,12 +52,19 @@ class Runtime:
         from shopflow.store.models import bind_table
 
         bind_table(self.table_name)
+        _pynamodb_shares_botocore_data(self._session)
+
+    @cached_property
+    def _session(self) -> Any:
+        """One botocore session for every client: boto3 itself would add ~15% to the api's
+        cold path (s3transfer, its resources) for clients botocore makes alike (decision 34)."""
+        import botocore.session
+
+        return botocore.session.get_session()
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            import boto3
-
-            self._clients[service] = boto3.client(service)
+            self._clients[service] = self._session.create_client(service)
         return self._clients[service]
 
     def single_attempt_client(self, service: str) -> Any:
@@ -65,13 +72,12 @@ class Runtime:
         (SES, SNS), where a botocore retry after a timeout could send a message twice."""
         key = f"{service}/single-attempt"
         if key not in self._clients:
-            import boto3
             from botocore.config import Config
 
             config = Config(
                 retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10
             )
-            self._clients[key] = boto3.client(service, config=config)
+            self._clients[key] = self._session.create_client(service, config=config)
         return self._clients[key]
 
     @cached_property
@@ -195,6 +201,25 @@ class Runtime:
                 REPLENISHMENT: send_deferred,
             }
         )
+
+
+def _pynamodb_shares_botocore_data(session: Any) -> None:
+    """PynamoDB makes a botocore session per connection (and thread); each would read botocore's
+    endpoint and service data again, ~100 ms of the api's first request. Its sessions share the
+    Runtime's data loader (its caches) instead; they stay one per connection, as PynamoDB wants
+    for thread safety (decision 34)."""
+    import botocore.session
+    from pynamodb.connection import base
+
+    loader = session.get_component("data_loader")
+
+    def get_session() -> Any:
+        made = botocore.session.get_session()
+        made.register_component("data_loader", loader)
+        return made
+
+    assert hasattr(base, "get_session"), "PynamoDB no longer makes its sessions with get_session"
+    base.get_session = get_session
 
 
 _runtime: Runtime | None = None

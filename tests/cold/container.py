@@ -31,7 +31,7 @@ _ANSWER = "cold-answer: "
 PROBE = f"""
 import json, sys, time
 event = json.loads(sys.stdin.read())
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import importlib
 module, _, attr = sys.argv[1].partition(".")
 loaded = importlib.import_module(module)
@@ -48,8 +48,8 @@ class Context:
         return 10000
 
 answer = getattr(loaded, attr)(event, Context()) if attr else None
-seconds = time.perf_counter() - started
-print("\\n{_ANSWER}" + json.dumps({{"answer": answer, "seconds": seconds}}, default=str))
+seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+print("\\n{_ANSWER}" + json.dumps({{"answer": answer, "seconds": seconds, "cpu": cpu}}, default=str))
 """
 
 
@@ -72,6 +72,7 @@ def aws_variables(endpoint: str) -> dict[str, str]:
 class Invocation:
     answer: Any
     seconds: float  # import of the handler's module and its first call, inside the process
+    cpu_seconds: float  # the same, in this process's CPU time (steadier on a busy machine)
     output: str  # everything the function logged
 
 
@@ -149,7 +150,7 @@ def run_probe(
     if finished.returncode != 0 or _ANSWER not in finished.stdout:
         raise AssertionError(f"{name} ({target}) failed in a fresh interpreter:\n{output[-4000:]}")
     result = json.loads(finished.stdout.rsplit(_ANSWER, 1)[1])
-    return Invocation(result["answer"], result["seconds"], output)
+    return Invocation(result["answer"], result["seconds"], result["cpu"], output)
 
 
 def rest_api_event(path: str, headers: dict[str, str], body: bytes, *, stage: str = "dev") -> dict[str, Any]:

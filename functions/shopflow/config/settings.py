@@ -1,12 +1,12 @@
 """Reading the owner's settings from SSM, with typed values and a last-good fallback.
 
 A bad value in SSM never stops the pipeline: it is logged with its key and the last good
-value (or the default) is used instead. SSM is read through Powertools' parameters
-utility, which caches for `max_age_seconds`.
+value (or the default) is used instead. SSM is read at most once per `max_age_seconds`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,19 +68,33 @@ class SettingsLoader:
         self._max_age = max_age_seconds
         self._ssm_client = ssm_client
         self._fetch = fetch or self._fetch_from_ssm
-        self._provider: Any = None
+        self._fetched: tuple[float, Mapping[str, str]] | None = None  # (when, what) from SSM
         self._last_good: dict[str, Value] = {}
         self._parsed_from: Mapping[str, str] | None = None
         self._settings = Settings({})
 
     def _fetch_from_ssm(self) -> Mapping[str, str]:
-        if self._provider is None:
-            from aws_lambda_powertools.utilities.parameters import SSMProvider
+        """Every parameter under the stage's path, named relative to it; the same mapping while
+        it is fresh. GetParametersByPath on the botocore client itself: Powertools' parameters
+        utility would import boto3 and all its providers on the api's first request (decision 34)."""
+        now = time.monotonic()
+        if self._fetched is not None and now - self._fetched[0] < self._max_age:
+            return self._fetched[1]
+        if self._ssm_client is None:
+            import botocore.session
 
-            self._provider = SSMProvider(boto3_client=self._ssm_client) if self._ssm_client else SSMProvider()
-        values: Mapping[str, str] = self._provider.get_multiple(
-            ssm_path(self.stage), max_age=self._max_age, recursive=True, decrypt=True
-        )
+            self._ssm_client = botocore.session.get_session().create_client("ssm")
+        path = ssm_path(self.stage)
+        values: dict[str, str] = {}
+        request: dict[str, Any] = {"Path": path, "Recursive": True, "WithDecryption": True}
+        while True:
+            page = self._ssm_client.get_parameters_by_path(**request)
+            for parameter in page.get("Parameters", []):
+                values[parameter["Name"].removeprefix(path).lstrip("/")] = parameter["Value"]
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+        self._fetched = (now, values)
         return values
 
     def load(self) -> Settings:
@@ -91,7 +105,7 @@ class SettingsLoader:
                 "settings could not be read; using last good values and defaults", extra={"stage": self.stage}
             )
             return self._settings
-        if raw is self._parsed_from:  # Powertools served its cache: nothing new to parse
+        if raw is self._parsed_from:  # served from the cache: nothing new to parse
             return self._settings
         values: dict[str, Value] = {}
         for setting in SETTINGS:
