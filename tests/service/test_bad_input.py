@@ -262,6 +262,11 @@ REFUSED = [
     ("event order", "data.customer.name", NAME_900K, "data.customer.name"),
     ("event cart", "data.lines.0.name", SURROGATE, "data.lines.0.name"),
     ("event product", "data.title", SURROGATE, "data.title"),
+    # times: a year no order has (and that cannot even be converted to UTC)
+    ("shopify order", "updated_at", "0001-01-01T00:00:00+05:00", "updated_at"),
+    ("shopify refund", "created_at", "9999-12-31T23:59:59-05:00", "created_at"),
+    ("woo order", "date_modified_gmt", "9999-12-31T23:59:59", "date_modified_gmt"),
+    ("event order", "data.updated_at", "0001-01-01T00:00:00+05:00", "data.updated_at"),
 ]
 
 

@@ -151,6 +151,18 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 # (`Ship Your Idea &ndash; Black`); decoded once here, escaped again only by the HTML template.
 ProductName = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(html.unescape)]
 _PLACES = Decimal(1).scaleb(-AMOUNT_PLACES)
+MOMENT_YEARS = (1970, 2200)
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    # Year 1 or 9999 with an offset cannot even be converted to UTC (OverflowError).
+    if not MOMENT_YEARS[0] <= value.year <= MOMENT_YEARS[1]:
+        raise ValueError(f"must be between the years {MOMENT_YEARS[0]} and {MOMENT_YEARS[1]}")
+    return value
+
+
+# A platform's timestamp (ISO 8601; naive means UTC, see `as_utc`).
+Moment = Annotated[datetime, AfterValidator(_plausible_moment)]
 
 
 def _display_price(value: Decimal) -> Decimal:

@@ -38,6 +38,7 @@ from shopflow.webhooks.common import (
     CartDelivery,
     Delivery,
     Ignored,
+    Moment,
     ProductDelivery,
     Received,
     as_utc,
@@ -95,8 +96,8 @@ class OrderCreatedData(_Strict):
     lines: list[OrderLineData] = Field(min_length=1)
     customer: Customer
     tracking: list[Tracking] = []
-    placed_at: datetime | None = None
-    updated_at: datetime = Field(description="When the sender last changed the order; orders deliveries.")
+    placed_at: Moment | None = None
+    updated_at: Moment = Field(description="When the sender last changed the order; orders deliveries.")
     cart_id: ExternalId | None = Field(
         default=None, description="The cart it was placed from (as in cart.updated): that cart is bought."
     )
@@ -106,7 +107,7 @@ class OrderStatusChangedData(_Strict):
     source: SourceName
     external_id: ExternalId
     status: OrderStatus
-    updated_at: datetime = Field(
+    updated_at: Moment = Field(
         description="When the status changed at the sender; older updates are ignored."
     )
     tracking: list[Tracking] = []
@@ -117,7 +118,7 @@ class OrderCreated(_Strict):
     """`order.created`: an order placed at the sender (also accepted as a full update)."""
 
     type: Literal["order.created"]
-    timestamp: datetime
+    timestamp: Moment
     data: OrderCreatedData
 
 
@@ -125,7 +126,7 @@ class OrderStatusChanged(_Strict):
     """`order.status_changed`: the sender moved an order to another status."""
 
     type: Literal["order.status_changed"]
-    timestamp: datetime
+    timestamp: Moment
     data: OrderStatusChangedData
 
 
@@ -142,22 +143,22 @@ class CartUpdatedData(_Strict):
         max_length=2048,
         description="Where the reminder sends the shopper back to.",
     )
-    started_at: datetime | None = Field(default=None, description="When the cart was started.")
-    updated_at: datetime = Field(description="The shopper's last activity; orders deliveries.")
+    started_at: Moment | None = Field(default=None, description="When the cart was started.")
+    updated_at: Moment = Field(description="The shopper's last activity; orders deliveries.")
 
 
 class CartConvertedData(_Strict):
     source: SourceName
     cart_id: ExternalId
     order_external_id: ExternalId | None = Field(default=None, description="The order placed from it.")
-    updated_at: datetime
+    updated_at: Moment
 
 
 class CartUpdated(_Strict):
     """`cart.updated`: a shopper's cart as it is now (reminders count inactivity from `updated_at`)."""
 
     type: Literal["cart.updated"]
-    timestamp: datetime
+    timestamp: Moment
     data: CartUpdatedData
 
 
@@ -165,7 +166,7 @@ class CartConverted(_Strict):
     """`cart.converted`: the cart became an order; no reminder goes after this."""
 
     type: Literal["cart.converted"]
-    timestamp: datetime
+    timestamp: Moment
     data: CartConvertedData
 
 
@@ -176,14 +177,14 @@ class ProductUpdatedData(_Strict):
     tags: list[Annotated[str, Field(max_length=255)]] = Field(
         default=[], max_length=250, description="Matched by `tag:` replenishment rules, case-insensitively."
     )
-    updated_at: datetime = Field(description="When the sender last changed the product; older updates lose.")
+    updated_at: Moment = Field(description="When the sender last changed the product; older updates lose.")
 
 
 class ProductUpdated(_Strict):
     """`product.updated`: a product as it is now (created or changed)."""
 
     type: Literal["product.updated"]
-    timestamp: datetime
+    timestamp: Moment
     data: ProductUpdatedData
 
 
@@ -200,7 +201,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     type: str = Field(min_length=1)
-    timestamp: datetime
+    timestamp: Moment
     data: dict[str, Any]
 
 

@@ -33,6 +33,7 @@ from shopflow.webhooks.common import (
     CartDelivery,
     Delivery,
     Ignored,
+    Moment,
     PayloadError,
     PlatformId,
     PlatformRef,
@@ -118,13 +119,13 @@ class _Fulfillment(_In):
     tracking_urls: list[str] = []
     tracking_number: Text | None = None
     tracking_url: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime
+    created_at: Moment | None = None
+    updated_at: Moment
 
 
 class _OrderFulfillment(_Fulfillment):
     order_id: PlatformId | None = None  # type: ignore[assignment]
-    updated_at: datetime | None = None  # type: ignore[assignment]
+    updated_at: Moment | None = None  # type: ignore[assignment]
 
 
 class _Buyer(_In):
@@ -152,10 +153,10 @@ class _Order(_Buyer):
     subtotal_price_set: _MoneySet | None = None
     financial_status: str | None = None
     fulfillment_status: str | None = None
-    cancelled_at: datetime | None = None
-    created_at: datetime | None = None
-    processed_at: datetime | None = None
-    updated_at: datetime
+    cancelled_at: Moment | None = None
+    created_at: Moment | None = None
+    processed_at: Moment | None = None
+    updated_at: Moment
     line_items: list[_Line]
     fulfillments: list[_OrderFulfillment] = []
     # The checkout it was placed from: converts that abandoned cart.
@@ -177,9 +178,9 @@ class _Checkout(_Buyer):
     abandoned_checkout_url: str | None = None
     buyer_accepts_sms_marketing: bool | None = None
     sms_marketing_phone: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime
-    completed_at: datetime | None = None
+    created_at: Moment | None = None
+    updated_at: Moment
+    completed_at: Moment | None = None
 
 
 class _CheckoutDeleted(_In):
@@ -195,8 +196,8 @@ class _Transaction(_In):
 class _Refund(_In):
     id: PlatformId
     order_id: PlatformId
-    created_at: datetime
-    processed_at: datetime | None = None
+    created_at: Moment
+    processed_at: Moment | None = None
     transactions: list[_Transaction] = []
 
 
@@ -444,7 +445,7 @@ class _Product(_In):
     id: PlatformId
     title: ProductName | None = None
     tags: Annotated[str, Field(max_length=MAX_TAGS_CHARS)] = ""  # comma-separated, as Shopify sends them
-    updated_at: datetime
+    updated_at: Moment
 
 
 def normalize_product(data: Mapping[str, Any]) -> Product:

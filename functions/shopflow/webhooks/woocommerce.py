@@ -32,6 +32,7 @@ from shopflow.webhooks.common import (
     ComputedUnitPrice,
     Delivery,
     Ignored,
+    Moment,
     PlatformId,
     PlatformRef,
     ProductDelivery,
@@ -100,8 +101,8 @@ class _Order(_In):
     currency: CurrencyCode
     total: Amount
     customer_id: PlatformRef | None = None  # 0: a guest
-    date_created_gmt: datetime | None = None
-    date_modified_gmt: datetime
+    date_created_gmt: Moment | None = None
+    date_modified_gmt: Moment
     billing: _Billing = _Billing()
     line_items: list[_Line]
     meta_data: list[_Meta] = []
@@ -120,7 +121,7 @@ class _Product(_In):
     id: PlatformId
     name: ProductName | None = None
     tags: list[_Tag] = []
-    date_modified_gmt: datetime
+    date_modified_gmt: Moment
 
 
 def normalize_product(data: Mapping[str, object]) -> Product:
