@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -126,3 +127,24 @@ def test_woocommerce_shipment_tracking_extension_meta() -> None:
     assert [(t.number, t.carrier, t.url) for t in order.tracking] == [
         ("JD0001", "DHL", "https://dhl.example/JD0001")
     ]
+
+
+def test_woocommerce_float_unit_price_keeps_the_line_total_exact() -> None:
+    # 3 items for 10.00: WooCommerce sends price = total / quantity as a float.
+    payload = json.loads(
+        json.dumps(corpus("woocommerce/order.json")).replace('"price": 3}', '"price": 3.3333333333333335}')
+    )
+    payload["line_items"][0].update({"quantity": 3, "subtotal": "10.00", "total": "10.00"})
+
+    order = woocommerce.normalize(payload).order
+
+    line = order.lines[0]
+    assert (line.quantity, line.unit_price, line.total) == (3, Decimal("3.3333"), Decimal("10.00"))
+    assert order.lines[1].line_total is None  # 1 x 12 is its total: nothing more to keep
+    assert order.total == Decimal("29.35")
+
+
+def test_woocommerce_names_are_decoded_from_html_entities() -> None:
+    order = woocommerce.normalize(corpus("woocommerce/order.json")).order
+
+    assert order.lines[1].name == "Ship Your Idea \N{EN DASH} Color: Black, Size: M Test"

@@ -577,3 +577,23 @@ def test_a_named_shop_signs_the_sms_and_a_nameless_one_says_us() -> None:
     assert named.startswith("Demo Shop: zamówienie #1001 zostało wysłane.")
     assert nameless.startswith("Zamówienie #1001 zostało wysłane.")
     assert "Thank you for shopping with us." in english
+
+
+def test_a_woocommerce_float_unit_price_shows_rounded_with_the_exact_line_total() -> None:
+    # 300 items for 100.00: WooCommerce's price 0.3333333333333333 is kept as 0.3333 (x 300 = 99.99).
+    payload = corpus("woocommerce/order.json")
+    payload["line_items"][0].update({"quantity": 300, "total": "100.00", "price": 100 / 300})
+    order = woocommerce.normalize(payload).order
+
+    email = RENDERER.render_email("confirmation", context(order, "en"))
+
+    assert f"\n- Woo Single #1: 300 {TIMES} $0.33 = $100.00\n" in email.text
+    assert "300 &times; $0.33" in email.html and "$100.00" in email.html and "$99.99" not in email.html
+
+
+def test_an_html_entity_in_a_woocommerce_name_shows_as_its_character() -> None:
+    email = RENDERER.render_email("confirmation", context(ORDERS["woocommerce"], "en"))
+
+    assert "- Ship Your Idea \N{EN DASH} Color: Black, Size: M Test: 1" in email.text
+    assert "Ship Your Idea \N{EN DASH} Color: Black" in email.html
+    assert "&amp;ndash;" not in email.html and "&ndash;" not in email.text
