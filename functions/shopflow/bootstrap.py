@@ -56,8 +56,8 @@ class Runtime:
 
     @cached_property
     def _session(self) -> Any:
-        """One botocore session for every client: boto3 itself would add ~15% to the api's
-        cold path (s3transfer, its resources) for clients botocore makes alike (decision 34)."""
+        """One botocore session for every client: boto3 would only add its own imports
+        (s3transfer, resources) to a cold start, for clients botocore makes alike (decision 46)."""
         import botocore.session
 
         return botocore.session.get_session()
@@ -205,9 +205,9 @@ class Runtime:
 
 def _pynamodb_shares_botocore_data(session: Any) -> None:
     """PynamoDB makes a botocore session per connection (and thread); each would read botocore's
-    endpoint and service data again, ~100 ms of the api's first request. Its sessions share the
+    endpoint and service data again (about a tenth of the api's first request). Its sessions share the
     Runtime's data loader (its caches) instead; they stay one per connection, as PynamoDB wants
-    for thread safety (decision 34)."""
+    for thread safety (decision 46)."""
     import botocore.session
     from pynamodb.connection import base
 

@@ -76,7 +76,7 @@ class SettingsLoader:
     def _fetch_from_ssm(self) -> Mapping[str, str]:
         """Every parameter under the stage's path, named relative to it; the same mapping while
         it is fresh. GetParametersByPath on the botocore client itself: Powertools' parameters
-        utility would import boto3 and all its providers on the api's first request (decision 34)."""
+        utility would import boto3 and all its providers on the api's first request (decision 46)."""
         now = time.monotonic()
         if self._fetched is not None and now - self._fetched[0] < self._max_age:
             return self._fetched[1]
