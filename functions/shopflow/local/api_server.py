@@ -15,7 +15,13 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer, create_local_server
+from chalice.local import (
+    ChaliceRequestHandler,
+    LocalChalice,
+    LocalDevServer,
+    ThreadedHTTPServer,
+    create_local_server,
+)
 
 # RFC 9110: Content-Length = 1*DIGIT. 15 digits is far beyond any body this server reads.
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")
@@ -34,6 +40,12 @@ def _printable(text: str) -> str:
     if len(text) > _CONSOLE_PATH_CHARS:
         text = text[:_CONSOLE_PATH_CHARS] + "..."
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+class _ApiHTTPServer(ThreadedHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of webhook deliveries (each a new
+    # connection) overflowed it and senders saw connection resets instead of waiting.
+    request_queue_size = 128
 
 
 class ApiRequestHandler(ChaliceRequestHandler):
@@ -76,4 +88,4 @@ def api_server(app: Chalice, host: str, port: int, report: Callable[[str], None]
     if not isinstance(app, LocalChalice):  # adopt the app once per process (a thread-local request)
         create_local_server(app, config, host, port).server.server_close()
     handler = type("ConsoleApiRequestHandler", (ApiRequestHandler,), {"report": staticmethod(report)})
-    return LocalDevServer(app, config, host, port, handler_cls=handler)
+    return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=_ApiHTTPServer)

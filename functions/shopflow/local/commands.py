@@ -118,7 +118,7 @@ def _run_local(args: argparse.Namespace) -> int:
     finally:
         runtime.stop()
     _console("stopped")
-    return 0
+    return 0 if runtime.failure is None else 1
 
 
 def _console(line: str) -> None:

@@ -208,6 +208,30 @@ class DynamoDBLocal:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """How the Java process ended if it died on its own (None: running, or never started)."""
+        return self._process.poll() if self._process is not None else None
+
+    def restart(self) -> DynamoDBLocal:
+        """Start again on the same port (clients keep their endpoint) and the same data, after
+        the process died; raises `DynamoDBLocalError` if it cannot. In memory, its data is gone."""
+        port = self.port
+        self.stop()
+        home = install(self._cache)
+        try:
+            self._launch(home, port)
+            self._wait_until_ready()
+        except _PortTaken:
+            self.stop()
+            raise DynamoDBLocalError(
+                f"port {port} was taken while DynamoDB Local was down: stop what listens there"
+            ) from None
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
     def command(self, home: Path, port: int) -> list[str]:
         """The java command line (no shell) for DynamoDB Local in `home` on `port`."""
         storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir.resolve())]

@@ -43,6 +43,7 @@ import yaml
 
 from shopflow.bootstrap import SETTINGS_MAX_AGE_VARIABLE
 from shopflow.clock import ScaledClock
+from shopflow.config.settings import Settings, SettingsLoader
 from shopflow.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 from shopflow.local.instance_lock import InstanceLock
 from shopflow.local.mail import ACCOUNT, OutboxWriter
@@ -69,6 +70,8 @@ JOURNAL_FILE = "journal.jsonl"
 # A fresh instance sends email from here (its emails only ever reach .shopflow/outbox/), so a
 # newcomer sees the confirmation of their first order; on AWS the owner names a verified sender.
 LOCAL_EMAIL_SENDER = "orders@shopflow-local.example"
+# A DynamoDB Local that dies again this soon after a restart would only die again: stop instead.
+DYNAMODB_MIN_LIFE_SECONDS = 30.0
 EMAIL_SENDER_KEY = "notify.email.sender"
 
 
@@ -99,6 +102,30 @@ class _Periodic(Source):
         return False
 
 
+class _SettingsOnWrite(SettingsLoader):
+    """The handlers' settings, read from SSM again only after a parameter was written.
+
+    On AWS a container re-reads SSM at most once a minute; locally a change must show at once,
+    and reading all parameters (six GetParametersByPath pages) on every invocation was half of
+    the runtime's CPU per order (bench/local_runtime.py --only load). moto runs in this process
+    and every SSM write goes through it, so a count of writes says exactly when there is something
+    new to read (decision 48)."""
+
+    def __init__(self, stage: str, ssm_client: Any, writes: Callable[[], int]) -> None:
+        super().__init__(stage, ssm_client=ssm_client, max_age_seconds=0)
+        self._writes = writes
+        self._read: tuple[int, Settings] | None = None
+
+    def load(self) -> Settings:
+        writes = self._writes()  # before reading: a write during the read makes the next load read again
+        read = self._read
+        if read is not None and read[0] == writes:
+            return read[1]
+        settings = super().load()
+        self._read = (writes, settings)
+        return settings
+
+
 class LocalRuntime:
     def __init__(self, options: LocalOptions, report: Callable[[str], None] = print) -> None:
         self.options = options
@@ -116,9 +143,15 @@ class LocalRuntime:
         self._control: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._parameters_seen: str | None = None
+        # Bumped after every SSM write moto takes (`_count_parameter_writes`): until it moves,
+        # the handlers' settings and the parameters snapshot have nothing new to read.
+        self.parameter_writes = 0
+        self._parameter_writes_saved = -1
         self._stopped = threading.Event()
         self.outbox_check: OutboxCheck | None = None
         self._lock = InstanceLock(self.data_dir)
+        self.failure: str | None = None  # why the runtime stopped on its own (`wait` returns)
+        self._dynamodb_restarted: float | None = None
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -188,6 +221,7 @@ class LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
         self._moto.start()
+        self._count_parameter_writes()
         moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())
         endpoints = dict.fromkeys(MOTO_SERVICES, moto_url)
         dynamodb_url, backend = self._start_dynamodb(moto_url)
@@ -214,6 +248,39 @@ class LocalRuntime:
             ) from exc
         self.report(f"DynamoDB: DynamoDB Local, data in {self.data_dir / 'dynamodb'}")
         return self._dynamodb.endpoint, "dynamodb-local"
+
+    def _watch_dynamodb(self) -> None:
+        """DynamoDB Local died on its own (killed, out of memory): start it again on the same port
+        and data dir, or stop with the reason. Meanwhile the API answers 503 with Retry-After."""
+        database = self._dynamodb
+        if database is None or database.running or self._stopped.is_set():
+            return
+        said = f"DynamoDB Local exited (code {database.exit_code})"
+        if database.data_dir is None:
+            self._fail(f"{said}; it kept its data in memory, so every order is gone. Start again.")
+            return
+        restarted = self._dynamodb_restarted
+        if restarted is not None and time.monotonic() - restarted < DYNAMODB_MIN_LIFE_SECONDS:
+            self._fail(
+                f"{said} again {time.monotonic() - restarted:.0f} s after it was restarted; "
+                f"its output ends with:\n{database.output_tail(800)}"
+            )
+            return
+        self.report(f"{said}: the API answers 503 until it is back; restarting it on {database.data_dir}")
+        began = time.monotonic()
+        try:
+            database.restart()
+        except DynamoDBLocalError as exc:
+            self._fail(f"{said} and could not be restarted: {exc}")
+            return
+        self._dynamodb_restarted = time.monotonic()
+        took = self._dynamodb_restarted - began
+        self.report(f"DynamoDB Local is back after {took:.1f} s: orders are accepted again")
+
+    def _fail(self, why: str) -> None:
+        self.failure = why
+        self.report(f"shopflow local stops: {why}")
+        self._stopped.set()
 
     def _configure_process(self, endpoints: dict[str, str]) -> None:
         # Every botocore client the handlers make (PynamoDB's too) comes here (decision 9).
@@ -309,6 +376,9 @@ class LocalRuntime:
     def _snapshot_parameters(self) -> None:
         from shopflow.config.settings import ssm_path
 
+        writes = self.parameter_writes
+        if writes == self._parameter_writes_saved:
+            return
         parameters = self._parameters(self.client_cached("ssm"), ssm_path(self.options.stage))
         document = json.dumps(
             {p["Name"]: {"value": p["Value"], "type": p["Type"]} for p in parameters},
@@ -316,6 +386,7 @@ class LocalRuntime:
             sort_keys=True,
         )
         if document == self._parameters_seen:
+            self._parameter_writes_saved = writes
             return
         path = self.data_dir / PARAMETERS_FILE
         scratch = path.with_suffix(".tmp")
@@ -323,6 +394,7 @@ class LocalRuntime:
         scratch.chmod(0o600)  # it holds the local webhook secrets
         scratch.replace(path)
         self._parameters_seen = document
+        self._parameter_writes_saved = writes
 
     _clients: dict[str, Any]
 
@@ -374,7 +446,8 @@ class LocalRuntime:
     def _start_handlers(self, template: Template, provisioned: Provisioned) -> None:
         from shopflow import bootstrap
 
-        bootstrap.reset(self.clock)
+        built = bootstrap.reset(self.clock)
+        built.settings = _SettingsOnWrite(built.stage, built.client("ssm"), lambda: self.parameter_writes)
         bootstrap.build_models()  # before any handler thread: decision 15
         app_module = importlib.import_module("app")
         journal = Journal(self.data_dir / JOURNAL_FILE).load()
@@ -423,6 +496,7 @@ class LocalRuntime:
         self.sources += [
             _Periodic("parameters snapshot", self._snapshot_parameters, 1.0, self.report),
             _Periodic("clock save", self._save_clock, 5.0, self.report),
+            _Periodic("DynamoDB Local watch", self._watch_dynamodb, 0.5, self.report),
             _Periodic(
                 "dead-letter watch", lambda: self._watch_dead_letters(template, provisioned), 0.5, self.report
             ),
@@ -434,6 +508,23 @@ class LocalRuntime:
             thread = threading.Thread(target=self._run_outbox_check, name="outbox check", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _count_parameter_writes(self) -> None:
+        """Every SSM write moto takes (`shopflow config set|unset --local`, the start's restore)
+        bumps `parameter_writes` before its answer, so the next handler reads the new value."""
+        from moto.ssm.models import ssm_backends
+
+        ssm = ssm_backends[ACCOUNT][LOCAL_REGION]
+        for name in ("put_parameter", "delete_parameter", "delete_parameters"):
+            original = getattr(ssm, name)
+
+            def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.parameter_writes += 1
+
+            setattr(ssm, name, counted)
 
     @staticmethod
     def _write_mail_as_sent(outbox: OutboxWriter) -> None:

@@ -7,6 +7,7 @@ source's FilterCriteria from template.yaml, and shapes them as the Lambda event.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,12 @@ class StreamReader:
         self.stream_arn = stream_arn
         self._iterators: dict[str, str | None] = {}
         self._start = start
+        self._shards_listed = float("-inf")
+
+    # A table's stream gets a new shard rarely (about every 4 hours, or when a shard ends): a
+    # DescribeStream per poll (20 a second even while idle) only kept DynamoDB Local busy, so
+    # shards are listed again this often, or at once when a shard ended.
+    SHARDS_EVERY_SECONDS = 1.0
 
     def open(self) -> None:
         """Take the shards' positions now, so the first poll reads from here (not from its own time)."""
@@ -65,13 +72,18 @@ class StreamReader:
 
     def poll(self, limit: int = 100) -> list[dict[str, Any]]:
         """New records since the last poll, in order per shard."""
-        self._refresh_shards()
+        now = time.monotonic()
+        if now - self._shards_listed >= self.SHARDS_EVERY_SECONDS:
+            self._refresh_shards()
+            self._shards_listed = now
         records: list[dict[str, Any]] = []
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
             response = self._client.get_records(ShardIterator=iterator, Limit=limit)
             self._iterators[shard_id] = response.get("NextShardIterator")
+            if self._iterators[shard_id] is None:
+                self._shards_listed = float("-inf")  # it ended: its child shard is listed next poll
             for record in response["Records"]:
                 records.append({**record, "eventSourceARN": self.stream_arn})
         return records
