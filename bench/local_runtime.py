@@ -377,9 +377,20 @@ class _Profile:
 _GROUPS = (  # first matching frame (outermost first) names where a sample's time went
     ("moto server (SQS/SES/SNS/SSM requests)", ("werkzeug/serving.py", "moto/")),
     ("API: Chalice server + intake handler", ("chalice/local.py",)),
-    ("stream -> dispatch", ("<- stream",)),
-    ("queue consumers (notify, ...)", ("shopflow/local/sources.py",)),
 )
+
+
+def _part(frames: list[str]) -> str:
+    for name, marks in _GROUPS:
+        if any(mark in frame for frame in frames for mark in marks):
+            return name
+    # An event source's thread: named by the app.py handler it runs (dispatch, notify, ...).
+    handler = next((f.split(" (", 1)[0] for f in frames if " (app.py:" in f), None)
+    if handler is not None:
+        return f"handler {handler} and its event source"
+    if any("shopflow/local/" in frame for frame in frames):
+        return "event sources polling, runtime upkeep"
+    return "other"
 
 
 def _summarize(lines: list[str]) -> list[str]:
@@ -395,10 +406,7 @@ def _summarize(lines: list[str]) -> list[str]:
         count = int(count_text)
         total += count
         frames = stack.split(";")
-        part = next(
-            (name for name, marks in _GROUPS for frame in frames if any(m in frame for m in marks)), "other"
-        )
-        parts[part] += count
+        parts[_part(frames)] += count
         leaves[_short(frames[-1])] += count
         for name in {_short(f) for f in frames}:
             if any(key in name for key in _INCLUSIVE):
