@@ -124,7 +124,7 @@ def arm_due_timer(action: str, payload: dict[str, Any]) -> str:
     """A timer due a minute ago by the real clock (a cold function runs on the real clock)."""
     timer_id = f"cold#{uuid.uuid4().hex}"
     due = datetime.now(UTC) - timedelta(minutes=1)
-    timer_item(TimerRequest(timer_id, action, due, json.dumps(payload))).save()
+    timer_item(TimerRequest(timer_id, action, due, json.dumps(payload)), datetime.now(UTC)).save()
     return timer_id
 
 

@@ -12,8 +12,10 @@ import botocore.client
 import pytest
 
 from app import sweep, timers
-from shopflow.store.models import TimerItem
-from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, timer_item
+from shopflow.clock import FakeClock
+from shopflow.store.models import SweepWatermarkItem, TimerItem
+from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, timer_bucket, timer_item
+from shopflow.timers.sweep import Sweeper
 from tests.service.conftest import Stack, deliver_notify, drain
 from tests.support import corpus, dumps, shopify_headers
 
@@ -53,10 +55,12 @@ def test_a_timer_rearmed_meanwhile_is_not_deleted(stack: Stack) -> None:
     fired = TimerRequest(
         "late#shopify:1", "late_check", now, json.dumps({"order_id": "shopify:1", "hours": 1})
     )
-    timer_item(fired).save()
+    timer_item(fired, now).save()
     sweep({}, None)
     records = drain(stack, "TimersQueue")
-    timer_item(TimerRequest(fired.timer_id, fired.action, now + timedelta(hours=5), fired.payload)).save()
+    timer_item(
+        TimerRequest(fired.timer_id, fired.action, now + timedelta(hours=5), fired.payload), now
+    ).save()
 
     timers({"Records": records}, None)
 
@@ -65,11 +69,12 @@ def test_a_timer_rearmed_meanwhile_is_not_deleted(stack: Stack) -> None:
 
 def test_an_unknown_action_fails_only_its_own_message(stack: Stack) -> None:
     now = stack.clock.now()
-    timer_item(TimerRequest("odd#1", "no_such_action", now, "{}")).save()
+    timer_item(TimerRequest("odd#1", "no_such_action", now, "{}"), now).save()
     timer_item(
         TimerRequest(
             "late#shopify:404", "late_check", now, json.dumps({"order_id": "shopify:404", "hours": 1})
-        )
+        ),
+        now,
     ).save()
     sweep({}, None)
     records = drain(stack, "TimersQueue")
@@ -85,13 +90,18 @@ def test_the_sweep_reads_what_is_due_not_what_is_waiting(
     stack: Stack, waiting: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = stack.clock.now()
+    assert sweep({}, None) == {"due": 0}  # the first sweep sets the watermark
     with TimerItem.batch_write() as batch:
         for n in range(waiting):
             batch.save(
-                timer_item(TimerRequest(f"later#{n}", "late_check", now + timedelta(days=1 + n % 30), "{}"))
+                timer_item(
+                    TimerRequest(f"later#{n}", "late_check", now + timedelta(days=1 + n % 30), "{}"), now
+                )
             )
         for n in range(25):
-            batch.save(timer_item(TimerRequest(f"due#{n}", "late_check", now - timedelta(minutes=n), "{}")))
+            batch.save(
+                timer_item(TimerRequest(f"due#{n}", "late_check", now - timedelta(minutes=n), "{}"), now)
+            )
     calls: Counter[str] = Counter()
     real = botocore.client.BaseClient._make_api_call
 
@@ -102,7 +112,146 @@ def test_the_sweep_reads_what_is_due_not_what_is_waiting(
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
     assert sweep({}, None) == {"due": 25}
 
-    assert calls == Counter({"dynamodb.Query": 4, "sqs.SendMessageBatch": 3})  # one query a shard
+    # 16 shards of this hour and the last, the 4 keys of timers armed before hour buckets, the watermark
+    assert calls == Counter(
+        {
+            "dynamodb.Query": 2 * 16 + 4,
+            "dynamodb.GetItem": 1,
+            "sqs.SendMessageBatch": 3,
+        }
+    )
+
+
+class QueryCount:
+    """Counts the DynamoDB queries botocore sends (what a sweep costs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.queries = 0
+        real = botocore.client.BaseClient._make_api_call
+
+        def counting(client: Any, operation: str, params: Any) -> Any:
+            self.queries += operation == "Query"
+            return real(client, operation, params)
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+
+    def during(self, run: Any) -> tuple[Any, int]:
+        before = self.queries
+        answer = run()
+        return answer, self.queries - before
+
+
+def watermark() -> str:
+    return str(SweepWatermarkItem.get("SWEEP", "WATERMARK").bucket)
+
+
+def test_timers_due_over_a_day_spread_over_hundreds_of_index_keys(stack: Stack) -> None:
+    """Every timer armed or removed writes its index key: 4 keys capped the shop at 4 partitions."""
+    now = stack.clock.now()
+    keys = Counter(
+        timer_item(
+            TimerRequest(f"t#{n}", "late_check", now + timedelta(seconds=36 * n), "{}"), now
+        ).timer_shard
+        for n in range(2400)  # one every 36 s over the next 24 h
+    )
+    assert len(keys) >= 24 * 16
+    assert max(keys.values()) / 2400 <= 0.01
+
+
+def test_a_timer_due_days_ahead_is_not_swept_early_and_fires_when_due_at_the_same_cost(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = stack.clock.now()
+    due = now + timedelta(days=1, minutes=50)
+    timer_item(
+        TimerRequest("late#shopify:7", "late_check", due, json.dumps({"order_id": "shopify:7", "hours": 1})),
+        now,
+    ).save()
+    count = QueryCount(monkeypatch)
+    sweep({}, None)
+    costs = set()
+    while stack.clock.now() + timedelta(minutes=30) < due:
+        stack.clock.advance(timedelta(minutes=30))
+        answer, queries = count.during(lambda: sweep({}, None))
+        assert answer == {"due": 0}
+        costs.add(queries)
+        assert watermark() == timer_bucket(stack.clock.now() - timedelta(hours=1))
+    # 16 shards of this hour and the last, the 4 legacy keys; a new hour's first sweep passes one more
+    assert costs == {2 * 16 + 4, 3 * 16 + 4}
+
+    stack.clock.set(due)
+    assert sweep({}, None) == {"due": 1}
+    assert timers({"Records": drain(stack, "TimersQueue")}, None) == {"batchItemFailures": []}
+    assert stack.items_of("TIMER") == []
+
+
+def test_an_overdue_timer_armed_after_the_sweep_passed_its_hour_fires(stack: Stack) -> None:
+    armed = stack.clock.now()
+    sweep({}, None)
+    stack.clock.advance(timedelta(hours=3))
+    sweep({}, None)
+    assert watermark() > timer_bucket(armed)  # the sweep no longer queries the hour it was due
+
+    # e.g. an SMS deferred to a time already past, armed now
+    timer_item(TimerRequest("late#shopify:8", "late_check", armed, "{}"), stack.clock.now()).save()
+    assert sweep({}, None) == {"due": 1}
+
+
+def test_a_timer_armed_before_hour_buckets_still_fires(stack: Stack) -> None:
+    now = stack.clock.now()
+    legacy = TimerItem(
+        "TIMER#late#shopify:9",
+        "TIMER",
+        item_type="TIMER",
+        timer_shard="timers#2",
+        due_at=iso(now - timedelta(minutes=5)),
+        action="late_check",
+        payload=json.dumps({"order_id": "shopify:9", "hours": 1}),
+    )
+    legacy.save()
+
+    assert sweep({}, None) == {"due": 1}
+    assert timers({"Records": drain(stack, "TimersQueue")}, None) == {"batchItemFailures": []}
+    assert stack.items_of("TIMER") == []
+
+
+def test_a_timer_whose_action_keeps_failing_does_not_make_later_sweeps_longer(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = stack.clock.now()
+    timer_item(TimerRequest("odd#2", "no_such_action", now, "{}"), now).save()
+    count = QueryCount(monkeypatch)
+    for _ in range(6):
+        stack.clock.advance(timedelta(hours=1))
+        answer, queries = count.during(lambda: sweep({}, None))
+        assert answer == {"due": 1}  # still retried every sweep
+        assert queries <= 3 * 16 + 4
+        drain(stack, "TimersQueue")
+    (stuck,) = stack.items_of("TIMER")
+    assert stuck["timer_shard"].startswith(
+        f"t#{timer_bucket(stack.clock.now() - timedelta(hours=1))}"
+    ) or stuck["timer_shard"].startswith(f"t#{timer_bucket(stack.clock.now())}")
+    assert watermark() == timer_bucket(stack.clock.now() - timedelta(hours=1))
+
+
+def test_a_sweep_with_a_lagging_clock_never_moves_the_watermark_back(stack: Stack) -> None:
+    start = stack.clock.now()
+    stack.clock.advance(timedelta(hours=5))
+    sweep({}, None)
+    ahead = watermark()
+    Sweeper(lambda: boto3.client("sqs"), "unused", FakeClock(start)).handle({}, None)
+    assert watermark() == ahead
+
+
+def test_the_first_sweep_long_after_timers_were_armed_finds_them(stack: Stack) -> None:
+    """No watermark yet (first sweep after install or upgrade): one scan of the keys finds old hours."""
+    now = stack.clock.now()
+    for n in range(3):
+        timer_item(
+            TimerRequest(f"late#shopify:1{n}", "late_check", now + timedelta(days=n), "{}"), now
+        ).save()
+    stack.clock.advance(timedelta(days=5))
+    assert sweep({}, None) == {"due": 3}
 
 
 def delivered_order(stack: Stack, **changes: Any) -> dict[str, Any]:

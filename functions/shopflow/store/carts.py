@@ -123,7 +123,7 @@ class DynamoCartStore:
                     )
                 )
                 for timer in commit.arm:
-                    write.save(timer_item(timer))
+                    write.save(timer_item(timer, commit.now))
                 for timer_id in commit.cancel:
                     write.delete(TimerItem(f"TIMER#{timer_id}", "TIMER"))
         except TransactWriteError as exc:

@@ -19,7 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from shopflow.orders.changes import TimelineEntry
-from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem
+from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem, TimerItem
 from shopflow.store.orders import (
     DynamoOrderStore,
     TimerRequest,
@@ -366,7 +366,7 @@ class DynamoMessageStore:
             ],
             _NEVER_SENT,
             entry,
-            timer,
+            timer_item(timer, now),
         )
 
     def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
@@ -394,7 +394,7 @@ class DynamoMessageStore:
         actions: list[Action],
         condition: Condition,
         entry: TimelineEntry,
-        timer: TimerRequest | None = None,
+        timer: TimerItem | None = None,
     ) -> None:
         try:
             with TransactWrite(connection=self._orders.connection) as write:
@@ -405,7 +405,7 @@ class DynamoMessageStore:
                 )
                 write.save(_timeline_item(order_id, kind, channel, entry))
                 if timer is not None:
-                    write.save(timer_item(timer))
+                    write.save(timer)
         except (TransactWriteError, PutError) as exc:
             if _conditional_failure(exc):
                 raise LeaseHeld() from exc

@@ -134,7 +134,11 @@ class ProductItem(_Item):
 
 
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
-    """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due."""
+    """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due.
+
+    `timer_shard` is `t#{hour}#{shard}` (decision 47): the hour bucket a timer is due in (or was
+    armed in, if already due) and one of 16 shards, so writes spread over more keys as timers
+    spread over time; items armed before that carry `timers#0..3` and are still swept."""
 
     class Meta:
         index_name = "timers"
@@ -154,6 +158,14 @@ class TimerItem(_Item):
     timers = TimerIndex()
 
 
+class SweepWatermarkItem(_Item):
+    """pk `SWEEP`, sk `WATERMARK`: the oldest hour bucket of `timers` that may still hold timers.
+    Only moved forward, by a conditional put, so overlapping sweeps never move it back."""
+
+    bucket = UnicodeAttribute()  # e.g. 2026-11-28T16
+    updated_at = UnicodeAttribute()
+
+
 MODELS: tuple[type[_Item], ...] = (
     OrderItem,
     TimelineItem,
@@ -163,6 +175,7 @@ MODELS: tuple[type[_Item], ...] = (
     OptOutItem,
     MarketingLedgerItem,
     TimerItem,
+    SweepWatermarkItem,
     CartItem,
     BuyerItem,
     ProductItem,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from pynamodb.connection import Connection
@@ -280,7 +280,7 @@ class DynamoOrderStore:
                         )
                     )
                 for timer in commit.timers:
-                    write.save(timer_item(timer))
+                    write.save(timer_item(timer, commit.now))
         except TransactWriteError as exc:
             raise commit_failure(exc, len(commit.dedup_keys)) from exc
         if commit.placed_at is not None:
@@ -322,20 +322,33 @@ def order_document(item: OrderItem) -> str:
     return str(item.document)
 
 
-TIMER_SHARDS = 4
+# The `timers` index key: `t#{hour}#{shard}`. Writes spread over one key per hour and shard, so
+# the ceiling grows with how far ahead timers are due; removals (a timer fired or cancelled)
+# land in the hour it is due, so 16 shards bound that hour at 16 partitions' writes. The sweep
+# queries each shard of the hours from its watermark to now: 16 queries an hour bucket.
+TIMER_SHARDS = 16
+LEGACY_TIMER_KEYS = tuple(f"timers#{shard}" for shard in range(4))  # armed before hour buckets
+TIMER_BUCKET_FORMAT = "%Y-%m-%dT%H"
 
 
-def timer_shard(timer_id: str) -> str:
-    """Timers spread over a few index partitions; a sweep queries each for what is due."""
-    return f"timers#{zlib.crc32(timer_id.encode()) % TIMER_SHARDS}"
+def timer_bucket(moment: datetime) -> str:
+    """The hour (UTC) a moment falls in, as the index names it: `2026-11-28T17`."""
+    return moment.astimezone(UTC).strftime(TIMER_BUCKET_FORMAT)
 
 
-def timer_item(timer: TimerRequest) -> TimerItem:
+def timer_shard(timer_id: str, due_at: datetime, armed_at: datetime) -> str:
+    """The index key of a timer: the hour it is due in, or the hour it is armed in if it is
+    already due then, so a sweep that has passed its due hour still finds it."""
+    bucket = timer_bucket(max(due_at, armed_at))
+    return f"t#{bucket}#{zlib.crc32(timer_id.encode()) % TIMER_SHARDS}"
+
+
+def timer_item(timer: TimerRequest, armed_at: datetime) -> TimerItem:
     return TimerItem(
         f"TIMER#{timer.timer_id}",
         "TIMER",
         item_type="TIMER",
-        timer_shard=timer_shard(timer.timer_id),
+        timer_shard=timer_shard(timer.timer_id, timer.due_at, armed_at),
         due_at=iso(timer.due_at),
         action=timer.action,
         payload=timer.payload,
