@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -155,3 +156,56 @@ def stream_event(stack: Stack) -> dict[str, Any]:
     records = StreamReader(boto3.client("dynamodbstreams"), arn).poll()
     props = stack.template.function_properties("DispatchFunction")["Events"]["OutboxStream"]["Properties"]
     return lambda_event(records, filter_patterns(props))
+
+
+class Run:
+    """`shopflow ...` as the owner types it (against the test's stage unless --local), with what
+    it printed kept in `out` and `err`."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+        self.out = self.err = ""
+
+    def __call__(self, *argv: str, stage: str | None = STAGE) -> int:
+        from shopflow.cli import main
+
+        extra = ["--stage", stage] if stage and "--local" not in argv else []
+        code = main([*argv, *extra])
+        self.out, self.err = self.capsys.readouterr()
+        return code
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    return Run(capsys)
+
+
+@pytest.fixture
+def moto_url() -> Iterator[str]:
+    """A moto server of its own, standing in for a running `shopflow local`'s endpoints."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def running_local_instance(data_dir: Path, ssm_url: str) -> list[str]:
+    """Make `data_dir` look like a running `shopflow local` whose SSM is `ssm_url`; returns the
+    CLI flags that talk to it."""
+    import os
+
+    from shopflow.target import LocalSession
+
+    LocalSession(
+        pid=os.getpid(),
+        stage="local",
+        region="us-east-1",
+        table_name="shopflow-local",
+        api_url="http://127.0.0.1:8000",
+        control_url="http://127.0.0.1:8001",
+        endpoints={"ssm": ssm_url},
+    ).write(data_dir)
+    return ["--local", "--data-dir", str(data_dir)]

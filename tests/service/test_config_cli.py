@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,33 +11,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
-from shopflow.cli import main
 from shopflow.config.spec import SETTINGS
-from shopflow.target import LocalSession, Target
+from shopflow.target import Target
+from tests.service.conftest import Run, running_local_instance
 
 STAGE = "test"
 ROOT = f"/shopflow/{STAGE}"
 SHOPIFY_SECRET = "shpss_0123456789abcdef"
 EVENTS_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes of key
-
-
-class Run:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-        self.out = self.err = ""
-
-    def __call__(self, *argv: str, stage: str | None = STAGE) -> int:
-        extra = ["--stage", stage] if stage and "--local" not in argv else []
-        code = main([*argv, *extra])
-        self.out, self.err = self.capsys.readouterr()
-        return code
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    return Run(capsys)
 
 
 @pytest.fixture
@@ -383,26 +364,8 @@ def test_local_without_a_running_instance_says_so(run: Run, tmp_path: Path) -> N
     )
 
 
-@pytest.fixture
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def test_local_talks_to_the_running_instance(run: Run, tmp_path: Path, moto_url: str) -> None:
-    LocalSession(
-        pid=os.getpid(),
-        stage="local",
-        region="us-east-1",
-        table_name="shopflow-local",
-        api_url="http://127.0.0.1:8000",
-        control_url="http://127.0.0.1:8001",
-        endpoints={"ssm": moto_url},
-    ).write(tmp_path)
-    local = ["--local", "--data-dir", str(tmp_path)]
+    local = running_local_instance(tmp_path, moto_url)
 
     assert run("config", "set", "dedup.retention_days", "21", *local) == 0
     assert "in shopflow local (stage local)" in run.out

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from shopflow import bootstrap
-from shopflow.cli import main
-from shopflow.target import LocalSession
-from tests.service.conftest import STAGE, Stack
+from tests.service.conftest import STAGE, Run, Stack, running_local_instance
 from tests.service.test_config_cli import parameters, put
 from tests.support import SHOPIFY_PREVIOUS_SECRET, SHOPIFY_SECRET, corpus, dumps, shopify_headers
 
 ROOT = f"/shopflow/{STAGE}"
-
-
-class Run:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-        self.out = self.err = ""
-
-    def __call__(self, *argv: str) -> int:
-        extra = [] if "--local" in argv else ["--stage", STAGE]
-        code = main([*argv, *extra])
-        self.out, self.err = self.capsys.readouterr()
-        return code
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    return Run(capsys)
 
 
 def order_signed_with(stack: Stack, secret: str, order_id: int) -> int:
@@ -121,26 +99,8 @@ def test_an_unknown_key_is_refused_with_the_nearest_ones(stack: Stack, run: Run)
     )
 
 
-@pytest.fixture
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def test_unset_local_removes_it_from_the_running_instance(run: Run, tmp_path: Path, moto_url: str) -> None:
-    LocalSession(
-        pid=os.getpid(),
-        stage="local",
-        region="us-east-1",
-        table_name="shopflow-local",
-        api_url="http://127.0.0.1:8000",
-        control_url="http://127.0.0.1:8001",
-        endpoints={"ssm": moto_url},
-    ).write(tmp_path)
-    local = ["--local", "--data-dir", str(tmp_path)]
+    local = running_local_instance(tmp_path, moto_url)
     assert (
         run("config", "set", "webhooks.woocommerce.previous_secret", "woo_old_secret_0123456789", *local) == 0
     )
