@@ -66,9 +66,7 @@ def _masked(found: re.Match[str]) -> str:
 
 def _scrubbed(value: Any) -> Any:
     if isinstance(value, str):
-        value = _PHONE.sub(
-            lambda found: mask(found.group()), _EMAIL.sub(lambda found: mask(found.group()), value)
-        )
+        value = _PHONE.sub(_masked, _EMAIL.sub(_masked, value))
         # A lone surrogate cannot be written as UTF-8: the stream would fail and print the raw record.
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
