@@ -55,14 +55,20 @@ def test_a_killed_dynamodb_local_is_restarted_on_its_data_and_meanwhile_the_api_
     assert len(emails(instance, expected=1)) == 1
 
     os.kill(dynamodb_local_pid(instance), signal.SIGKILL)
-    status, retry_after = post_order(instance, secret, 930002)
-    assert status == 503 and retry_after is not None and int(retry_after) > 0, instance.output
-
+    # The sender retries as Shopify does. Whether it meets the outage depends on how fast the JVM
+    # comes back against botocore's own retries (on an idle machine 2 s is within them): every
+    # answer is an acceptance or a 503 that says when to retry, never a bare 500.
+    answers: list[tuple[int, str | None]] = []
     deadline = time.monotonic() + 90
-    while (status := post_order(instance, secret, 930002)[0]) != 200 and time.monotonic() < deadline:
-        assert status == 503, instance.output  # never a bare 500 while it is down
-        time.sleep(0.5)
-    assert status == 200, instance.output
+    while not answers or (answers[-1][0] != 200 and time.monotonic() < deadline):
+        answers.append(post_order(instance, secret, 930002))
+        time.sleep(0.5 if answers[-1][0] != 200 else 0)
+    assert answers[-1][0] == 200, (answers, instance.output)
+    assert all(status == 503 and int(retry_after or 0) > 0 for status, retry_after in answers[:-1]), (
+        answers,
+        instance.output,
+    )
+    instance.wait_for("DynamoDB Local is back", timeout=30)
     assert "DynamoDB Local exited" in instance.output
 
     # The order from before the kill is still there, and the new one goes all the way to its email.
