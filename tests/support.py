@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +82,19 @@ def events_headers(
 
 def dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port, for code that reaches AWS over HTTP (another process,
+    `shopflow local`'s endpoints); yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

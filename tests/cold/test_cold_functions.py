@@ -10,7 +10,6 @@ A function added to template.yaml fails here until it has a scenario below.
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 
 from shopflow import bootstrap
@@ -30,7 +28,7 @@ from shopflow.store.models import bind_table
 from shopflow.store.orders import TimerRequest, timer_item
 from tests.cold.container import REGION, ColdStack, rest_api_event
 from tests.service.conftest import SECRETS
-from tests.support import SHOP_DOMAIN, corpus, dumps, shopify_headers
+from tests.support import SHOP_DOMAIN, corpus, dumps, moto_server, shopify_headers
 
 SENDER = "orders@demo-shop.example"
 ORDER = corpus("shopify/order.json")
@@ -39,12 +37,8 @@ ORDER_ID = f"shopify:{ORDER['id']}"
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

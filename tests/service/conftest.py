@@ -32,6 +32,7 @@ from tests.support import (
     SHOPIFY_SECRET,
     WOO_SECRET,
     dumps,
+    moto_server,
     shopify_headers,
 )
 
@@ -183,13 +184,8 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 @pytest.fixture
 def moto_url() -> Iterator[str]:
     """A moto server of its own, standing in for a running `shopflow local`'s endpoints."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def running_local_instance(data_dir: Path, ssm_url: str) -> list[str]:

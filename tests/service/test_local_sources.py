@@ -11,19 +11,16 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from shopflow.clock import ScaledClock
 from shopflow.local.sources import QueueOutcome, QueueSource, Schedule, ScheduleSource, StreamSource, stop_all
+from tests.support import moto_server
 
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
