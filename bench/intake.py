@@ -19,6 +19,8 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,44 +156,45 @@ def new_orders() -> list[tuple[str, str, str, bytes, dict[str, str]]]:
     return [(label, route, "", body, headers) for label, route, body, headers in found]
 
 
-def write_units_per_new_order() -> None:
-    global meter
-    print("Write units per new order, from item sizes as AWS bills them (moto, counted at botocore):")
+@contextmanager
+def counted_api() -> Iterator[tuple[Client, Template]]:
+    """The api function on moto, built from template.yaml, with every AWS call counted."""
     with mock_aws():
         template = Template.load(Stage="bench")
         provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
         os.environ.update(function_environment(template, "ApiFunction", provisioned))
         runtime = bootstrap.reset(CLOCK)
         runtime.__dict__["settings"] = SettingsLoader("bench", fetch=lambda: SETTINGS)
-        table = template.resources["ShopflowTable"]["Properties"]
         botocore.client.BaseClient._make_api_call = _counting_call  # type: ignore[method-assign]
-        with Client(app) as client:
-            for label, route, _, body, headers in new_orders():
-                meter = WriteMeter(index_keys_of(table))
-                answer = client.http.post(route, body=body, headers=headers).json_body
-                print(f"  {label:<38} {answer['status']:<9} {meter.summary()}")
+        try:
+            with Client(app) as client:
+                yield client, template
+        finally:
+            botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
+
+
+def write_units_per_new_order() -> None:
+    global meter
+    print("Write units per new order, from item sizes as AWS bills them (moto, counted at botocore):")
+    with counted_api() as (client, template):
+        table = template.resources["ShopflowTable"]["Properties"]
+        for label, route, _, body, headers in new_orders():
+            meter = WriteMeter(index_keys_of(table))
+            answer = client.http.post(route, body=body, headers=headers).json_body
+            print(f"  {label:<38} {answer['status']:<9} {meter.summary()}")
         meter = None
-        botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
 
 
 def requests_per_delivery() -> None:
     print("DynamoDB requests per delivery (moto, counted at botocore):")
-    with mock_aws():
-        template = Template.load(Stage="bench")
-        provisioned = provision(template, dynamodb=boto3.client("dynamodb"), sqs=boto3.client("sqs"))
-        os.environ.update(function_environment(template, "ApiFunction", provisioned))
-        runtime = bootstrap.reset(CLOCK)
-        runtime.__dict__["settings"] = SettingsLoader("bench", fetch=lambda: SETTINGS)
-        botocore.client.BaseClient._make_api_call = _counting_call  # type: ignore[method-assign]
-        order = corpus("shopify/order.json")
-        paid = {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}
-        with Client(app) as client:
-            measure(client, "new order", "orders/create", order, "wh-1")
-            measure(client, "status change", "orders/paid", paid, "wh-2")
-            measure(client, "duplicate (create)", "orders/create", order, "wh-1")
-            measure(client, "duplicate (update)", "orders/paid", paid, "wh-2")
-            measure(client, "stale update", "orders/updated", order, "wh-3")
-        botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
+    order = corpus("shopify/order.json")
+    paid = {**order, "financial_status": "paid", "updated_at": "2008-01-10T11:05:00-05:00"}
+    with counted_api() as (client, _):
+        measure(client, "new order", "orders/create", order, "wh-1")
+        measure(client, "status change", "orders/paid", paid, "wh-2")
+        measure(client, "duplicate (create)", "orders/create", order, "wh-1")
+        measure(client, "duplicate (update)", "orders/paid", paid, "wh-2")
+        measure(client, "stale update", "orders/updated", order, "wh-3")
 
 
 def handler_time(deliveries: int) -> None:
