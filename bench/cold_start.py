@@ -11,7 +11,9 @@ answers one signed Shopify orders/create given as the REST API Gateway proxy eve
 but only imports boto3. Samples alternate, so machine noise hits both alike. Prints the median
 and best of each and their ratio (goal <= 1.5x): inside the process (from the probe's first
 line), in that process's CPU time (steadier when the machine is busy), and for the whole
-process (interpreter start-up included, as Lambda's init pays it).
+process to its answer (interpreter start-up included, as Lambda's init pays it; not the
+interpreter's exit, which a Lambda container never makes between requests: with this many objects
+its final collections take longer than the whole import of boto3).
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ def signed_order(order_id: int) -> dict[str, object]:
 
 
 def timed(run: Callable[[], Invocation]) -> tuple[Invocation, float]:
-    started = time.perf_counter()
+    """The invocation and the seconds from starting its interpreter to its answer."""
+    started = time.time()
     invocation = run()
-    return invocation, time.perf_counter() - started
+    return invocation, invocation.answered_at - started
 
 
 def main() -> None:
@@ -60,7 +63,7 @@ def main() -> None:
         stack = ColdStack.provision(endpoint, stage=f"bench-{uuid.uuid4().hex[:6]}")
         stack.put_setting("webhooks/shopify/secret", SHOPIFY_SECRET, secure=True)
         stack.put_setting("webhooks/shopify/shop_domains", SHOP_DOMAIN)
-        environment = stack.environment(API)
+        environment = stack.container_environment(API)
         target = stack.handler(API)
 
         def answer(order_id: int) -> Invocation:
@@ -93,7 +96,7 @@ def main() -> None:
     }
     print(
         f"ratio first webhook / import boto3 (medians): {ratios['in']:.2f}x in process, "
-        f"{ratios['cpu']:.2f}x its CPU time, {ratios['whole']:.2f}x whole process  (goal <= 1.5x)"
+        f"{ratios['cpu']:.2f}x its CPU time, {ratios['whole']:.2f}x process start to answer  (goal <= 1.5x)"
     )
 
 
@@ -102,8 +105,8 @@ FIGURES = {
     "api in": "first answered webhook, in process",
     "boto3 cpu": "import boto3, CPU time",
     "api cpu": "first answered webhook, CPU time",
-    "boto3 whole": "import boto3, whole process",
-    "api whole": "first answered webhook, whole process",
+    "boto3 whole": "import boto3, process start to answer",
+    "api whole": "first answered webhook, process start to answer",
 }
 
 

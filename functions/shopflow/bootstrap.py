@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,8 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _clients: dict[str, Any] = field(default_factory=dict)
 
+    _sessions: threading.local = field(default_factory=threading.local)
+
     def __post_init__(self) -> None:
         # Every store, the sweep's index query and the timer consumer's delete go through the
         # PynamoDB models, so they point at the table as soon as the Runtime exists, whichever
@@ -52,19 +56,46 @@ class Runtime:
         from shopflow.store.models import bind_table
 
         bind_table(self.table_name)
-        _pynamodb_shares_botocore_data(self._session)
+        _pynamodb_sessions_from(self._session)
 
     @cached_property
+    def _data_loader(self) -> Any:
+        """botocore's data for shopflow's own services, shipped with the code (decision 50), or
+        botocore's own data if that was made for another botocore version."""
+        from shopflow.botocore_data import shipped_loader
+
+        return shipped_loader() or self._any_service_session.get_component("data_loader")
+
     def _session(self) -> Any:
-        """One botocore session for every client: boto3 would only add its own imports
-        (s3transfer, resources) to a cold start, for clients botocore makes alike (decision 46)."""
+        """The calling thread's botocore session, from which every client made in this thread comes,
+        PynamoDB's too: one per thread, since making clients from one session is not thread-safe,
+        all sharing one data loader (its caches). No boto3: it would only add its own imports
+        (s3transfer, resources) to a cold start, for clients botocore makes alike (decision 46);
+        each further session would register botocore's ~360 handlers again (about 15 ms)."""
+        made = getattr(self._sessions, "session", None)
+        if made is None:
+            import botocore.session
+
+            made = botocore.session.get_session()
+            made.register_component("data_loader", self._data_loader)
+            self._sessions.session = made
+        return made
+
+    @cached_property
+    def _any_service_session(self) -> Any:
+        """For a client of a service whose data is not shipped (none of the functions makes one)."""
         import botocore.session
 
         return botocore.session.get_session()
 
+    def _session_for(self, service: str) -> Any:
+        from shopflow.botocore_data import SERVICES
+
+        return self._session() if service in SERVICES else self._any_service_session
+
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._session.create_client(service)
+            self._clients[service] = self._session_for(service).create_client(service)
         return self._clients[service]
 
     def single_attempt_client(self, service: str) -> Any:
@@ -77,7 +108,7 @@ class Runtime:
             config = Config(
                 retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10
             )
-            self._clients[key] = self._session.create_client(service, config=config)
+            self._clients[key] = self._session_for(service).create_client(service, config=config)
         return self._clients[key]
 
     @cached_property
@@ -203,23 +234,14 @@ class Runtime:
         )
 
 
-def _pynamodb_shares_botocore_data(session: Any) -> None:
-    """PynamoDB makes a botocore session per connection (and thread); each would read botocore's
-    endpoint and service data again (about a tenth of the api's first request). Its sessions share the
-    Runtime's data loader (its caches) instead; they stay one per connection, as PynamoDB wants
-    for thread safety (decision 46)."""
-    import botocore.session
+def _pynamodb_sessions_from(thread_session: Callable[[], Any]) -> None:
+    """PynamoDB makes a botocore session per connection and thread; each would read botocore's
+    endpoint and service data again (about a tenth of the api's first request). Its connections
+    take the Runtime's session of their thread instead (decision 46)."""
     from pynamodb.connection import base
 
-    loader = session.get_component("data_loader")
-
-    def get_session() -> Any:
-        made = botocore.session.get_session()
-        made.register_component("data_loader", loader)
-        return made
-
     assert hasattr(base, "get_session"), "PynamoDB no longer makes its sessions with get_session"
-    base.get_session = get_session
+    base.get_session = thread_session
 
 
 _runtime: Runtime | None = None

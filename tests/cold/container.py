@@ -49,7 +49,8 @@ class Context:
 
 answer = getattr(loaded, attr)(event, Context()) if attr else None
 seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-print("\\n{_ANSWER}" + json.dumps({{"answer": answer, "seconds": seconds, "cpu": cpu}}, default=str))
+answered = {{"answer": answer, "seconds": seconds, "cpu": cpu, "answered_at": time.time()}}
+print("\\n{_ANSWER}" + json.dumps(answered, default=str), flush=True)
 """
 
 
@@ -73,6 +74,7 @@ class Invocation:
     answer: Any
     seconds: float  # import of the handler's module and its first call, inside the process
     cpu_seconds: float  # the same, in this process's CPU time (steadier on a busy machine)
+    answered_at: float  # time.time() when the answer was ready (before the interpreter exits)
     output: str  # everything the function logged
 
 
@@ -119,6 +121,18 @@ class ColdStack:
         own = function_environment(self.template, function, self.provisioned)
         return {**own, **aws_variables(self.endpoint)}
 
+    def container_environment(self, function: str) -> dict[str, str]:
+        """What `function`'s code sees in its Lambda container: `environment(function)` plus the
+        variables Lambda's runtime adds to every container (its name, version, memory, runtime)."""
+        properties = self.template.function_properties(function)
+        return {
+            **self.environment(function),
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{properties['Runtime']}",
+        }
+
     def put_setting(self, name: str, value: str, *, secure: bool = False) -> None:
         self.client("ssm").put_parameter(
             Name=f"/shopflow/{self.stage}/{name}",
@@ -129,7 +143,7 @@ class ColdStack:
 
     def invoke_cold(self, function: str, event: dict[str, Any]) -> Invocation:
         """`function`'s handler called once in a fresh interpreter, as a cold container would."""
-        return run_probe(self.handler(function), event, self.environment(function), function)
+        return run_probe(self.handler(function), event, self.container_environment(function), function)
 
 
 def run_probe(
@@ -150,7 +164,7 @@ def run_probe(
     if finished.returncode != 0 or _ANSWER not in finished.stdout:
         raise AssertionError(f"{name} ({target}) failed in a fresh interpreter:\n{output[-4000:]}")
     result = json.loads(finished.stdout.rsplit(_ANSWER, 1)[1])
-    return Invocation(result["answer"], result["seconds"], result["cpu"], output)
+    return Invocation(result["answer"], result["seconds"], result["cpu"], result["answered_at"], output)
 
 
 def rest_api_event(path: str, headers: dict[str, str], body: bytes, *, stage: str = "dev") -> dict[str, Any]:

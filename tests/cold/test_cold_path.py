@@ -1,0 +1,79 @@
+"""What makes a cold container answer sooner must not change what it does afterwards (decision 50)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import botocore
+import pytest
+from moto import mock_aws
+
+from shopflow import bootstrap
+from shopflow.botocore_data import DATA_DIR
+from tests.cold.container import FUNCTIONS_DIR, rest_api_event
+
+INSTALLED_BOTOCORE = botocore.__version__
+
+# Imports app as Lambda's runtime would, then answers one request that needs no AWS (Chalice
+# refuses its content type): reports the collector before and after that first call.
+_FIRST_CALL = """
+import gc, json, sys, app
+before = gc.isenabled()
+answer = app.app(json.loads(sys.stdin.read()), None)
+print(json.dumps({"before": before, "after": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "status": answer["statusCode"]}))
+"""
+
+
+def first_call(**variables: str) -> dict[str, object]:
+    environment = {"PATH": os.environ.get("PATH", ""), "AWS_REGION": "us-east-1", **variables}
+    finished = subprocess.run(
+        [sys.executable, "-c", _FIRST_CALL],
+        input=json.dumps(rest_api_event("/webhooks/shopify", {"Content-Type": "text/plain"}, b"x")),
+        cwd=FUNCTIONS_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    reported: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return reported
+
+
+def test_in_lambda_the_collector_waits_for_the_first_answer_then_runs_again() -> None:
+    reported = first_call(AWS_LAMBDA_FUNCTION_NAME="ApiFunction")
+
+    assert reported["status"] == 415
+    assert reported["before"] is False
+    assert reported["after"] is True
+    assert isinstance(reported["frozen"], int) and reported["frozen"] > 10_000  # never walked again
+
+
+def test_outside_lambda_the_collector_is_left_alone() -> None:
+    reported = first_call()
+
+    assert reported == {"before": True, "after": True, "frozen": 0, "status": 415}
+
+
+@pytest.mark.parametrize("installed", [INSTALLED_BOTOCORE, "0.0.1"])
+def test_clients_work_with_the_shipped_data_or_without_it(
+    installed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Data made for another botocore than the installed one is not used: botocore's own is.
+    monkeypatch.setattr(botocore, "__version__", installed)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with mock_aws():
+        runtime = bootstrap.reset()
+        runtime.client("ssm").put_parameter(Name="/shopflow/dev/x", Value="1", Type="String")
+        found = runtime.client("ssm").get_parameters_by_path(Path="/shopflow/dev")["Parameters"]
+    bootstrap.reset()
+
+    assert [p["Value"] for p in found] == ["1"]
+    loader = runtime._session().get_component("data_loader")
+    assert (str(DATA_DIR) in loader.search_paths) is (installed == INSTALLED_BOTOCORE)
