@@ -103,7 +103,7 @@ class Stack:
             update={"order_id": f"shopify:{n}", "external_id": str(n), "number": f"#{n}"}
         )
         event = OrderPlaced(order_id=order.order_id, status=order.status, occurred_at=NOW)
-        self.store.commit(Commit((f"bench-{n}",), order, None, None, (event,), NOW, timedelta(days=8)))
+        self.store.commit(Commit((f"bench-{n}",), order, None, None, (event,), NOW))
         return NotifyEvent(f"{order.order_id}#v1#OrderPlaced", "OrderPlaced", order.order_id, order.status)
 
 

@@ -138,7 +138,7 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
     def closed(n: int) -> None:
         at = START + timedelta(minutes=30)
         if kind_of(n) == "bought":  # an order by the same (differently written) email
-            record_delivery(order_placed(n, at), orders, now=at, dedup_retention=retention)
+            record_delivery(order_placed(n, at), orders, now=at)
         elif kind_of(n) == "converted":
             change = CartConverted(cart_id=f"erp:C-{n}", source="erp", external_id=f"C-{n}", occurred_at=at)
             delivery = CartDelivery((f"events:conv-{n}",), change, "erp cart.converted")

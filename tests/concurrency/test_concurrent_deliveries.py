@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
 from shopflow.orders.changes import OrderSnapshot, TimelineEntry
-from shopflow.orders.model import Order, OrderStatus, can_transition
+from shopflow.orders.model import OrderStatus, can_transition
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
-from shopflow.store.orders import Commit, DynamoOrderStore, VersionConflict
+from shopflow.store.orders import Commit, DynamoOrderStore, VersionConflict, delivery_digest
 from shopflow.webhooks import shopify
 from shopflow.webhooks.common import Delivery
 from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers
@@ -53,7 +53,7 @@ def receive(headers: dict[str, str], body: bytes) -> Delivery:
 
 def deliver(store: DynamoOrderStore, request: tuple[dict[str, str], bytes], **options: Any) -> Recorded:
     """One webhook request as the api function handles it: verify, normalize, record."""
-    return record_delivery(receive(*request), store, now=NOW, dedup_retention=DEDUP_RETENTION, **options)
+    return record_delivery(receive(*request), store, now=NOW, **options)
 
 
 def all_at_once(count: int, work: Callable[[int], T]) -> list[T]:
@@ -91,8 +91,10 @@ def counts(table: Any) -> dict[str, int]:
 
 
 def timeline(items: dict[str, list[dict[str, Any]]]) -> list[TimelineEntry]:
-    """The order's timeline as the owner reads it: in sort-key (that is, commit) order."""
-    rows = sorted(items["TIMELINE"], key=lambda item: item["sk"])
+    """The order's timeline as the owner reads it: in sort-key (that is, commit) order. A line
+    that announces an event is that event's outbox item too (decision 49)."""
+    lines = [item for found in items.values() for item in found if item["sk"].startswith("TIMELINE#")]
+    rows = sorted(lines, key=lambda item: item["sk"])
     return [TimelineEntry.model_validate_json(row["document"]) for row in rows]
 
 
@@ -112,17 +114,15 @@ def test_fifty_identical_deliveries_sixteen_at_once_make_one_order(
     assert all(r.order_id == ORDER_ID for r in concurrent + sequential)
     items = by_type(table)
     assert {kind: len(found) for kind, found in items.items()} == {
-        "ORDER": 1,
-        "TIMELINE": 1,
-        "OUTBOX": 1,
-        "DEDUP": 1,
+        "ORDER": 1,  # carrying the delivery's marker (decision 49)
+        "OUTBOX": 1,  # the timeline line announcing OrderPlaced
         # The confirmation's send-once records are made by notify's claim (decision 45).
         # The buyer index: customer id, email, phone, checkout id and cart token, written once.
         "BUYER": 5,
     }
     [order] = items["ORDER"]
     assert (order["pk"], order["version"], order["status"]) == (f"ORDER#{ORDER_ID}", 1, "pending")
-    assert [m["pk"] for m in items["DEDUP"]] == ["DEDUP#shopify:webhook:wh-create-1"]
+    assert order["deliveries"] == delivery_digest("shopify:webhook:wh-create-1")
     assert [(o["event_type"], o["messages"]) for o in items["OUTBOX"]] == [
         ("OrderPlaced", "confirmation#email confirmation#sms")
     ]
@@ -205,12 +205,14 @@ def test_sixteen_different_changes_at_once_lose_nothing(store: DynamoOrderStore,
     assert [e.event for e in entries[:1]] == ["placed"]
     updated_ats = [datetime.fromisoformat(u["updated_at"]) for u in updates]
     assert [e.at for e in entries[1:]] == [updated_ats[i] for i in accepted]
-    assert sorted({m["pk"] for m in items["DEDUP"]}) == sorted(
-        {"DEDUP#shopify:webhook:wh-create"} | {f"DEDUP#shopify:webhook:wh-update-{i}" for i in written}
+    # The order's dedup markers: every delivery written into it, none of those ignored unwritten.
+    assert sorted(stored["deliveries"].split()) == sorted(
+        delivery_digest(key)
+        for key in ["shopify:webhook:wh-create", *(f"shopify:webhook:wh-update-{i}" for i in written)]
     )
     # The owner's order: the newest update's status, reached only through allowed moves.
     assert stored["status"] == entries[-1].status == OrderStatus.DELIVERED
-    document = Order.model_validate_json(stored["document"])
+    document = store.get(ORDER_ID).order  # type: ignore[union-attr]  # compressed once it holds 17 markers
     assert document.status == OrderStatus.DELIVERED
     assert document.source_updated_at == updated_ats[15]
     assert [t.number for t in document.tracking] == ["1Z9999"]
@@ -301,7 +303,7 @@ def assert_mapped_from_transaction_conflict(error: Exception) -> None:
     assert "TransactionConflict" in [r.code for r in cause.cancellation_reasons if r is not None]
 
 
-@pytest.mark.parametrize("conflicting_item", [0, 1], ids=["on-dedup-marker", "on-order"])
+@pytest.mark.parametrize("conflicting_item", [0, 1], ids=["on-order", "on-timeline-line"])
 def test_a_transaction_conflict_on_create_is_retried_and_recorded_once(
     table: Any, monkeypatch: pytest.MonkeyPatch, conflicting_item: int
 ) -> None:
@@ -318,9 +320,9 @@ def test_a_transaction_conflict_on_create_is_retried_and_recorded_once(
     assert len(store.raised) == 2
     for error in store.raised:
         assert_mapped_from_transaction_conflict(error)
-    assert counts(table) == {"ORDER": 1, "TIMELINE": 1, "OUTBOX": 1, "DEDUP": 1, "BUYER": 5}
+    assert counts(table) == {"ORDER": 1, "OUTBOX": 1, "BUYER": 5}
     assert deliver(store, request).status == "duplicate"  # and Shopify's retry changes nothing
-    assert counts(table) == {"ORDER": 1, "TIMELINE": 1, "OUTBOX": 1, "DEDUP": 1, "BUYER": 5}
+    assert counts(table) == {"ORDER": 1, "OUTBOX": 1, "BUYER": 5}
 
 
 def test_a_transaction_conflict_on_an_update_is_retried_against_a_fresh_read(
@@ -336,7 +338,7 @@ def test_a_transaction_conflict_on_an_update_is_retried_against_a_fresh_read(
     assert injected.calls == 2
     items = by_type(table)
     assert (items["ORDER"][0]["version"], items["ORDER"][0]["status"]) == (2, "paid")
-    assert counts(table) == {"ORDER": 1, "TIMELINE": 2, "OUTBOX": 2, "DEDUP": 2, "BUYER": 5}
+    assert counts(table) == {"ORDER": 1, "OUTBOX": 2, "BUYER": 5}
 
 
 def test_endless_conflicts_end_in_concurrent_updates_and_write_nothing(
@@ -352,18 +354,3 @@ def test_endless_conflicts_end_in_concurrent_updates_and_write_nothing(
     assert len(store.raised) == MAX_ATTEMPTS
     assert_mapped_from_transaction_conflict(store.raised[-1])
     assert counts(table) == {}
-
-
-def test_a_transaction_conflict_on_the_read_is_retried(
-    store: DynamoOrderStore, table: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Real DynamoDB cancels a TransactGetItems that meets an ongoing TransactWriteItems on an
-    # item it reads: exactly what a second delivery for a busy order meets.
-    order = corpus("shopify/order.json")
-    assert deliver(store, signed("orders/create", order, "wh-create")).status == "accepted"
-    inject(store, monkeypatch, "TransactGetItems", 1, conflicting_item=0)
-
-    result = deliver(store, signed("orders/updated", order_update(order, 0, "paid"), "wh-paid"))
-
-    assert result.status == "accepted"
-    assert counts(table) == {"ORDER": 1, "TIMELINE": 2, "OUTBOX": 2, "DEDUP": 2, "BUYER": 5}

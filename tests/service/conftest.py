@@ -62,6 +62,10 @@ class Stack:
     def items_of(self, item_type: str) -> list[dict[str, Any]]:
         return [i for i in self.items() if i["item_type"] == item_type]
 
+    def timeline_lines(self) -> list[dict[str, Any]]:
+        """Every timeline line in sort-key order; one that announces an event is its outbox item."""
+        return sorted((i for i in self.items() if i["sk"].startswith("TIMELINE#")), key=lambda i: i["sk"])
+
     def put_setting(self, name: str, value: str, secure: bool = False) -> None:
         boto3.client("ssm").put_parameter(
             Name=f"/shopflow/{STAGE}/{name}",

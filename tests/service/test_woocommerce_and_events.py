@@ -82,7 +82,7 @@ def test_woocommerce_pending_order_deleted_is_cancelled(stack: Stack) -> None:
     response = woo(stack, "order.deleted", {"id": 727})
 
     assert response.json_body["order_status"] == "cancelled"
-    entries = [json.loads(i["document"]) for i in stack.items_of("TIMELINE")]
+    entries = [json.loads(i["document"]) for i in stack.timeline_lines()]
     assert any(e["detail"] == "status pending -> cancelled; deleted in WooCommerce" for e in entries)
 
 

@@ -33,7 +33,6 @@ def placed(store: InMemoryOrderStore, financial_status: str, late_after: timedel
         Delivery(("wh-1",), change, "shopify orders/create"),
         store,
         now=NOW,
-        dedup_retention=timedelta(days=8),
         late_after=late_after,
     )
     return recorded.order_id

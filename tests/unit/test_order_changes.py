@@ -234,7 +234,7 @@ def test_an_older_body_after_a_newer_unchanged_one_is_stale() -> None:
 
     def deliver(change: OrderSnapshot, key: str) -> str:
         delivery = Delivery(dedup_keys=(key,), change=change, via="shopify orders/updated")
-        return record_delivery(delivery, store, now=NOW, dedup_retention=timedelta(days=1)).status
+        return record_delivery(delivery, store, now=NOW).status
 
     first = snapshot("paid", T0, email="a@example.com")
     newest_same = snapshot("paid", T0 + timedelta(minutes=2), email="a@example.com")

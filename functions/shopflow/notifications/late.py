@@ -43,5 +43,4 @@ def check_late_order(
         Delivery(dedup_keys=(f"late:{order_id}",), change=change, via="late-order check"),
         store,
         now=now,
-        dedup_retention=timedelta(days=settings.dedup_retention_days),
     )

@@ -22,7 +22,6 @@ from shopflow.orders.model import Order, OrderStatus
 from shopflow.replenishment.rules import REPLENISHMENT
 from shopflow.store.orders import (
     Commit,
-    DuplicateDelivery,
     OrderStore,
     StoredOrder,
     TimerRequest,
@@ -54,7 +53,6 @@ def record_delivery(
     store: OrderStore,
     *,
     now: datetime,
-    dedup_retention: timedelta,
     late_after: timedelta | None = None,
     review_after: timedelta | None = None,
     replenishment_due: ReplenishmentPlanner | None = None,
@@ -93,14 +91,12 @@ def record_delivery(
                     timeline=outcome.timeline,
                     events=outcome.events,
                     now=now,
-                    dedup_retention=dedup_retention,
+                    recorded_deliveries=stored.deliveries if stored else (),
                     timers=late_checks(outcome.events, now, late_after)
                     + review_requests(outcome.events, now, review_after)
                     + replenishment_reminders(outcome.events, outcome.order, now, replenishment_due),
                 )
             )
-        except DuplicateDelivery:
-            return Recorded("duplicate", order_id)
         except VersionConflict:
             back_off(attempt, sleep)
             continue

@@ -1,7 +1,7 @@
 """The PynamoDB models of shopflow's single table.
 
 Every item lives in one table (`ShopflowTable` in template.yaml) keyed by `pk`/`sk`, so one
-transaction can write a dedup marker, an order, its timeline entry and its outbox items.
+transaction can write an order (with its dedup markers), its timeline entry and its outbox items.
 `item_type` tells items apart and is what the stream filter selects outbox items by.
 Table name and endpoint are bound at run time (`bind_table`), not at import.
 """
@@ -39,16 +39,28 @@ class OrderItem(_Item):
     document = UnicodeAttribute(null=True)
     document_z = BinaryAttribute(null=True, legacy_encoding=False)
     updated_at = UnicodeAttribute()  # when shopflow last changed it
+    # Digests of the deliveries recorded into this order, newest last (decision 49): its dedup
+    # markers, written with it, so a redelivery is found by the read every delivery makes anyway.
+    deliveries = UnicodeAttribute(null=True)
 
 
 class TimelineItem(_Item):
-    """pk `ORDER#{order_id}`, sk `TIMELINE#{recorded_at}#{seq}`: one line of the order's history."""
+    """pk `ORDER#{order_id}`, sk `TIMELINE#{recorded_at}#{seq}`: one line of the order's history.
+
+    A line whose change announces an event is also that event's outbox item (decision 49):
+    `item_type` OUTBOX and the outbox attributes below, so the stream carries it to dispatch."""
 
     document = UnicodeAttribute()
+    outbox_id = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    payload = UnicodeAttribute(null=True)
+    messages = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
 
 
 class DedupItem(_Item):
-    """pk `DEDUP#{delivery key}`, sk `DEDUP`: this delivery was recorded (kept >= 7 days)."""
+    """pk `DEDUP#{delivery key}`, sk `DEDUP`: this cart delivery was recorded (kept >= 7 days).
+    An order keeps its deliveries' markers on its own item (`OrderItem.deliveries`)."""
 
     order_id = UnicodeAttribute()
     recorded_at = UnicodeAttribute()

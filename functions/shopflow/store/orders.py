@@ -3,14 +3,17 @@
 `DynamoOrderStore` is the real one; `InMemoryOrderStore` is its twin for unit tests and
 keeps the same rules (dedup markers, version conditions, all-or-nothing commits).
 
-A new order is one TransactWriteItems of small items (decision 45): its dedup marker, the order
-(compact JSON, compressed when it would cross 1 KB, which doubles every write of it), the
-timeline line, one outbox item per event naming the messages the event owes, and any timer;
-then the buyer index. Send-once records are made by notify's claim.
+A new order is one TransactWriteItems of small items (decisions 45, 49): the order (compact
+JSON, compressed when it would cross 1 KB, which doubles every write of it) carrying the digests
+of the deliveries recorded into it, which are its dedup markers; the timeline line, which is
+also the outbox item of the event it announces, naming the messages that event owes; and any
+timer. Then the buyer index. Send-once records are made by notify's claim.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +55,7 @@ class VersionConflict(Exception):
 class StoredOrder:
     order: Order
     version: int
+    deliveries: tuple[str, ...] = ()  # digests of the recent deliveries recorded into it, oldest first
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,18 @@ class Commit:
     timeline: TimelineEntry | None  # None: nothing the owner sees changed (a newer watermark)
     events: tuple[DomainEvent, ...]
     now: datetime
-    dedup_retention: timedelta
     timers: tuple[TimerRequest, ...] = ()
+    recorded_deliveries: tuple[str, ...] = ()  # `StoredOrder.deliveries` of the version read
 
     @property
     def new_version(self) -> int:
         return (self.expected_version or 0) + 1
+
+    @property
+    def deliveries(self) -> tuple[str, ...]:
+        """The order's delivery digests after this commit: the latest `RECENT_DELIVERIES`."""
+        new = tuple(delivery_digest(key) for key in self.dedup_keys)
+        return (*self.recorded_deliveries, *new)[-RECENT_DELIVERIES:]
 
     @property
     def placed_at(self) -> datetime | None:
@@ -152,7 +162,8 @@ class OrderStore(Protocol):
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded: ...
 
     def commit(self, commit: Commit) -> None:
-        """Write all of `commit` or nothing. Raises `DuplicateDelivery` or `VersionConflict`."""
+        """Write all of `commit` or nothing. Raises `VersionConflict` when the order was created or
+        changed since it was read (by this delivery too: reading again tells)."""
         ...
 
     def get(self, order_id: str) -> StoredOrder | None: ...
@@ -173,6 +184,21 @@ def subject_pk(subject_id: str) -> str:
 
 def dedup_pk(key: str) -> str:
     return f"DEDUP#{key}"
+
+
+# How many deliveries an order remembers. Older ones fall out; one delivered again after that is
+# judged as any update (a body older than the order's watermark is ignored as stale).
+RECENT_DELIVERIES = 32
+
+
+def delivery_digest(key: str) -> str:
+    """A delivery key as an order stores it: 72 bits of SHA-256, 12 characters. Only deliveries
+    of one order are compared, so a collision is out of reach, and 32 of them fit in the item."""
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()[:9]).decode()
+
+
+def recorded_before(deliveries: Sequence[str], dedup_keys: Sequence[str]) -> bool:
+    return any(delivery_digest(key) in deliveries for key in dedup_keys)
 
 
 def dedup_item(key: str, subject_id: str, recorded_at: str, expires_at: int) -> DedupItem:
@@ -198,10 +224,11 @@ class DynamoOrderStore:
         return self._connection
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
-        item, duplicate = load_with_markers(
-            self.connection, OrderItem, _order_pk(order_id), "ORDER", dedup_keys
-        )
-        return Loaded(_stored(item) if item is not None else None, duplicate)
+        # The order carries its deliveries' markers: one strongly consistent GetItem.
+        stored = self.get(order_id)
+        if stored is None:
+            return Loaded(None, False)
+        return Loaded(stored, recorded_before(stored.deliveries, dedup_keys))
 
     def get(self, order_id: str) -> StoredOrder | None:
         try:
@@ -230,7 +257,6 @@ class DynamoOrderStore:
     def commit(self, commit: Commit) -> None:
         order = commit.order
         now = iso(commit.now)
-        dedup_expiry = int((commit.now + commit.dedup_retention).timestamp())
         outbox_expiry = int((commit.now + OUTBOX_RETENTION).timestamp())
         order_item = OrderItem(
             _order_pk(order.order_id),
@@ -240,6 +266,7 @@ class DynamoOrderStore:
             status=order.status.value,
             source=order.source,
             updated_at=now,
+            deliveries=" ".join(commit.deliveries) or None,
         )
         set_document(order_item, order)
         order_condition: Condition = (
@@ -248,24 +275,31 @@ class DynamoOrderStore:
             else OrderItem.version == commit.expected_version
         )
         owed = owed_messages(commit)
+        messages = outbox_messages(commit)
+        # The timeline line announces the change's event itself (one item, not two); a change
+        # with more events (none today) or no line gives the others outbox items of their own.
+        announced = messages[0] if messages and commit.timeline is not None else None
         try:
             with TransactWrite(connection=self.connection) as write:
-                for key in commit.dedup_keys:
-                    write.save(
-                        dedup_item(key, order.order_id, now, dedup_expiry),
-                        condition=DedupItem.pk.does_not_exist(),
-                    )
                 write.save(order_item, condition=order_condition)
                 if commit.timeline is not None:
-                    write.save(
-                        TimelineItem(
-                            _order_pk(order.order_id),
-                            timeline_sort_key(commit.timeline, commit.new_version),
-                            item_type="TIMELINE",
-                            document=commit.timeline.model_dump_json(),
-                        )
+                    line = TimelineItem(
+                        _order_pk(order.order_id),
+                        timeline_sort_key(commit.timeline, commit.new_version),
+                        item_type="TIMELINE",
+                        document=commit.timeline.model_dump_json(),
                     )
-                for message in outbox_messages(commit):
+                    if announced is not None:
+                        line.item_type = "OUTBOX"
+                        line.outbox_id = announced.outbox_id
+                        line.event_type = announced.event_type
+                        line.payload = announced.payload
+                        line.messages = " ".join(owed.get(announced.outbox_id, ())) or None
+                        line.created_at = now
+                    write.save(line)
+                for message in messages:
+                    if message is announced:
+                        continue
                     write.save(
                         OutboxItem(
                             f"OUTBOX#{message.outbox_id}",
@@ -282,7 +316,9 @@ class DynamoOrderStore:
                 for timer in commit.timers:
                     write.save(timer_item(timer, commit.now))
         except TransactWriteError as exc:
-            raise commit_failure(exc, len(commit.dedup_keys)) from exc
+            # The order's condition failed: created or changed since it was read, possibly by this
+            # very delivery; the service reads again and finds which.
+            raise commit_failure(exc, 0) from exc
         if commit.placed_at is not None:
             # Derived data, written right after the commit and before the sender gets its answer,
             # so a reminder checked after the answer sees the order (decision 45 says why notify's
@@ -307,8 +343,16 @@ ITEM_UNIT = 1024
 def set_document(item: OrderItem, order: Order) -> None:
     """The order as compact JSON (defaults left out: the model fills them in when read back)."""
     document = order.model_dump_json(exclude_defaults=True).encode()
-    others = (item.pk, item.sk, item.item_type, item.status, item.source, item.updated_at)
-    names = ("pk", "sk", "item_type", "status", "source", "updated_at", "version", "document")
+    others = (
+        item.pk,
+        item.sk,
+        item.item_type,
+        item.status,
+        item.source,
+        item.updated_at,
+        item.deliveries or "",
+    )
+    names = ("pk", "sk", "item_type", "status", "source", "updated_at", "deliveries", "version", "document")
     size = sum(len(str(value).encode()) for value in others) + sum(map(len, names)) + 8 + len(document)
     if size <= ITEM_UNIT:
         item.document = document.decode()
@@ -407,7 +451,8 @@ def dedup_exists(future: object) -> bool:
 
 
 def _stored(item: OrderItem) -> StoredOrder:
-    return StoredOrder(Order.model_validate_json(order_document(item)), int(item.version))
+    deliveries = tuple((item.deliveries or "").split())
+    return StoredOrder(Order.model_validate_json(order_document(item)), int(item.version), deliveries)
 
 
 @dataclass
@@ -416,7 +461,6 @@ class InMemoryOrderStore:
 
     orders: dict[str, StoredOrder] = field(default_factory=dict)
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
-    markers: set[str] = field(default_factory=set)
     outbox: list[OutboxMessage] = field(default_factory=list)
     messages: list[PendingMessage] = field(default_factory=list)  # owed by the outbox's events
     timers: dict[str, TimerRequest] = field(default_factory=dict)
@@ -425,7 +469,8 @@ class InMemoryOrderStore:
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
         self.requests += 1
-        return Loaded(self.orders.get(order_id), any(k in self.markers for k in dedup_keys))
+        stored = self.orders.get(order_id)
+        return Loaded(stored, stored is not None and recorded_before(stored.deliveries, dedup_keys))
 
     def get(self, order_id: str) -> StoredOrder | None:
         return self.orders.get(order_id)
@@ -435,13 +480,10 @@ class InMemoryOrderStore:
 
     def commit(self, commit: Commit) -> None:
         self.requests += 1
-        if any(k in self.markers for k in commit.dedup_keys):
-            raise DuplicateDelivery()
         current = self.orders.get(commit.order.order_id)
         if (current.version if current else None) != commit.expected_version:
             raise VersionConflict()
-        self.markers.update(commit.dedup_keys)
-        self.orders[commit.order.order_id] = StoredOrder(commit.order, commit.new_version)
+        self.orders[commit.order.order_id] = StoredOrder(commit.order, commit.new_version, commit.deliveries)
         if commit.timeline is not None:
             self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
         self.outbox.extend(outbox_messages(commit))

@@ -135,7 +135,6 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
             received,
             runtime.orders,
             now=runtime.clock.now(),
-            dedup_retention=timedelta(days=settings.dedup_retention_days),
             late_after=timedelta(hours=settings.int_value("notify.delayed.after_hours")),
             review_after=timedelta(days=settings.int_value("notify.review.after_days")),
             replenishment_due=_replenishment_planner(settings, runtime),
