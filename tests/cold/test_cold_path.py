@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import boto3
 import botocore
 import pytest
 from moto import mock_aws
@@ -67,10 +68,10 @@ def test_clients_work_with_the_shipped_data_or_without_it(
     monkeypatch.setattr(botocore, "__version__", installed)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
+        boto3.client("ssm").put_parameter(Name="/shopflow/dev/x", Value="1", Type="String")
         runtime = bootstrap.reset()
-        runtime.client("ssm").put_parameter(Name="/shopflow/dev/x", Value="1", Type="String")
         found = runtime.client("ssm").get_parameters_by_path(Path="/shopflow/dev")["Parameters"]
     bootstrap.reset()
 

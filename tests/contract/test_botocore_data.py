@@ -3,11 +3,12 @@ the functions call (decision 50)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import botocore
 
-from shopflow.botocore_data import generated, on_disk
+from shopflow.botocore_data import OPERATIONS, generated, on_disk
 from tests.support import REPO
 
 
@@ -19,3 +20,11 @@ def test_the_layer_installs_the_botocore_the_data_was_made_for() -> None:
     # Another botocore on AWS would make the functions fall back to botocore's own (slower) data.
     pinned = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"botocore=={botocore.__version__}" in pinned
+
+
+def test_the_shipped_operations_are_those_template_yaml_lets_a_function_call() -> None:
+    # A function's role allows nothing else, so a client needs nothing else (least privilege).
+    template = (REPO / "template.yaml").read_text()
+    for service, operations in OPERATIONS.items():
+        granted = set(re.findall(rf"^\s*- {service}:(\w+)", template, re.MULTILINE))
+        assert granted == set(operations), f"ship {sorted(granted)}, then: python -m shopflow.botocore_data"

@@ -3,8 +3,9 @@
 A fresh botocore reads a 1.2 MB endpoints file, walks the directory of its ~400 services twice
 and parses models full of documentation before a first client exists: most of the api's first
 SSM and DynamoDB clients (about 150 ms, half an `import boto3`). This folder holds the same
-data for `SERVICES` only: the models without their documentation and examples, endpoints.json
-with only these services, the shared files as botocore has them. It is generated from the
+data for `SERVICES` only: the models without their documentation and examples (SSM's with only
+the operations in `OPERATIONS`), endpoints.json with only these services, the shared files as
+botocore has them. It is generated from the
 installed botocore (`python -m shopflow.botocore_data`) for the version pinned in pyproject.toml,
 and used only while that version is the one installed (tests/contract checks it is current).
 """
@@ -21,6 +22,9 @@ DATA_DIR = Path(__file__).parent
 MANIFEST = "manifest.json"
 # Every service a shopflow function makes a client for (bootstrap.Runtime, PynamoDB).
 SERVICES = ("dynamodb", "ses", "sns", "sqs", "ssm")
+# A service named here ships only these operations: the SSM actions template.yaml lets any
+# function call (SSM's model is the largest: 150 operations, a 260 KB parse for one call).
+OPERATIONS = {"ssm": ("GetParametersByPath",)}
 # What only docs and code generators read.
 _DOC_KEYS = frozenset({"documentation", "documentationUrl"})
 _SKIPPED_FILES = frozenset({"examples-1.json"})
@@ -53,6 +57,38 @@ def _without_docs(value: Any) -> Any:
     return value
 
 
+def _only(operations: tuple[str, ...], model: dict[str, Any]) -> dict[str, Any]:
+    """`model` with only `operations` and the shapes they reach."""
+    kept = {name: model["operations"][name] for name in operations}
+    reached: set[str] = set()
+    pending = [
+        ref["shape"]
+        for operation in kept.values()
+        for ref in (operation.get("input"), operation.get("output"), *operation.get("errors", []))
+        if ref
+    ]
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        shape = model["shapes"][name]
+        pending.extend(m["shape"] for m in shape.get("members", {}).values())
+        pending.extend(shape[k]["shape"] for k in ("member", "key", "value") if k in shape)
+    shapes = {name: shape for name, shape in model["shapes"].items() if name in reached}
+    return {**model, "operations": kept, "shapes": shapes}
+
+
+def _paginators_and_waiters_of(
+    operations: tuple[str, ...], name: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    if name == "paginators-1.json":
+        return {"pagination": {k: v for k, v in data["pagination"].items() if k in operations}}
+    if name == "waiters-2.json":
+        return {**data, "waiters": {k: v for k, v in data["waiters"].items() if v["operation"] in operations}}
+    return data
+
+
 def generated() -> dict[str, Any]:
     """Every file of this folder, as data by its relative path, from the installed botocore."""
     import botocore
@@ -72,6 +108,10 @@ def generated() -> dict[str, Any]:
             if name == "service-2.json":
                 data = _without_docs(data)
                 prefixes.add(data["metadata"]["endpointPrefix"])
+                if service in OPERATIONS:
+                    data = _only(OPERATIONS[service], data)
+            elif service in OPERATIONS:
+                data = _paginators_and_waiters_of(OPERATIONS[service], name, data)
             files[f"{service}/{version}/{name}"] = data
     for path in sorted(source.glob("*.json*")):
         name = path.name.removesuffix(".gz")
