@@ -77,19 +77,22 @@ def main() -> None:
 
         answer(1)  # the first run of a checkout compiles .pyc files: not a cold start's cost
         samples: dict[str, list[float]] = {key: [] for key in FIGURES}
+        loads = [os.getloadavg()[0]]  # other work on the machine inflates both, not always alike
         for n in range(runs):
             for name, run in (("boto3", bare_boto3), ("api", lambda: answer(1000 + n))):  # noqa: B023
                 invocation, whole = timed(run)
                 samples[f"{name} in"].append(invocation.seconds)
                 samples[f"{name} cpu"].append(invocation.cpu_seconds)
                 samples[f"{name} whole"].append(whole)
+            loads.append(os.getloadavg()[0])
     finally:
         server.stop()
 
     print(f"api cold path, {runs} runs each, alternating (moto server, real SSM read and order write)")
+    print(f"load average during the runs: {min(loads):.1f} .. {max(loads):.1f} ({os.cpu_count()} CPUs)")
     for key, label in FIGURES.items():
         median, best = statistics.median(samples[key]) * 1000, min(samples[key]) * 1000
-        print(f"{label:<44} median {median:7.1f} ms  best {best:7.1f} ms")
+        print(f"{label:<48} median {median:7.1f} ms  best {best:7.1f} ms")
     ratios = {
         how: statistics.median(samples[f"api {how}"]) / statistics.median(samples[f"boto3 {how}"])
         for how in ("in", "cpu", "whole")
