@@ -13,8 +13,9 @@ import pytest
 
 from app import sweep, timers
 from shopflow.clock import FakeClock
+from shopflow.kernel.timers import TimerRequest
 from shopflow.store.models import SweepWatermarkItem, TimerItem
-from shopflow.store.orders import DynamoOrderStore, TimerRequest, iso, timer_bucket, timer_item
+from shopflow.store.orders import DynamoOrderStore, iso, timer_bucket, timer_item
 from shopflow.timers.sweep import Sweeper
 from tests.service.conftest import Stack, deliver_notify, drain
 from tests.support import corpus, dumps, shopify_headers

@@ -11,7 +11,7 @@ import pytest
 from shopflow.carts.model import Cart, CartConverted, CartDeleted, CartSnapshot, CartStatus
 from shopflow.carts.reminders import CartTiming, NotYet, check_step, timer_id
 from shopflow.carts.service import record_cart_delivery
-from shopflow.notifications.kinds import Skip
+from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Customer, OrderLine, PastOrder
 from shopflow.store.carts import InMemoryCartStore
 from shopflow.webhooks.common import CartDelivery

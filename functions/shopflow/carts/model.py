@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shopflow.orders.model import Amount, CurrencyCode, Customer, DiscountCode, OrderLine
+from shopflow.kernel.money import Amount, CurrencyCode
+from shopflow.orders.model import Customer, DiscountCode, OrderLine
 
 
 class CartStatus(StrEnum):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from shopflow.carts.model import Cart, CartStatus
 from shopflow.config.settings import Settings
-from shopflow.notifications.kinds import Skip
+from shopflow.kernel.skip import Skip
 from shopflow.orders.model import PastOrder, ordered_recently
 
 Step = Literal[1, 2]

@@ -10,10 +10,11 @@ from typing import Literal, Protocol
 
 from shopflow.carts.model import CartStatus, apply_cart_change
 from shopflow.carts.reminders import CART_REMINDER, STEPS, CartTiming, timer_id, timer_payload
-from shopflow.orders.changes import TimelineEntry
+from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, back_off
 from shopflow.store.carts import CartCommit, LoadedCart, StoredCart
-from shopflow.store.orders import DuplicateDelivery, TimerRequest, VersionConflict
 from shopflow.webhooks.common import CartDelivery
 
 

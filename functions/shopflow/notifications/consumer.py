@@ -22,13 +22,16 @@ from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
 from shopflow.carts.reminders import KIND_OF_STEP, STEP_OF_KIND, STEPS, NotYet, Step, check_step
 from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
+from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.skip import Skip
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
 from shopflow.messaging.unsubscribe import make_token
 from shopflow.notifications.decide import Defer, Send, decide, product_links, shop_links
-from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, Skip, kinds_for
+from shopflow.notifications.kinds import CHANNELS, TRANSACTIONAL, Channel, kinds_for
 from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
-from shopflow.orders.changes import TimelineEntry
 from shopflow.orders.model import DiscountCode, Order, OrderStatus, PastOrder, new_code, ordered_recently
 from shopflow.replenishment.rules import REPLENISHMENT, check_reminder, consumables_of
 from shopflow.store.buyers import BuyerIndex, buyer_keys
@@ -42,7 +45,6 @@ from shopflow.store.messages import (
     MessageStore,
     customer_key,
 )
-from shopflow.store.orders import TimerRequest, VersionConflict
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord

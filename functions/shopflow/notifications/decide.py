@@ -8,8 +8,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.carts.model import Cart
+from shopflow.kernel.skip import Skip
 from shopflow.messaging.delivery import UndeliverableAddress, wire_address
-from shopflow.notifications.kinds import TRANSACTIONAL, Channel, Skip
+from shopflow.notifications.kinds import TRANSACTIONAL, Channel
 from shopflow.notifications.policy import NotifyPolicy
 from shopflow.orders.model import Order, OrderStatus
 

@@ -5,7 +5,6 @@ Kept free of heavy imports: the settings spec and the intake transaction read it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from shopflow.orders.model import OrderStatus
@@ -31,13 +30,6 @@ MARKETING_KINDS: tuple[str, ...] = ("review", "replenishment", *CART_KINDS)
 KINDS: tuple[str, ...] = TRANSACTIONAL_KINDS + MARKETING_KINDS
 ORDER_KINDS: tuple[str, ...] = tuple(k for k in KINDS if k not in CART_KINDS)
 TRANSACTIONAL: frozenset[str] = frozenset(TRANSACTIONAL_KINDS)
-
-
-@dataclass(frozen=True)
-class Skip:
-    """Why a message (or a whole reminder) does not go: recorded as "skipped: <reason>"."""
-
-    reason: str
 
 
 # The status an order moved to -> the message it causes. `processing` and `returned` cause none.

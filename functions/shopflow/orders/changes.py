@@ -21,8 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shopflow.carts.model import CartStatus
-from shopflow.orders.model import Amount, DiscountCode, Order, OrderStatus, Tracking, can_transition
+from shopflow.kernel.money import Amount
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.orders.model import DiscountCode, Order, OrderStatus, Tracking, can_transition
 
 
 class _Change(BaseModel):
@@ -106,20 +107,6 @@ DomainEvent = OrderPlaced | OrderStatusChanged | OrderDelayed
 
 # Statuses in which an order is paid and waiting to be shipped: late after the configured hours.
 AWAITING_SHIPMENT = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
-
-
-class TimelineEntry(BaseModel):
-    """One line of an order's (or a cart's) history, as the owner reads it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    at: datetime
-    recorded_at: datetime
-    event: str
-    status: OrderStatus | CartStatus
-    source: str
-    detail: str
-    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopflow.kernel.money import Amount, CurrencyCode
 
 
 class OrderStatus(StrEnum):
@@ -64,14 +66,6 @@ def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     return new in TRANSITIONS[current]
 
 
-def _upper(code: str) -> str:
-    return code.upper()
-
-
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(_upper)]
-# Money shopflow keeps: never negative, at most 4 decimals and 18 digits (docs/orders.md, limits).
-AMOUNT_PLACES = 4
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=AMOUNT_PLACES, allow_inf_nan=False)]
 # Items on one line: a whole number, never a boolean or a float (strict), bounded.
 MAX_QUANTITY = 1_000_000
 Quantity = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.timers import TimerRequest
 from shopflow.orders.changes import (
     AWAITING_SHIPMENT,
     DomainEvent,
@@ -20,13 +22,7 @@ from shopflow.orders.changes import (
 )
 from shopflow.orders.model import Order, OrderStatus
 from shopflow.replenishment.rules import REPLENISHMENT
-from shopflow.store.orders import (
-    Commit,
-    OrderStore,
-    StoredOrder,
-    TimerRequest,
-    VersionConflict,
-)
+from shopflow.store.orders import Commit, OrderStore, StoredOrder
 from shopflow.webhooks.common import Delivery
 
 MAX_ATTEMPTS = 6

@@ -17,7 +17,7 @@ from typing import Literal
 
 from shopflow.catalog.model import product_key
 from shopflow.config.settings import Settings
-from shopflow.notifications.kinds import Skip
+from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder, ordered_recently
 
 REPLENISHMENT = "replenishment"  # the message kind, the timer action and the notify flow

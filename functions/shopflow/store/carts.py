@@ -16,14 +16,13 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from shopflow.carts.model import Cart
-from shopflow.orders.changes import TimelineEntry
+from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
 from shopflow.orders.model import DiscountCode
 from shopflow.store.models import CartItem, DedupItem, TimelineItem, TimerItem
 from shopflow.store.orders import (
-    DuplicateDelivery,
     DynamoOrderStore,
-    TimerRequest,
-    VersionConflict,
     commit_failure,
     dedup_item,
     iso,

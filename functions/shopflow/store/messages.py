@@ -18,16 +18,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from shopflow.orders.changes import TimelineEntry
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
 from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem, TimerItem
-from shopflow.store.orders import (
-    DynamoOrderStore,
-    TimerRequest,
-    iso,
-    message_sort_key,
-    subject_pk,
-    timer_item,
-)
+from shopflow.store.orders import DynamoOrderStore, iso, message_sort_key, subject_pk, timer_item
 
 FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
 

@@ -27,8 +27,11 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX
+from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
 from shopflow.notifications.kinds import CHANNELS, kinds_for
-from shopflow.orders.changes import DomainEvent, OrderPlaced, TimelineEntry
+from shopflow.orders.changes import DomainEvent, OrderPlaced
 from shopflow.orders.model import Order
 from shopflow.store.buyers import DynamoBuyerIndex, InMemoryBuyerIndex
 from shopflow.store.models import (
@@ -43,14 +46,6 @@ from shopflow.store.models import (
 OUTBOX_RETENTION = timedelta(days=7)
 
 
-class DuplicateDelivery(Exception):
-    """A dedup marker for this delivery already exists: it was recorded before."""
-
-
-class VersionConflict(Exception):
-    """The order changed (or was created) since it was read: read again and retry."""
-
-
 @dataclass(frozen=True)
 class StoredOrder:
     order: Order
@@ -62,16 +57,6 @@ class StoredOrder:
 class Loaded:
     stored: StoredOrder | None
     duplicate: bool
-
-
-@dataclass(frozen=True)
-class TimerRequest:
-    """A delayed action to arm with this commit (found by the sweep when due)."""
-
-    timer_id: str
-    action: str
-    due_at: datetime
-    payload: str  # JSON
 
 
 @dataclass(frozen=True)

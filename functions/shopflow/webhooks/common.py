@@ -16,8 +16,9 @@ from pydantic import AfterValidator, BaseModel, Field, PlainValidator, Validatio
 
 from shopflow.carts.model import CartChange
 from shopflow.catalog.model import Product
+from shopflow.kernel.money import AMOUNT_PLACES
 from shopflow.orders.changes import OrderChange
-from shopflow.orders.model import AMOUNT_PLACES, MAX_TEXT_CHARS
+from shopflow.orders.model import MAX_TEXT_CHARS
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ID_CHARS = 128  # a string id (order, line product, customer, refund, checkout, product)

@@ -21,11 +21,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from shopflow.carts.model import Cart, CartChange, CartSnapshot
 from shopflow.carts.model import CartConverted as CartConvertedChange
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
     MAX_TEXT_CHARS,
-    Amount,
-    CurrencyCode,
     Customer,
     Order,
     OrderLine,

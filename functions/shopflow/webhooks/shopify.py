@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
 from shopflow.orders.model import (
-    Amount,
     Consent,
-    CurrencyCode,
     Customer,
     Order,
     OrderLine,

@@ -15,11 +15,10 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
-    Amount,
     Consent,
-    CurrencyCode,
     Customer,
     Order,
     OrderLine,
