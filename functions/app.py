@@ -13,7 +13,7 @@ import os
 # A cold container builds about 90,000 objects that live as long as it does (modules, models,
 # botocore's service data) before its first answer, and the collector would walk them again and
 # again for no garbage: about a sixth of the first answer. In Lambda (which names the function)
-# it waits for the first call to end (decision 50); elsewhere (tests, `shopflow local`) it is left alone.
+# it waits for the first call to end (decision 51); elsewhere (tests, `shopflow local`) it is left alone.
 _COLLECTOR_DEFERRED = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and gc.isenabled()
 if _COLLECTOR_DEFERRED:
     gc.disable()

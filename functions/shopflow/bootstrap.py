@@ -60,7 +60,7 @@ class Runtime:
 
     @cached_property
     def _data_loader(self) -> Any:
-        """botocore's data for shopflow's own services, shipped with the code (decision 50), or
+        """botocore's data for shopflow's own services, shipped with the code (decision 51), or
         botocore's own data if that was made for another botocore version."""
         from shopflow.botocore_data import shipped_loader
 

@@ -1,4 +1,4 @@
-"""What makes a cold container answer sooner must not change what it does afterwards (decision 50)."""
+"""What makes a cold container answer sooner must not change what it does afterwards (decision 51)."""
 
 from __future__ import annotations
 

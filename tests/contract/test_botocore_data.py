@@ -1,5 +1,5 @@
 """The botocore data shipped with the functions is the installed botocore's, for every service
-the functions call (decision 50)."""
+the functions call (decision 51)."""
 
 from __future__ import annotations
 

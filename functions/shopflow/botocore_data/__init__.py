@@ -1,4 +1,4 @@
-"""botocore's data for the services shopflow's functions call, and nothing else (decision 50).
+"""botocore's data for the services shopflow's functions call, and nothing else (decision 51).
 
 A fresh botocore reads a 1.2 MB endpoints file, walks the directory of its ~400 services twice
 and parses models full of documentation before a first client exists: most of the api's first
