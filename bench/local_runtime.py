@@ -333,6 +333,29 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runtime_processes(runtime_pid: int, data_dir: Path) -> dict[str, int]:
+    """The runtime's processes by part: the API's process, moto's, the workers' (if any), Java."""
+    found = {"runtime (Python)": runtime_pid}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent != runtime_pid:
+            continue
+        if b"shopflow.local.moto_process" in command:
+            found["moto (Python)"] = int(entry.name)
+        elif b"shopflow.local.worker" in command:
+            found["event sources (Python)"] = int(entry.name)
+    java = _java_pid(data_dir)
+    if java is not None:
+        found["DynamoDB Local (Java)"] = java
+    return found
+
+
 def _java_pid(data_dir: Path) -> int | None:
     marker = str((data_dir / "dynamodb").resolve()).encode()
     for entry in Path("/proc").iterdir():
@@ -479,7 +502,7 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
     try:
         secret = configure(data_dir)
         session = LocalSession.read(data_dir)
-        java = _java_pid(data_dir)
+        parts = _runtime_processes(process.pid, data_dir)
         outbox = data_dir / "outbox"
         numbers = iter(range(10**6))
         load_average = os.getloadavg()[0]
@@ -489,7 +512,7 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
             timings: list[float] = []
             errors: collections.Counter[str] = collections.Counter()
             spy = _Profile(process.pid, data_dir.parent / f"profile-{threads}.txt") if profile else None
-            cpu_before = (_cpu_seconds(process.pid), _cpu_seconds(java) if java else 0.0)
+            cpu_before = {name: _cpu_seconds(pid) for name, pid in parts.items()}
             began = time.monotonic()
             deadline = began + seconds
             senders = [
@@ -512,7 +535,7 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
                 if now_seen > seen:
                     seen, last_email = now_seen, time.monotonic()
                 time.sleep(0.05)
-            cpu_after = (_cpu_seconds(process.pid), _cpu_seconds(java) if java else 0.0)
+            cpu_after = {name: _cpu_seconds(pid) for name, pid in parts.items()}
             timings.sort()
             p50 = statistics.median(timings) * 1000 if timings else float("nan")
             p99 = timings[max(0, int(len(timings) * 0.99) - 1)] * 1000 if timings else float("nan")
@@ -523,10 +546,11 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
                 f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, errors {sum(errors.values())} {dict(errors) or ''}; "
                 f"{drained} emails out {last_email - ended:.1f} s after the burst's end"
             )
+            cpu_all = sum(cpu_after.values()) - sum(cpu_before.values())
             print(
-                f"  CPU over burst + drain ({last_email - began:.0f} s): runtime (Python) "
-                f"{cpu_after[0] - cpu_before[0]:.1f} s, "
-                f"DynamoDB Local (Java) {cpu_after[1] - cpu_before[1]:.1f} s"
+                f"  CPU over burst + drain ({last_email - began:.0f} s): "
+                + ", ".join(f"{name} {cpu_after[name] - cpu_before[name]:.1f} s" for name in parts)
+                + f"; {cpu_all:.1f} s in all, {1000 * cpu_all / max(1, len(timings)):.0f} ms per order"
             )
             if spy is not None:
                 print("\n".join(spy.finish()))

@@ -237,6 +237,7 @@ class DynamoDBLocal:
         storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir.resolve())]
         return [
             java_path(),
+            *JVM_OPTIONS,
             f"-Djava.library.path={home / LIB}",
             "-jar",
             str(home / JAR),
@@ -406,6 +407,13 @@ def _terminate_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+# A local store serves bursts of seconds, on a machine the developer shares with it: C2's
+# compilations and G1's threads were half of its CPU per order in a burst (bench/local_runtime.py
+# --only load: about 270 ms of Java CPU per order, 136 ms with these), so C1 only and the serial
+# collector (decision 49).
+JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 class _PortTaken(Exception):

@@ -1,8 +1,9 @@
 """`shopflow local`: the whole backend on one machine, from template.yaml.
 
 One process runs the handlers (the same `app.*` functions Lambda runs) with their event
-sources; DynamoDB Local (Java) is its child process; moto serves SQS, SSM, SES and SNS on a
-thread. Everything lives in the data dir (`.shopflow/` by default):
+sources; DynamoDB Local (Java) is its child process; moto serves SQS, SSM, SES and SNS from
+another (`moto_process.py`), so emulated AWS does not hold this process's GIL. Everything
+lives in the data dir (`.shopflow/` by default):
 
     dynamodb/          DynamoDB Local's files: every order survives a restart
     parameters.json    the SSM parameters (moto keeps them in memory), restored at start
@@ -42,31 +43,20 @@ from typing import Any
 import yaml
 
 from shopflow.bootstrap import SETTINGS_MAX_AGE_VARIABLE
-from shopflow.clock import ScaledClock
-from shopflow.config.settings import Settings, SettingsLoader
 from shopflow.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 from shopflow.local.instance_lock import InstanceLock
-from shopflow.local.mail import ACCOUNT, OutboxWriter
-from shopflow.local.outbox_check import OUTBOX_CHECK_FILE, Journal, LiveStream, OutboxCheck
+from shopflow.local.moto_process import MotoProcess, MotoProcessError
 from shopflow.local.ports import HOST, port_in_use
 from shopflow.local.resources import Provisioned, function_environment, provision
-from shopflow.local.sources import (
-    QueueOutcome,
-    QueueSource,
-    Schedule,
-    ScheduleSource,
-    Source,
-    StreamSource,
-    stop_all,
-)
-from shopflow.local.streams import StreamReader, filter_patterns
+from shopflow.local.shared import SettingsOnWrite, SharedClock, SharedMemory, WriteCount
+from shopflow.local.sources import Source, stop_all
 from shopflow.local.template import Template, default_template_path
+from shopflow.local.worker import Worker, WorkerError
 from shopflow.target import LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE, LocalSession, endpoint_variable
 
 MOTO_SERVICES = ("sqs", "ssm", "ses", "sesv2", "sns", "events", "scheduler", "sts")
 PARAMETERS_FILE = "parameters.json"
 CLOCK_FILE = "clock.json"
-JOURNAL_FILE = "journal.jsonl"
 # A fresh instance sends email from here (its emails only ever reach .shopflow/outbox/), so a
 # newcomer sees the confirmation of their first order; on AWS the owner names a verified sender.
 LOCAL_EMAIL_SENDER = "orders@shopflow-local.example"
@@ -102,53 +92,29 @@ class _Periodic(Source):
         return False
 
 
-class _SettingsOnWrite(SettingsLoader):
-    """The handlers' settings, read from SSM again only after a parameter was written.
-
-    On AWS a container re-reads SSM at most once a minute; locally a change must show at once,
-    and reading all parameters (six GetParametersByPath pages) on every invocation was half of
-    the runtime's CPU per order (bench/local_runtime.py --only load). moto runs in this process
-    and every SSM write goes through it, so a count of writes says exactly when there is something
-    new to read (decision 48)."""
-
-    def __init__(self, stage: str, ssm_client: Any, writes: Callable[[], int]) -> None:
-        super().__init__(stage, ssm_client=ssm_client, max_age_seconds=0)
-        self._writes = writes
-        self._read: tuple[int, Settings] | None = None
-
-    def load(self) -> Settings:
-        writes = self._writes()  # before reading: a write during the read makes the next load read again
-        read = self._read
-        if read is not None and read[0] == writes:
-            return read[1]
-        settings = super().load()
-        self._read = (writes, settings)
-        return settings
-
-
 class LocalRuntime:
     def __init__(self, options: LocalOptions, report: Callable[[str], None] = print) -> None:
         self.options = options
         self.report = report
         self.data_dir = options.data_dir.resolve()
-        self.clock = ScaledClock(options.clock_speed, self._saved_clock() or options.clock_start)
+        # Shared with the event sources' process: `advance` moves every handler's clock at once.
+        self.clock = SharedClock(
+            options.clock_speed, self._saved_clock() or options.clock_start, memory=SharedMemory()
+        )
+        self._writes = WriteCount(SharedMemory())
+        self.worker: Worker | None = None
         self.sources: list[Source] = []
         self.session: LocalSession | None = None
-        self.outbox: OutboxWriter | None = None
+        self.outbox: MotoProcess | None = None  # moto's process; `.written`: every message sent
         self.dead_letters: dict[str, int] = {}
         self.ready_seconds: float | None = None
         self._dynamodb: DynamoDBLocal | None = None
-        self._moto: Any = None
         self._api: Any = None
         self._control: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._parameters_seen: str | None = None
-        # Bumped after every SSM write moto takes (`_count_parameter_writes`): until it moves,
-        # the handlers' settings and the parameters snapshot have nothing new to read.
-        self.parameter_writes = 0
         self._parameter_writes_saved = -1
         self._stopped = threading.Event()
-        self.outbox_check: OutboxCheck | None = None
         self._lock = InstanceLock(self.data_dir)
         self.failure: str | None = None  # why the runtime stopped on its own (`wait` returns)
         self._dynamodb_restarted: float | None = None
@@ -214,19 +180,32 @@ class LocalRuntime:
             "stop it first or pass another --data-dir"
         )
 
-    def _start_servers(self) -> tuple[dict[str, str], str]:
-        from moto.server import ThreadedMotoServer
+    @property
+    def parameter_writes(self) -> int:
+        """SSM writes moto took so far: until it moves, the handlers' settings and the parameters
+        snapshot have nothing new to read."""
+        return self._writes()
 
-        # moto's werkzeug server logs every request line; the console is for the owner.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
-        self._moto.start()
-        self._count_parameter_writes()
-        moto_url = "http://{}:{}".format(*self._moto.get_host_and_port())
+    def _start_servers(self) -> tuple[dict[str, str], str]:
+        # moto starts in its process while DynamoDB Local's JVM starts: both take seconds.
+        self.outbox = MotoProcess(self.data_dir / "outbox", LOCAL_REGION, self._writes, self.report)
+        self.outbox.start()
+        if self.options.in_memory or shutil.which("java") is None:
+            moto_url = self._moto_url()
+            dynamodb_url, backend = self._start_dynamodb(moto_url)
+        else:
+            dynamodb_url, backend = self._start_dynamodb("")
+            moto_url = self._moto_url()
         endpoints = dict.fromkeys(MOTO_SERVICES, moto_url)
-        dynamodb_url, backend = self._start_dynamodb(moto_url)
         endpoints["dynamodb"] = endpoints["dynamodbstreams"] = dynamodb_url
         return endpoints, backend
+
+    def _moto_url(self) -> str:
+        assert self.outbox is not None
+        try:
+            return self.outbox.wait_ready()
+        except MotoProcessError as exc:
+            raise LocalError(str(exc)) from exc
 
     def _start_dynamodb(self, moto_url: str) -> tuple[str, str]:
         if self.options.in_memory:
@@ -444,54 +423,30 @@ class LocalRuntime:
         os.environ.update(merged)
 
     def _start_handlers(self, template: Template, provisioned: Provisioned) -> None:
+        """The event sources in their process (`worker.py`), then the API here, then upkeep."""
         from shopflow import bootstrap
 
+        self.worker = Worker(self.report, on_exit=self._fail)
+        self.worker.start(
+            {
+                "data_dir": str(self.data_dir),
+                "template": str(self.options.template or default_template_path()),
+                "stage": self.options.stage,
+                "refs": provisioned.refs,
+                "attributes": [[*key, value] for key, value in provisioned.attributes.items()],
+                "clock": self.clock.plan(),
+                "writes_fd": self._writes.memory.fd,
+            },
+            pass_fds=(self.clock.memory.fd, self._writes.memory.fd),
+        )
         built = bootstrap.reset(self.clock)
-        built.settings = _SettingsOnWrite(built.stage, built.client("ssm"), lambda: self.parameter_writes)
+        built.settings = SettingsOnWrite(built.stage, built.client("ssm"), self._writes)
         bootstrap.build_models()  # before any handler thread: decision 15
         app_module = importlib.import_module("app")
-        journal = Journal(self.data_dir / JOURNAL_FILE).load()
-        live = LiveStream()
-        consumers: dict[str, QueueSource] = {}
-        stream_sources: list[StreamSource] = []
-        for logical_id, resource in template.of_type("AWS::Serverless::Function").items():
-            properties = template.function_properties(logical_id)
-            handler = getattr(app_module, str(properties["Handler"]).split(".", 1)[1])
-            timeout = int(properties.get("Timeout", 3))
-            for event_name, event in (resource["Properties"].get("Events") or {}).items():
-                kind, props = event["Type"], event.get("Properties", {})
-                if kind == "SQS":
-                    queue = self._queue_source(
-                        template, provisioned, logical_id, handler, timeout, props, journal
-                    )
-                    consumers[queue.queue_url] = queue
-                    self.sources.append(queue)
-                elif kind == "DynamoDB":
-                    stream = self._stream_source(
-                        template, provisioned, logical_id, handler, timeout, props, live
-                    )
-                    stream_sources.append(stream)
-                    self.sources.append(stream)
-                elif kind in ("Schedule", "ScheduleV2"):
-                    expression = props.get("Schedule") or props.get("ScheduleExpression")
-                    self.sources.append(
-                        ScheduleSource(
-                            function_name=logical_id,
-                            handler=handler,
-                            schedule=Schedule(str(expression)),
-                            rule_name=f"{logical_id}-{event_name}",
-                            clock=self.clock,
-                            report=self.report,
-                            timeout_seconds=timeout,
-                        )
-                    )
-                elif kind != "Api":
-                    raise LocalError(f"{logical_id}.{event_name}: event type {kind} is not run locally yet")
-        self.outbox = OutboxWriter(self.data_dir / "outbox", LOCAL_REGION, self.report)
-        self._write_mail_as_sent(self.outbox)
-        for stream in stream_sources:
-            stream.open()  # from here on: what was written before is the outbox check's
-        self.outbox_check = self._outbox_check(provisioned, journal, consumers, stream_sources, live)
+        try:
+            self.worker.wait_ready()  # the stream positions are fixed: the API may take orders
+        except WorkerError as exc:
+            raise LocalError(str(exc)) from exc
         self._start_api(app_module.app)
         self.sources += [
             _Periodic("parameters snapshot", self._snapshot_parameters, 1.0, self.report),
@@ -504,172 +459,7 @@ class LocalRuntime:
         for source in self.sources:
             source.start()
         self._start_control()
-        if self.outbox_check is not None:
-            thread = threading.Thread(target=self._run_outbox_check, name="outbox check", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _count_parameter_writes(self) -> None:
-        """Every SSM write moto takes (`shopflow config set|unset --local`, the start's restore)
-        bumps `parameter_writes` before its answer, so the next handler reads the new value."""
-        from moto.ssm.models import ssm_backends
-
-        ssm = ssm_backends[ACCOUNT][LOCAL_REGION]
-        for name in ("put_parameter", "delete_parameter", "delete_parameters"):
-            original = getattr(ssm, name)
-
-            def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                try:
-                    return _original(*args, **kwargs)
-                finally:
-                    self.parameter_writes += 1
-
-            setattr(ssm, name, counted)
-
-    @staticmethod
-    def _write_mail_as_sent(outbox: OutboxWriter) -> None:
-        """Every email and SMS moto accepts is in .shopflow/outbox/ before SES or SNS answers, so a
-        message recorded as SENT always has its file, even if this process is killed right after.
-        Locally every sender address counts as verified (on AWS: verify the domain in SES)."""
-        from moto.ses.models import ses_backends
-        from moto.sns.models import sns_backends
-
-        ses = ses_backends[ACCOUNT][LOCAL_REGION]
-        setattr(ses, "_is_verified_address", lambda source: True)  # noqa: B010 - an instance, not the class
-        sns = sns_backends[ACCOUNT][LOCAL_REGION]
-        for backend, name in ((ses, "send_raw_email"), (ses, "send_email"), (sns, "publish")):
-            original = getattr(backend, name)
-
-            def written_at_once(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                answer = _original(*args, **kwargs)
-                outbox.collect()
-                return answer
-
-            setattr(backend, name, written_at_once)
-
-    def _queue_source(
-        self,
-        template: Template,
-        provisioned: Provisioned,
-        function: str,
-        handler: Any,
-        timeout: int,
-        props: dict[str, Any],
-        journal: Journal,
-    ) -> QueueSource:
-        queue_id = props["Queue"]["Fn::GetAtt"][0]
-        queue_props = template.resources[queue_id].get("Properties", {})
-        redrive = queue_props.get("RedrivePolicy") or {}
-
-        def on_outcome(outcome: QueueOutcome) -> None:
-            for _, message in outcome.completed:
-                outbox_id = message.get("MessageAttributes", {}).get("outbox_id", {}).get("StringValue")
-                if outbox_id:
-                    journal.record(queue_id, outbox_id, "consumed")
-
-        return QueueSource(
-            function_name=function,
-            handler=handler,
-            sqs=self.client("sqs"),
-            queue_url=provisioned.refs[queue_id],
-            queue_arn=provisioned.attributes[(queue_id, "Arn")],
-            batch_size=int(props.get("BatchSize", 10)),
-            report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-            visibility_timeout=int(queue_props.get("VisibilityTimeout", 30)),
-            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
-            clock=self.clock,
-            report=self.report,
-            on_outcome=on_outcome,
-            timeout_seconds=timeout,
-        )
-
-    def _stream_source(
-        self,
-        template: Template,
-        provisioned: Provisioned,
-        function: str,
-        handler: Any,
-        timeout: int,
-        props: dict[str, Any],
-        live: LiveStream,
-    ) -> StreamSource:
-        stream_arn = template.resolve(props["Stream"], provisioned.refs, provisioned.attributes)
-        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        failure_queue = None
-        if destination is not None:
-            failure_queue = provisioned.refs[destination["Fn::GetAtt"][0]]
-        sqs = self.client("sqs")
-
-        def on_failure(metadata: dict[str, Any]) -> None:
-            if failure_queue is not None:
-                sqs.send_message(QueueUrl=failure_queue, MessageBody=json.dumps(metadata))
-
-        def seen_then_handled(event: dict[str, Any], context: Any) -> Any:
-            live.saw(event["Records"])  # the outbox check leaves these to the live stream
-            return handler(event, context)
-
-        return StreamSource(
-            function_name=function,
-            handler=seen_then_handled,
-            # From now on only: what was written before is the outbox check's (module doc).
-            reader=StreamReader(self.client("dynamodbstreams"), str(stream_arn), start="LATEST"),
-            patterns=filter_patterns(props),
-            batch_size=int(props.get("BatchSize", 100)),
-            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 10)),
-            report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-            on_failure=on_failure,
-            report=self.report,
-            timeout_seconds=timeout,
-        )
-
-    def _outbox_check(
-        self,
-        provisioned: Provisioned,
-        journal: Journal,
-        consumers: dict[str, QueueSource],
-        streams: list[StreamSource],
-        live: LiveStream,
-    ) -> OutboxCheck | None:
-        """The check of outbox items no consumer completed, run once the API answers (module doc)."""
-        from shopflow import bootstrap
-        from shopflow.store.orders import iso
-
-        if not streams or not consumers:
-            return None  # nothing reads the stream, or no queue has a consumer: nothing was lost
-        queue_ids = {url: logical_id for logical_id, url in provisioned.refs.items() if url in consumers}
-        dispatcher = bootstrap.runtime().dispatcher
-
-        def consumed_queues_for(event_type: str) -> set[str]:
-            # Only the queues dispatch sends this event to; an unroutable one is dispatch's to report.
-            return {queue_ids[url] for url in dispatcher.queue_urls_for(event_type) if url in queue_ids}
-
-        def deliver(records: list[dict[str, Any]]) -> None:
-            for stream in streams:
-                for first in range(0, len(records), stream.batch_size):
-                    stream.deliver(records[first : first + stream.batch_size])
-
-        live.empty_reads = lambda: min(stream.empty_reads for stream in streams)
-        return OutboxCheck(
-            dynamodb=self.client("dynamodb"),
-            table_name=provisioned.table_name(),
-            journal=journal,
-            queues_for=consumed_queues_for,
-            deliver=deliver,
-            live=live,
-            state_path=self.data_dir / OUTBOX_CHECK_FILE,
-            started_at=iso(self.clock.now()),
-            report=self.report,
-        )
-
-    def _run_outbox_check(self) -> None:
-        check = self.outbox_check
-        if check is None:
-            return
-        try:
-            check.run()
-        except Exception as exc:  # the instance keeps serving; the next start checks again
-            if not check.stopping.is_set():
-                self.report(f"outbox check failed: {exc} (it runs again at the next start)")
+        self.worker.api_up()  # the outbox check runs from now on, beside the API
 
     def _watch_dead_letters(self, template: Template, provisioned: Provisioned) -> None:
         sqs = self.client_cached("sqs")
@@ -745,7 +535,10 @@ class LocalRuntime:
             "clock_speed": self.clock.speed,
             "dead_letters": dict(self.dead_letters),
             "messages_written": len(self.outbox.written) if self.outbox else 0,
-            "invocations": {s.name: getattr(s, "invocations", None) for s in self.sources},
+            "invocations": {
+                **(self.worker.invocations if self.worker else {}),
+                **{s.name: getattr(s, "invocations", None) for s in self.sources},
+            },
         }
 
     # --- stop ----------------------------------------------------------------------------------
@@ -755,11 +548,9 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop everything; safe to call twice and after a failed start."""
-        if self.outbox_check is not None:
-            self.outbox_check.stopping.set()
+        if self.worker is not None:
+            self.worker.stop()  # first: its handlers may still need the API, moto and the store
         stop_all(self.sources)
-        if self.outbox is not None:
-            self.outbox.collect()
         for server in (self._api.server if self._api else None, self._control):
             if server is not None:
                 server.shutdown()
@@ -776,9 +567,10 @@ class LocalRuntime:
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+        if self.outbox is not None:
+            self.outbox.stop()  # `outbox.written` stays readable
+        self.clock.memory.close()
+        self._writes.memory.close()
         self._lock.release()
         self._stopped.set()
 

@@ -1,0 +1,203 @@
+"""moto (SQS, SSM, SES, SNS) for `shopflow local`, in a process of its own.
+
+In the runtime's process moto took half of the time the one GIL was held during a burst of
+orders (bench/local_runtime.py --only load), so the API waited on emulated AWS. Here it has its
+own interpreter (decision 49). What the runtime needs from moto's insides crosses over:
+
+* every email and SMS moto accepts is written to the outbox folder here, before SES or SNS
+  answers (decision 23), and announced to the runtime as a JSON line on stdout;
+* every SSM write bumps a count in memory shared with the other processes (`shared.py`) before
+  moto answers, so a handler's next invocation reads the new settings (decision 48);
+* it stops when the runtime closes its stdin, and (Linux) is sent SIGTERM when the runtime dies,
+  even by SIGKILL: it never outlives `shopflow local`.
+
+    python -m shopflow.local.moto_process OUTBOX_DIR REGION COUNTER_FD
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shopflow.local.mail import ACCOUNT, OutboxWriter, Written
+from shopflow.local.ports import HOST
+from shopflow.local.shared import SharedMemory, WriteCount
+from shopflow.observability import mask
+
+
+class MotoProcessError(RuntimeError):
+    pass
+
+
+class MotoProcess:
+    """The runtime's handle on its moto process: its endpoint and the messages it wrote."""
+
+    def __init__(
+        self, outbox_dir: Path, region: str, writes: WriteCount, report: Callable[[str], None]
+    ) -> None:
+        self._outbox_dir = outbox_dir
+        self._region = region
+        self._writes = writes
+        self._report = report
+        self._process: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()
+        self._port: int | None = None
+        self.written: list[Written] = []  # every email and SMS, in the order moto took them
+
+    def start(self) -> None:
+        """Launch it (returns at once: `wait_ready` gives its endpoint)."""
+        from shopflow.local.dynamodb_local import _terminate_with_parent
+
+        fd = self._writes.memory.fd
+        self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", __name__, str(self._outbox_dir), self._region, str(fd)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=(fd,),
+            preexec_fn=_terminate_with_parent,
+        )
+        threading.Thread(target=self._read, name="moto process", daemon=True).start()
+
+    def wait_ready(self, timeout: float = 120.0) -> str:
+        """moto's endpoint once it answers; raises if it exited or took too long."""
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.1):
+            if self._process is None or self._process.poll() is not None:
+                code = None if self._process is None else self._process.returncode
+                raise MotoProcessError(f"moto exited before it was ready (code {code}; its errors are above)")
+            if time.monotonic() > deadline:
+                raise MotoProcessError(f"moto was not ready within {timeout:.0f} s")
+        return f"http://{HOST}:{self._port}"
+
+    def _read(self) -> None:
+        process = self._process
+        assert process is not None and process.stdout is not None
+        for line in process.stdout:
+            document = json.loads(line)
+            if "ready" in document:
+                self._port = int(document["ready"])
+                self._ready.set()
+            elif "written" in document:
+                fields = document["written"]
+                item = Written(Path(fields["path"]), fields["channel"], fields["to"], fields["summary"])
+                self.written.append(item)
+                self._report(f"{item.channel} to {mask(item.to)}: {item.summary} -> {item.path}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()  # its signal to stop
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+# --- the process itself ----------------------------------------------------------------------
+
+
+def _say(document: dict[str, Any], lock: threading.Lock = threading.Lock()) -> None:  # noqa: B008
+    with lock:
+        sys.stdout.write(json.dumps(document) + "\n")
+        sys.stdout.flush()
+
+
+def _count_parameter_writes(region: str, writes: WriteCount) -> None:
+    from moto.ssm.models import ssm_backends
+
+    lock = threading.Lock()
+    ssm = ssm_backends[ACCOUNT][region]
+    for name in ("put_parameter", "delete_parameter", "delete_parameters"):
+        original = getattr(ssm, name)
+
+        def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                with lock:
+                    writes.bump()
+
+        setattr(ssm, name, counted)
+
+
+def _write_mail_as_sent(outbox: OutboxWriter, region: str) -> None:
+    """Every email and SMS moto accepts is in the outbox folder before SES or SNS answers, so a
+    message recorded as SENT always has its file, even if the runtime is killed right after.
+    Locally every sender address counts as verified (on AWS: verify the domain in SES)."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    ses = ses_backends[ACCOUNT][region]
+    setattr(ses, "_is_verified_address", lambda source: True)  # noqa: B010 - an instance, not the class
+    sns = sns_backends[ACCOUNT][region]
+    for backend, name in ((ses, "send_raw_email"), (ses, "send_email"), (sns, "publish")):
+        original = getattr(backend, name)
+
+        def written_at_once(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            answer = _original(*args, **kwargs)
+            for item in outbox.collect():
+                _say(
+                    {
+                        "written": {
+                            "path": str(item.path),
+                            "channel": item.channel,
+                            "to": item.to,
+                            "summary": item.summary,
+                        }
+                    }
+                )
+            return answer
+
+        setattr(backend, name, written_at_once)
+
+
+def _cheap_sqs_clock() -> None:
+    """moto's SQS asks the time for every message on every receive (visible? delayed?) through
+    naive datetimes: with a few hundred messages queued that was a fifth of the runtime's CPU.
+    The same milliseconds since the epoch, from time.time()."""
+    import moto.sqs.models as sqs_models
+
+    exact = getattr(sqs_models, "unix_time")  # noqa: B009 - not re-exported for type checkers
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else exact(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else exact(dt) * 1000.0
+
+    setattr(sqs_models, "unix_time", unix_time)  # noqa: B010
+    setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010
+
+
+def main(argv: list[str]) -> int:
+    # Ctrl-C reaches the whole process group: the runtime decides when moto stops (stdin closed).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    outbox_dir, region, counter_fd = Path(argv[0]), argv[1], int(argv[2])
+    writes = WriteCount(SharedMemory(counter_fd))
+    from moto.server import ThreadedMotoServer
+
+    # moto's werkzeug server logs every request line; the console is for the owner.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _cheap_sqs_clock()
+    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    server.start()
+    _count_parameter_writes(region, writes)
+    _write_mail_as_sent(OutboxWriter(outbox_dir, region, report=lambda line: None), region)
+    _say({"ready": server.get_host_and_port()[1]})
+    sys.stdin.buffer.read()  # until the runtime closes it (or dies)
+    os._exit(0)  # moto's request threads may be mid-answer; nothing here needs flushing
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
