@@ -18,22 +18,27 @@ from tests.cold.container import FUNCTIONS_DIR, rest_api_event
 
 INSTALLED_BOTOCORE = botocore.__version__
 
-# Imports app as Lambda's runtime would, then answers one request that needs no AWS (Chalice
-# refuses its content type): reports the collector before and after that first call.
+# Imports app as Lambda's runtime would, then makes one first call that needs no AWS: reports
+# the collector before and after it, and the call's status code or the error it raised.
 _FIRST_CALL = """
 import gc, json, sys, app
 before = gc.isenabled()
-answer = app.app(json.loads(sys.stdin.read()), None)
+try:
+    outcome = getattr(app, sys.argv[1])(json.loads(sys.stdin.read()), None)["statusCode"]
+except Exception as exc:
+    outcome = type(exc).__name__
 print(json.dumps({"before": before, "after": gc.isenabled(), "frozen": gc.get_freeze_count(),
-                  "status": answer["statusCode"]}))
+                  "outcome": outcome}))
 """
+# Chalice refuses its content type before any shopflow code runs.
+REFUSED = rest_api_event("/webhooks/shopify", {"Content-Type": "text/plain"}, b"x")
 
 
-def first_call(**variables: str) -> dict[str, object]:
+def first_call(handler: str, event: dict[str, object], **variables: str) -> dict[str, object]:
     environment = {"PATH": os.environ.get("PATH", ""), "AWS_REGION": "us-east-1", **variables}
     finished = subprocess.run(
-        [sys.executable, "-c", _FIRST_CALL],
-        input=json.dumps(rest_api_event("/webhooks/shopify", {"Content-Type": "text/plain"}, b"x")),
+        [sys.executable, "-c", _FIRST_CALL, handler],
+        input=json.dumps(event),
         cwd=FUNCTIONS_DIR,
         env=environment,
         capture_output=True,
@@ -45,19 +50,29 @@ def first_call(**variables: str) -> dict[str, object]:
     return reported
 
 
-def test_in_lambda_the_collector_waits_for_the_first_answer_then_runs_again() -> None:
-    reported = first_call(AWS_LAMBDA_FUNCTION_NAME="ApiFunction")
+@pytest.mark.parametrize(
+    ("function", "handler", "event", "outcome"),
+    [
+        ("ApiFunction", "app", REFUSED, 415),
+        # A first call that fails (here: no queue in its environment) ends the wait as well.
+        ("SweepFunction", "sweep", {}, "KeyError"),
+    ],
+)
+def test_in_lambda_the_collector_waits_for_the_first_call_then_runs_again(
+    function: str, handler: str, event: dict[str, object], outcome: object
+) -> None:
+    reported = first_call(handler, event, AWS_LAMBDA_FUNCTION_NAME=function)
 
-    assert reported["status"] == 415
+    assert reported["outcome"] == outcome
     assert reported["before"] is False
     assert reported["after"] is True
     assert isinstance(reported["frozen"], int) and reported["frozen"] > 10_000  # never walked again
 
 
 def test_outside_lambda_the_collector_is_left_alone() -> None:
-    reported = first_call()
+    reported = first_call("app", REFUSED)
 
-    assert reported == {"before": True, "after": True, "frozen": 0, "status": 415}
+    assert reported == {"before": True, "after": True, "frozen": 0, "outcome": 415}
 
 
 @pytest.mark.parametrize("installed", [INSTALLED_BOTOCORE, "0.0.1"])
