@@ -12,9 +12,10 @@ the start's outbox check (decisions 17, 34) is done; then once more with the jou
 if every item had been lost on its queue (a backlog of `--history` items to re-send).
 Load: new signed Shopify orders from 1, then 16 threads (`--threads`), `--seconds` each, on
 127.0.0.1 only: req/s, p50/p99 answer time, errors, and seconds from the burst's end to the last
-confirmation email in the outbox; with py-spy installed (`pip install py-spy`, not a project
-dependency) a profile of the runtime process during each level (CPU of the Python and Java
-processes, and the functions the Python process spent its samples in).
+confirmation email in the outbox; the CPU each of the runtime's processes used (API, moto, event
+sources, DynamoDB Local's JVM) in all and per order; with py-spy installed (`pip install py-spy`,
+not a project dependency) a profile of each Python process during each level (the functions it
+spent its samples in).
 """
 
 from __future__ import annotations
@@ -370,8 +371,8 @@ def _java_pid(data_dir: Path) -> int | None:
 
 
 class _Profile:
-    """py-spy sampling the runtime process while it runs: only the thread holding the GIL, since
-    one process runs the API, moto and every handler and its threads take turns on one core."""
+    """py-spy sampling one of the runtime's Python processes while it runs: only the thread holding
+    the GIL, since a process's threads take turns on one core."""
 
     def __init__(self, pid: int, out: Path) -> None:
         self.out = out
@@ -511,7 +512,11 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
             emails_before = len(list(outbox.glob("*.eml"))) if outbox.exists() else 0
             timings: list[float] = []
             errors: collections.Counter[str] = collections.Counter()
-            spy = _Profile(process.pid, data_dir.parent / f"profile-{threads}.txt") if profile else None
+            spies = {
+                name: _Profile(pid, data_dir.parent / f"profile-{threads}-{pid}.txt")
+                for name, pid in parts.items()
+                if profile and "Python" in name
+            }
             cpu_before = {name: _cpu_seconds(pid) for name, pid in parts.items()}
             began = time.monotonic()
             deadline = began + seconds
@@ -552,7 +557,8 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
                 + ", ".join(f"{name} {cpu_after[name] - cpu_before[name]:.1f} s" for name in parts)
                 + f"; {cpu_all:.1f} s in all, {1000 * cpu_all / max(1, len(timings)):.0f} ms per order"
             )
-            if spy is not None:
+            for name, spy in spies.items():
+                print(f"  profile of {name}:")
                 print("\n".join(spy.finish()))
     finally:
         stop(process)

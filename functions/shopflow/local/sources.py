@@ -66,12 +66,17 @@ class Source(threading.Thread):
                     self.report(f"{self.name}: poll failed: {exc}")
                 self._stopping.wait(1.0)
                 continue
-            if not busy:
-                self._stopping.wait(self.poll_pause)
+            pause = self.pause_after(busy)
+            if pause > 0:
+                self._stopping.wait(pause)
 
     def poll(self) -> bool:
         """Do one round of work; True when there was something to do."""
         raise NotImplementedError
+
+    def pause_after(self, busy: bool) -> float:
+        """Seconds to wait before the next poll: none while there is work."""
+        return 0.0 if busy else self.poll_pause
 
 
 @dataclass
@@ -196,6 +201,11 @@ class QueueSource(Source):
 
 
 class StreamSource(Source):
+    # Lambda reads each shard of a DynamoDB stream four times a second. A GetRecords costs
+    # DynamoDB Local several ms of CPU; read 20 times a second, and at once again after every
+    # batch, the reads took the CPU the API needed in a burst (decision 49).
+    poll_pause = 0.25
+
     def __init__(
         self,
         *,
@@ -224,9 +234,11 @@ class StreamSource(Source):
         self._retry_pause = retry_pause
         self.invocations = 0
         self.empty_reads = 0  # reads that found nothing new: the stream was read to its end
+        self._read_full = False  # the last read hit the limit: more is waiting
 
     def poll(self) -> bool:
         read = self._reader.poll(limit=self.batch_size)
+        self._read_full = len(read) >= self.batch_size
         if not read:
             self.empty_reads += 1
         records = lambda_event(read, self._patterns)["Records"]
@@ -235,6 +247,9 @@ class StreamSource(Source):
         for start in range(0, len(records), self.batch_size):
             self.deliver(records[start : start + self.batch_size])
         return True
+
+    def pause_after(self, busy: bool) -> float:
+        return 0.0 if self._read_full else self.poll_pause
 
     def open(self) -> None:
         """Fix where reading starts (the reader's `start`) before the first poll."""
