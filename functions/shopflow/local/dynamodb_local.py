@@ -412,7 +412,7 @@ def _terminate_with_parent() -> None:
 # A local store serves bursts of seconds, on a machine the developer shares with it: C2's
 # compilations and G1's threads were half of its CPU per order in a burst (bench/local_runtime.py
 # --only load: about 270 ms of Java CPU per order, 136 ms with these), so C1 only and the serial
-# collector (decision 49).
+# collector (decision 52).
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 

@@ -2,7 +2,7 @@
 
 In the runtime's process moto took half of the time the one GIL was held during a burst of
 orders (bench/local_runtime.py --only load), so the API waited on emulated AWS. Here it has its
-own interpreter (decision 49). What the runtime needs from moto's insides crosses over:
+own interpreter (decision 52). What the runtime needs from moto's insides crosses over:
 
 * every email and SMS moto accepts is written to the outbox folder here, before SES or SNS
   answers (decision 23), and announced to the runtime as a JSON line on stdout;

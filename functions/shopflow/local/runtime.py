@@ -1,9 +1,10 @@
 """`shopflow local`: the whole backend on one machine, from template.yaml.
 
-One process runs the handlers (the same `app.*` functions Lambda runs) with their event
-sources; DynamoDB Local (Java) is its child process; moto serves SQS, SSM, SES and SNS from
-another (`moto_process.py`), so emulated AWS does not hold this process's GIL. Everything
-lives in the data dir (`.shopflow/` by default):
+This process serves the API (the Chalice app, as API Gateway would) and looks after the rest,
+each in a child process so that none waits on another's GIL (decision 52): the event sources
+with their handlers (the same `app.*` functions Lambda runs; `worker.py`, at a lower CPU
+priority), moto for SQS, SSM, SES and SNS (`moto_process.py`) and DynamoDB Local (Java).
+Everything lives in the data dir (`.shopflow/` by default):
 
     dynamodb/          DynamoDB Local's files: every order survives a restart
     parameters.json    the SSM parameters (moto keeps them in memory), restored at start

@@ -1,7 +1,7 @@
 """What the processes of `shopflow local` share: the clock, and the count of SSM writes.
 
 The API runs in the runtime's process, the event sources in the worker's, moto in its own
-(decision 49). All three must agree on the local clock (`shopflow local advance` moves it for
+(decision 52). All three must agree on the local clock (`shopflow local advance` moves it for
 every handler at once) and the handlers must see a `config set --local` at their next
 invocation: both are a few bytes of memory mapped from a file every process holds open, written
 by one process and read by the others.

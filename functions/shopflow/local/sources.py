@@ -203,7 +203,7 @@ class QueueSource(Source):
 class StreamSource(Source):
     # Lambda reads each shard of a DynamoDB stream four times a second. A GetRecords costs
     # DynamoDB Local several ms of CPU; read 20 times a second, and at once again after every
-    # batch, the reads took the CPU the API needed in a burst (decision 49).
+    # batch, the reads took the CPU the API needed in a burst (decision 52).
     poll_pause = 0.25
 
     def __init__(

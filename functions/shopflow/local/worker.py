@@ -5,7 +5,7 @@ webhooks waited on the one GIL while notify rendered and sent the emails of the 
 them (bench/local_runtime.py --only load). Here the event sources (DynamoDB stream -> dispatch,
 each SQS queue -> its function, each schedule) run with their journal and the outbox check, at a
 lower CPU priority than the API: during a burst the API takes the machine and messages catch up
-right after it, as a queue's backlog does on AWS (decision 49).
+right after it, as a queue's backlog does on AWS (decision 52).
 
 The runtime starts it with its environment (endpoints, the functions' variables), hands it a
 plan as the first line on stdin (template, resources, the shared clock and SSM write count) and
