@@ -103,7 +103,7 @@ def cart(n: int) -> Cart:
 
 
 def order_placed(n: int, at: datetime) -> Delivery:
-    event = events.OrderCreated.model_validate(
+    event = events.OrderCreatedBody.model_validate(
         {
             "type": "order.created",
             "timestamp": at,

@@ -28,7 +28,7 @@ FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
 
 @dataclass(frozen=True)
 class MessageRecord:
-    order_id: str  # the subject: an order id, or a cart's `cart|{cart_id}`
+    subject_id: str  # what the message is about: an order id, or a cart's `cart|{cart_id}`
     kind: str
     channel: str
     status: str  # PENDING | SENDING | SENT | FAILED | SKIPPED
@@ -76,11 +76,11 @@ def _ledger_pk(customer: str) -> str:
 
 
 class MessageStore(Protocol):
-    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]: ...
+    def records(self, subject_id: str, kind: str) -> dict[str, MessageRecord]: ...
 
     def claim(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -108,7 +108,7 @@ class MessageStore(Protocol):
 
     def skip(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -124,7 +124,7 @@ class MessageStore(Protocol):
 
     def defer(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -145,9 +145,9 @@ class MessageStore(Protocol):
         ...
 
 
-def _record(item: MessageItem, order_id: str) -> MessageRecord:
+def _record(item: MessageItem, subject_id: str) -> MessageRecord:
     return MessageRecord(
-        order_id=order_id,
+        subject_id=subject_id,
         kind=item.kind,
         channel=item.channel,
         status=item.status,
@@ -165,9 +165,9 @@ def _parse_time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _timeline_item(order_id: str, kind: str, channel: str, entry: TimelineEntry) -> TimelineItem:
+def _timeline_item(subject_id: str, kind: str, channel: str, entry: TimelineEntry) -> TimelineItem:
     return TimelineItem(
-        subject_pk(order_id),
+        subject_pk(subject_id),
         f"TIMELINE#{iso(entry.recorded_at)}#{kind}-{channel}",
         item_type="TIMELINE",
         document=entry.model_dump_json(),
@@ -203,15 +203,15 @@ class DynamoMessageStore:
     def __init__(self, orders: DynamoOrderStore) -> None:
         self._orders = orders  # shares its connection for transactions
 
-    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]:
+    def records(self, subject_id: str, kind: str) -> dict[str, MessageRecord]:
         items = MessageItem.query(
-            subject_pk(order_id), MessageItem.sk.startswith(f"MESSAGE#{kind}#"), consistent_read=True
+            subject_pk(subject_id), MessageItem.sk.startswith(f"MESSAGE#{kind}#"), consistent_read=True
         )
-        return {item.channel: _record(item, order_id) for item in items}
+        return {item.channel: _record(item, subject_id) for item in items}
 
     def claim(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -220,7 +220,7 @@ class DynamoMessageStore:
         lease: timedelta,
         cap: FrequencyCap | None = None,
     ) -> MessageRecord:
-        item = MessageItem(subject_pk(order_id), message_sort_key(kind, channel))
+        item = MessageItem(subject_pk(subject_id), message_sort_key(kind, channel))
         stamp = iso(now)
         actions: list[Action] = [
             *_created(kind, channel, cause, stamp),
@@ -241,9 +241,9 @@ class DynamoMessageStore:
                 if _conditional_failure(exc):
                     raise LeaseHeld() from exc
                 raise
-            return _record(item, order_id)
+            return _record(item, subject_id)
         # The claim and the customer's marketing slot, together or not at all.
-        message = f"{order_id}#{kind}#{channel}"
+        message = f"{subject_id}#{kind}#{channel}"
         ledger = MarketingLedgerItem(_ledger_pk(cap.customer), "MARKETING")
         try:
             with TransactWrite(connection=self._orders.connection) as write:
@@ -272,7 +272,7 @@ class DynamoMessageStore:
             if _conditional_failure(exc):
                 raise LeaseHeld() from exc
             raise
-        claimed = self.records(order_id, kind).get(channel)
+        claimed = self.records(subject_id, kind).get(channel)
         assert claimed is not None  # written just now
         return claimed
 
@@ -296,7 +296,7 @@ class DynamoMessageStore:
         if reason is not None:
             actions.append(MessageItem.reason.set(reason))
         self._write(
-            claimed.order_id,
+            claimed.subject_id,
             claimed.kind,
             claimed.channel,
             actions,
@@ -306,7 +306,7 @@ class DynamoMessageStore:
 
     def skip(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -318,7 +318,7 @@ class DynamoMessageStore:
     ) -> None:
         stamp = iso(now)
         self._write(
-            order_id,
+            subject_id,
             kind,
             channel,
             [
@@ -334,7 +334,7 @@ class DynamoMessageStore:
 
     def defer(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -347,7 +347,7 @@ class DynamoMessageStore:
     ) -> None:
         stamp = iso(now)
         self._write(
-            order_id,
+            subject_id,
             kind,
             channel,
             [
@@ -369,7 +369,7 @@ class DynamoMessageStore:
             actions.append(MessageItem.uncertain.set(reason))
         else:
             actions += [MessageItem.status.set("PENDING"), MessageItem.lease_until.remove()]
-        item = MessageItem(subject_pk(claimed.order_id), message_sort_key(claimed.kind, claimed.channel))
+        item = MessageItem(subject_pk(claimed.subject_id), message_sort_key(claimed.kind, claimed.channel))
         try:
             item.update(
                 actions=actions,
@@ -382,7 +382,7 @@ class DynamoMessageStore:
 
     def _write(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         actions: list[Action],
@@ -393,11 +393,11 @@ class DynamoMessageStore:
         try:
             with TransactWrite(connection=self._orders.connection) as write:
                 write.update(
-                    MessageItem(subject_pk(order_id), message_sort_key(kind, channel)),
+                    MessageItem(subject_pk(subject_id), message_sort_key(kind, channel)),
                     actions=actions,
                     condition=condition,
                 )
-                write.save(_timeline_item(order_id, kind, channel, entry))
+                write.save(_timeline_item(subject_id, kind, channel, entry))
                 if timer is not None:
                     write.save(timer)
         except (TransactWriteError, PutError) as exc:
@@ -416,16 +416,16 @@ class InMemoryMessageStore:
     ledger: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     writes: int = 0
 
-    def add_pending(self, order_id: str, kind: str, channel: str, cause: str) -> None:
-        pending = MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
-        self.records_by_key[(order_id, kind, channel)] = pending
+    def add_pending(self, subject_id: str, kind: str, channel: str, cause: str) -> None:
+        pending = MessageRecord(subject_id, kind, channel, "PENDING", cause=cause)
+        self.records_by_key[(subject_id, kind, channel)] = pending
 
-    def records(self, order_id: str, kind: str) -> dict[str, MessageRecord]:
-        return {c: r for (o, k, c), r in self.records_by_key.items() if o == order_id and k == kind}
+    def records(self, subject_id: str, kind: str) -> dict[str, MessageRecord]:
+        return {c: r for (o, k, c), r in self.records_by_key.items() if o == subject_id and k == kind}
 
     def claim(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -435,20 +435,20 @@ class InMemoryMessageStore:
         cap: FrequencyCap | None = None,
     ) -> MessageRecord:
         self.writes += 1
-        current = self.records_by_key.get((order_id, kind, channel))
+        current = self.records_by_key.get((subject_id, kind, channel))
         if current is not None and not (
             current.status == "PENDING" or (current.status == "SENDING" and not current.leased_at(now))
         ):
             raise LeaseHeld()
         if cap is not None:
-            message = f"{order_id}#{kind}#{channel}"
+            message = f"{subject_id}#{kind}#{channel}"
             last = self.ledger.get(cap.customer)
             if last is not None and last[0] > now - cap.window and last[1] != message:
                 raise CapReached()
             self.ledger[cap.customer] = (now, message)
-        base = current or MessageRecord(order_id, kind, channel, "PENDING", cause=cause)
+        base = current or MessageRecord(subject_id, kind, channel, "PENDING", cause=cause)
         claimed = replace(base, status="SENDING", attempts=base.attempts + 1, lease_until=now + lease)
-        self.records_by_key[(order_id, kind, channel)] = claimed
+        self.records_by_key[(subject_id, kind, channel)] = claimed
         return claimed
 
     def settle(
@@ -462,7 +462,7 @@ class InMemoryMessageStore:
         reason: str | None = None,
     ) -> None:
         self.writes += 1
-        key = (claimed.order_id, claimed.kind, claimed.channel)
+        key = (claimed.subject_id, claimed.kind, claimed.channel)
         current = self.records_by_key.get(key)
         if current is None or current.status != "SENDING" or current.attempts != claimed.attempts:
             raise LeaseHeld()
@@ -473,11 +473,11 @@ class InMemoryMessageStore:
             provider_message_id=provider_message_id or current.provider_message_id,
             reason=reason if reason is not None else current.reason,
         )
-        self.timelines.setdefault(claimed.order_id, []).append(entry)
+        self.timelines.setdefault(claimed.subject_id, []).append(entry)
 
     def skip(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -488,14 +488,14 @@ class InMemoryMessageStore:
         status: str = "SKIPPED",
     ) -> None:
         self.writes += 1
-        key = (order_id, kind, channel)
+        key = (subject_id, kind, channel)
         base = self._never_sent(key, cause)
         self.records_by_key[key] = replace(base, status=status, reason=reason)
-        self.timelines.setdefault(order_id, []).append(entry)
+        self.timelines.setdefault(subject_id, []).append(entry)
 
     def defer(
         self,
-        order_id: str,
+        subject_id: str,
         kind: str,
         channel: str,
         *,
@@ -507,10 +507,10 @@ class InMemoryMessageStore:
         timer: TimerRequest,
     ) -> None:
         self.writes += 1
-        key = (order_id, kind, channel)
+        key = (subject_id, kind, channel)
         base = self._never_sent(key, cause)
         self.records_by_key[key] = replace(base, reason=reason, deferred_until=until)
-        self.timelines.setdefault(order_id, []).append(entry)
+        self.timelines.setdefault(subject_id, []).append(entry)
         self.timers[timer.timer_id] = timer
 
     def _never_sent(self, key: tuple[str, str, str], cause: str) -> MessageRecord:
@@ -521,7 +521,7 @@ class InMemoryMessageStore:
 
     def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
         self.writes += 1
-        key = (claimed.order_id, claimed.kind, claimed.channel)
+        key = (claimed.subject_id, claimed.kind, claimed.channel)
         current = self.records_by_key.get(key)
         if current is None or current.status != "SENDING" or current.attempts != claimed.attempts:
             raise LeaseHeld()

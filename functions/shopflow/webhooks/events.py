@@ -18,8 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from shopflow.carts.model import Cart, CartChange, CartSnapshot
-from shopflow.carts.model import CartConverted as CartConvertedChange
+from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
@@ -113,7 +112,9 @@ class OrderStatusChangedData(_Strict):
     note: str | None = Field(default=None, max_length=500)
 
 
-class OrderCreated(_Strict):
+# A wire body is `...Body` (the domain has its own `CartConverted`); `title` keeps the published
+# schemas' titles as they were.
+class OrderCreatedBody(_Strict, title="OrderCreated"):
     """`order.created`: an order placed at the sender (also accepted as a full update)."""
 
     type: Literal["order.created"]
@@ -121,7 +122,7 @@ class OrderCreated(_Strict):
     data: OrderCreatedData
 
 
-class OrderStatusChanged(_Strict):
+class OrderStatusChangedBody(_Strict, title="OrderStatusChanged"):
     """`order.status_changed`: the sender moved an order to another status."""
 
     type: Literal["order.status_changed"]
@@ -153,7 +154,7 @@ class CartConvertedData(_Strict):
     updated_at: Moment
 
 
-class CartUpdated(_Strict):
+class CartUpdatedBody(_Strict, title="CartUpdated"):
     """`cart.updated`: a shopper's cart as it is now (reminders count inactivity from `updated_at`)."""
 
     type: Literal["cart.updated"]
@@ -161,7 +162,7 @@ class CartUpdated(_Strict):
     data: CartUpdatedData
 
 
-class CartConverted(_Strict):
+class CartConvertedBody(_Strict, title="CartConverted"):
     """`cart.converted`: the cart became an order; no reminder goes after this."""
 
     type: Literal["cart.converted"]
@@ -179,7 +180,7 @@ class ProductUpdatedData(_Strict):
     updated_at: Moment = Field(description="When the sender last changed the product; older updates lose.")
 
 
-class ProductUpdated(_Strict):
+class ProductUpdatedBody(_Strict, title="ProductUpdated"):
     """`product.updated`: a product as it is now (created or changed)."""
 
     type: Literal["product.updated"]
@@ -187,13 +188,13 @@ class ProductUpdated(_Strict):
     data: ProductUpdatedData
 
 
-Event = OrderCreated | OrderStatusChanged | CartUpdated | CartConverted | ProductUpdated
+Event = OrderCreatedBody | OrderStatusChangedBody | CartUpdatedBody | CartConvertedBody | ProductUpdatedBody
 EVENT_MODELS: dict[str, type[Event]] = {
-    "order.created": OrderCreated,
-    "order.status_changed": OrderStatusChanged,
-    "cart.updated": CartUpdated,
-    "cart.converted": CartConverted,
-    "product.updated": ProductUpdated,
+    "order.created": OrderCreatedBody,
+    "order.status_changed": OrderStatusChangedBody,
+    "cart.updated": CartUpdatedBody,
+    "cart.converted": CartConvertedBody,
+    "product.updated": ProductUpdatedBody,
 }
 
 
@@ -225,9 +226,9 @@ def receive(
     if model is None:
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
-    if isinstance(event, ProductUpdated):
+    if isinstance(event, ProductUpdatedBody):
         return ProductDelivery(to_product(event), via=f"{event.data.source} {event.type}")
-    if isinstance(event, CartUpdated | CartConverted):
+    if isinstance(event, CartUpdatedBody | CartConvertedBody):
         return CartDelivery(
             dedup_keys=(f"events:{msg_id}",),
             change=to_cart_change(event),
@@ -241,7 +242,7 @@ def receive(
     )
 
 
-def to_change(event: OrderCreated | OrderStatusChanged) -> OrderChange:
+def to_change(event: OrderCreatedBody | OrderStatusChangedBody) -> OrderChange:
     data = event.data
     order_id = order_id_for(data.source, data.external_id)
     tracking = tuple(data.tracking)
@@ -290,7 +291,7 @@ def _line(line: OrderLineData) -> OrderLine:
     )
 
 
-def to_product(event: ProductUpdated) -> Product:
+def to_product(event: ProductUpdatedBody) -> Product:
     data = event.data
     return Product(
         source=data.source,
@@ -301,12 +302,12 @@ def to_product(event: ProductUpdated) -> Product:
     )
 
 
-def to_cart_change(event: CartUpdated | CartConverted) -> CartChange:
+def to_cart_change(event: CartUpdatedBody | CartConvertedBody) -> CartChange:
     data = event.data
     cart_id = order_id_for(data.source, data.cart_id)
     updated_at = as_utc(data.updated_at)
     if isinstance(data, CartConvertedData):
-        return CartConvertedChange(
+        return CartConverted(
             cart_id=cart_id,
             source=data.source,
             external_id=data.cart_id,
