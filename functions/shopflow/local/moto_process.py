@@ -5,13 +5,14 @@ orders (bench/local_runtime.py --only load), so the API waited on emulated AWS. 
 own interpreter (decision 52). What the runtime needs from moto's insides crosses over:
 
 * every email and SMS moto accepts is written to the outbox folder here, before SES or SNS
-  answers (decision 23), and announced to the runtime as a JSON line on stdout;
+  answers (decision 23), and announced to the runtime as a JSON line on a pipe of its own
+  (stdout stays the console);
 * every SSM write bumps a count in memory shared with the other processes (`shared.py`) before
   moto answers, so a handler's next invocation reads the new settings (decision 48);
 * it stops when the runtime closes its stdin, and (Linux) is sent SIGTERM when the runtime dies,
   even by SIGKILL: it never outlives `shopflow local`.
 
-    python -m shopflow.local.moto_process OUTBOX_DIR REGION COUNTER_FD
+    python -m shopflow.local.moto_process OUTBOX_DIR REGION COUNTER_FD MESSAGES_FD
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from shopflow.local.mail import ACCOUNT, OutboxWriter, Written
 from shopflow.local.ports import HOST
@@ -58,14 +59,20 @@ class MotoProcess:
         from shopflow.local.dynamodb_local import _terminate_with_parent
 
         fd = self._writes.memory.fd
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", __name__, str(self._outbox_dir), self._region, str(fd)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            pass_fds=(fd,),
-            preexec_fn=_terminate_with_parent,
+        messages, theirs = os.pipe()
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                [sys.executable, "-m", __name__, str(self._outbox_dir), self._region, str(fd), str(theirs)],
+                stdin=subprocess.PIPE,
+                pass_fds=(fd, theirs),
+                preexec_fn=_terminate_with_parent,
+            )
+        finally:
+            os.close(theirs)
+        reader = threading.Thread(
+            target=self._read, args=(os.fdopen(messages, "rb"),), name="moto", daemon=True
         )
-        threading.Thread(target=self._read, name="moto process", daemon=True).start()
+        reader.start()
 
     def wait_ready(self, timeout: float = 120.0) -> str:
         """moto's endpoint once it answers; raises if it exited or took too long."""
@@ -78,10 +85,8 @@ class MotoProcess:
                 raise MotoProcessError(f"moto was not ready within {timeout:.0f} s")
         return f"http://{HOST}:{self._port}"
 
-    def _read(self) -> None:
-        process = self._process
-        assert process is not None and process.stdout is not None
-        for line in process.stdout:
+    def _read(self, messages: IO[bytes]) -> None:
+        for line in messages:
             document = json.loads(line)
             if "ready" in document:
                 self._port = int(document["ready"])
@@ -107,10 +112,15 @@ class MotoProcess:
 # --- the process itself ----------------------------------------------------------------------
 
 
-def _say(document: dict[str, Any], lock: threading.Lock = threading.Lock()) -> None:  # noqa: B008
-    with lock:
-        sys.stdout.write(json.dumps(document) + "\n")
-        sys.stdout.flush()
+_messages: IO[str] | None = None  # the pipe to the runtime
+_messages_lock = threading.Lock()
+
+
+def _say(document: dict[str, Any]) -> None:
+    with _messages_lock:
+        assert _messages is not None
+        _messages.write(json.dumps(document) + "\n")
+        _messages.flush()
 
 
 def _count_parameter_writes(region: str, writes: WriteCount) -> None:
@@ -183,7 +193,9 @@ def _cheap_sqs_clock() -> None:
 def main(argv: list[str]) -> int:
     # Ctrl-C reaches the whole process group: the runtime decides when moto stops (stdin closed).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _messages
     outbox_dir, region, counter_fd = Path(argv[0]), argv[1], int(argv[2])
+    _messages = os.fdopen(int(argv[3]), "w")
     writes = WriteCount(SharedMemory(counter_fd))
     from moto.server import ThreadedMotoServer
 

@@ -134,8 +134,10 @@ class QueueSource(Source):
         report: Report,
         on_outcome: Callable[[QueueOutcome], None] = lambda outcome: None,
         timeout_seconds: int = 30,
+        poller: int = 1,  # of the queue's pollers (they share its messages, as Lambda's do)
     ) -> None:
-        super().__init__(f"{function_name} <- {queue_arn.rsplit(':', 1)[-1]}", report)
+        name = f"{function_name} <- {queue_arn.rsplit(':', 1)[-1]}"
+        super().__init__(name if poller == 1 else f"{name} #{poller}", report)
         self.function_name = function_name
         self._handler = handler
         self._sqs = sqs

@@ -9,12 +9,13 @@ right after it, as a queue's backlog does on AWS (decision 52).
 
 The runtime starts it with its environment (endpoints, the functions' variables), hands it a
 plan as the first line on stdin (template, resources, the shared clock and SSM write count) and
-reads its JSON lines on stdout: `ready` once the stream positions are fixed and every source
+reads its JSON lines on a pipe of their own (stdout stays the console, for the handlers' logs):
+`ready` once the stream positions are fixed and every source
 runs, `say` for a console line, `invocations` now and then. The runtime writes `api` once the
 API answers (the outbox check starts then) and closes stdin to stop it; when the runtime dies
 (even by SIGKILL) it is sent SIGTERM (Linux) and its stdin closes: it never outlives it.
 
-    python -m shopflow.local.worker
+    python -m shopflow.local.worker MESSAGES_FD
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from shopflow.local.outbox_check import OUTBOX_CHECK_FILE, Journal, LiveStream, OutboxCheck
 from shopflow.local.resources import Provisioned
@@ -48,6 +49,9 @@ from shopflow.local.streams import StreamReader, filter_patterns
 from shopflow.local.template import Template
 
 JOURNAL_FILE = "journal.jsonl"
+# Lambda reads a standard queue with several pollers at once (five at first), each invoking the
+# function with its own batch; one poller left a burst's emails waiting on one thread's calls.
+POLLERS_PER_QUEUE = 4
 # Below the API's priority (0): during a burst the API is served first, messages right after.
 WORKER_NICENESS = 10
 STATUS_EVERY_SECONDS = 1.0
@@ -72,15 +76,20 @@ class Worker:
     def start(self, plan: dict[str, Any], pass_fds: tuple[int, ...]) -> None:
         from shopflow.local.dynamodb_local import _terminate_with_parent
 
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            pass_fds=pass_fds,
-            preexec_fn=_terminate_with_parent,
-        )
+        messages, theirs = os.pipe()
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                [sys.executable, "-m", __name__, str(theirs)],
+                stdin=subprocess.PIPE,
+                pass_fds=(*pass_fds, theirs),
+                preexec_fn=_terminate_with_parent,
+            )
+        finally:
+            os.close(theirs)
         self._send(plan)
-        self._reader = threading.Thread(target=self._read, name="event sources' process", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, args=(os.fdopen(messages, "rb"),), name="event sources' process", daemon=True
+        )
         self._reader.start()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
@@ -101,10 +110,10 @@ class Worker:
             process.stdin.write(json.dumps(document).encode() + b"\n")
             process.stdin.flush()
 
-    def _read(self) -> None:
+    def _read(self, messages: IO[bytes]) -> None:
         process = self._process
-        assert process is not None and process.stdout is not None
-        for line in process.stdout:
+        assert process is not None
+        for line in messages:
             document = json.loads(line)
             if "say" in document:
                 self._report(str(document["say"]))
@@ -138,13 +147,16 @@ class Worker:
 
 
 class _Say:
-    def __init__(self) -> None:
+    """Messages to the runtime, one JSON document a line on the pipe it gave."""
+
+    def __init__(self, fd: int) -> None:
         self._lock = threading.Lock()
+        self._pipe = os.fdopen(fd, "w")
 
     def __call__(self, document: dict[str, Any]) -> None:
         with self._lock:
-            sys.stdout.write(json.dumps(document, default=str) + "\n")
-            sys.stdout.flush()
+            self._pipe.write(json.dumps(document, default=str) + "\n")
+            self._pipe.flush()
 
     def line(self, text: str) -> None:
         self({"say": text})
@@ -173,6 +185,7 @@ class EventSources:
         built.settings = SettingsOnWrite(built.stage, built.client("ssm"), self.writes)
         bootstrap.build_models()  # before any handler thread: decision 15
         app_module = importlib.import_module("app")
+        (self.data_dir / JOURNAL_FILE).touch()  # there from the start, for whoever reads it
         journal = Journal(self.data_dir / JOURNAL_FILE).load()
         live = LiveStream()
         consumers: dict[str, QueueSource] = {}
@@ -185,9 +198,13 @@ class EventSources:
             for event_name, event in (resource["Properties"].get("Events") or {}).items():
                 kind, props = event["Type"], event.get("Properties", {})
                 if kind == "SQS":
-                    queue = self._queue_source(logical_id, handler, timeout, props, journal)
-                    consumers[queue.queue_url] = queue
-                    self.sources.append(queue)
+                    most = int(
+                        (props.get("ScalingConfig") or {}).get("MaximumConcurrency", POLLERS_PER_QUEUE)
+                    )
+                    for poller in range(1, min(most, POLLERS_PER_QUEUE) + 1):
+                        queue = self._queue_source(logical_id, handler, timeout, props, journal, poller)
+                        consumers[queue.queue_url] = queue
+                        self.sources.append(queue)
                 elif kind == "DynamoDB":
                     stream = self._stream_source(logical_id, handler, timeout, props, live)
                     stream_sources.append(stream)
@@ -222,7 +239,7 @@ class EventSources:
         stop_all(self.sources)
 
     def _queue_source(
-        self, function: str, handler: Any, timeout: int, props: dict[str, Any], journal: Journal
+        self, function: str, handler: Any, timeout: int, props: dict[str, Any], journal: Journal, poller: int
     ) -> QueueSource:
         queue_id = props["Queue"]["Fn::GetAtt"][0]
         queue_props = self.template.resources[queue_id].get("Properties", {})
@@ -248,6 +265,7 @@ class EventSources:
             report=self.say.line,
             on_outcome=on_outcome,
             timeout_seconds=timeout,
+            poller=poller,
         )
 
     def _stream_source(
@@ -355,7 +373,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):  # no nice here: the API's priority
         os.nice(WORKER_NICENESS)
-    say = _Say()
+    say = _Say(int(sys.argv[1]))
     plan = json.loads(sys.stdin.buffer.readline())
     sources = EventSources(plan, say)
     try:
@@ -375,6 +393,7 @@ def main() -> int:
     sources.stop()
     say({"invocations": sources.invocations()})
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(0)  # a handler still running past the sources' stop is abandoned, as on a Lambda timeout
 
 
