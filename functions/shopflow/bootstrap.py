@@ -9,7 +9,6 @@ Everything a handler needs comes from `runtime()`. Tests and `shopflow local` ca
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -193,7 +192,10 @@ class Runtime:
 
     @cached_property
     def timer_consumer(self) -> TimerConsumer:
+        from pydantic import BaseModel
+
         from shopflow.carts.reminders import CART_REMINDER
+        from shopflow.kernel.queue_messages import CartStepDue, HeldMessage, ReplenishmentDue
         from shopflow.notifications.consumer import SEND_DEFERRED
         from shopflow.notifications.kinds import CHANNELS
         from shopflow.notifications.late import check_late_order
@@ -204,32 +206,30 @@ class Runtime:
         def late_check(payload: dict[str, Any]) -> None:
             check_late_order(payload, store=self.orders, settings=self.settings.load(), clock=self.clock)
 
-        def send_deferred(payload: dict[str, Any]) -> None:
-            # Back to notify, the one function allowed to send: {"deferred": {...}}.
+        def to_notify(message: BaseModel) -> None:
+            # Back to notify, the one function allowed to send, as a typed body.
             self.client("sqs").send_message(
-                QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=json.dumps({"deferred": payload})
+                QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=message.model_dump_json()
             )
 
         def review_request(payload: dict[str, Any]) -> None:
             # Each channel's message is decided by notify (consent, the order's status by then).
+            order_id = str(payload["order_id"])
             for channel in CHANNELS:
-                send_deferred(
-                    {
-                        **payload,
-                        "kind": "review",
-                        "channel": channel,
-                        "cause": f"review#{payload['order_id']}",
-                    }
+                to_notify(
+                    HeldMessage(
+                        subject_id=order_id, kind="review", channel=channel, cause=f"review#{order_id}"
+                    )
                 )
 
         return TimerConsumer(
             {
                 LATE_CHECK: late_check,
-                SEND_DEFERRED: send_deferred,
+                SEND_DEFERRED: lambda payload: to_notify(HeldMessage.model_validate(payload)),
                 REVIEW_REQUEST: review_request,
                 # notify checks the cart (or the order) again and sends each channel's message.
-                CART_REMINDER: send_deferred,
-                REPLENISHMENT: send_deferred,
+                CART_REMINDER: lambda payload: to_notify(CartStepDue.model_validate(payload)),
+                REPLENISHMENT: lambda payload: to_notify(ReplenishmentDue.model_validate(payload)),
             }
         )
 

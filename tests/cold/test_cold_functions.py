@@ -193,8 +193,17 @@ def timers_act_and_remove_the_timer(stack: ColdStack, function: str) -> None:
     answer = stack.invoke_cold(function, event).answer
 
     assert answer == {"batchItemFailures": []}
-    # Its action: the deferred message goes back to notify; then the timer is gone.
-    assert [json.loads(m["Body"]) for m in queue_messages(stack, "NotifyQueue")] == [{"deferred": deferred}]
+    # Its action: the deferred message goes back to notify as a typed body (the timer was armed
+    # with the payload written before typed bodies: its `order_id` is the subject); then the timer is gone.
+    assert [json.loads(m["Body"]) for m in queue_messages(stack, "NotifyQueue")] == [
+        {
+            "type": "send_message",
+            "subject_id": ORDER_ID,
+            "kind": "confirmation",
+            "channel": "sms",
+            "cause": "cold",
+        }
+    ]
     assert items(stack, "TIMER") == []
 
 

@@ -6,7 +6,6 @@ threads, as SQS may do."""
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from shopflow.carts.reminders import CART_REMINDER
 from shopflow.carts.service import record_cart_delivery
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
+from shopflow.kernel.queue_messages import CartStepDue
 from shopflow.messaging.delivery import SesSender, SnsSender
 from shopflow.messaging.render import Renderer
 from shopflow.notifications.consumer import NotifyConsumer
@@ -159,7 +159,11 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
 
     notify_queue = Queue()
     consumer = TimerConsumer(
-        {CART_REMINDER: lambda payload: notify_queue.bodies.append(json.dumps({"deferred": payload}))}
+        {
+            CART_REMINDER: lambda payload: notify_queue.bodies.append(
+                CartStepDue.model_validate(payload).model_dump_json()
+            )
+        }
     )
     assert consumer.handle({"Records": timers_queue.records()}, None) == {"batchItemFailures": []}
     assert len(notify_queue.bodies) == 1900

@@ -12,6 +12,7 @@ import pytest
 
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
+from shopflow.kernel.queue_messages import HeldMessage, ReplenishmentDue
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, Unknown
 from shopflow.messaging.render import EmailContent, RenderError, SmsContent
 from shopflow.messaging.unsubscribe import read_token
@@ -208,8 +209,8 @@ def test_an_sms_in_quiet_hours_waits_for_its_timer_and_then_goes_once() -> None:
     )
 
     world.clock.set(timer.due_at)
-    world.consumer.send_deferred(json.loads(timer.payload))
-    world.consumer.send_deferred(json.loads(timer.payload))  # the timer fired twice
+    world.consumer.router.route(timer.payload)
+    world.consumer.router.route(timer.payload)  # the timer fired twice
 
     assert world.sms.accepted == ["sms shipped #1001 to +48601234567"]
     assert world.record(order, "shipped", "sms").status == "SENT"
@@ -553,7 +554,7 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
     world.consumer.buyers = buyers = InMemoryBuyerIndex()
     world.clock.set(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))  # 23:15 in Warsaw
 
-    world.consumer.remind_replenishment({"flow": "replenishment", "order_id": order.order_id})
+    world.consumer.router.route(ReplenishmentDue(order_id=order.order_id).model_dump_json())
 
     assert world.record(order, "replenishment", "email").reason == "no email marketing consent"
     (timer,) = world.messages.timers.values()
@@ -561,7 +562,7 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
         again = order.model_copy(update={"order_id": "shopify:2", "lines": order.lines[:1]})
         buyers.record(again, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))
     world.clock.set(timer.due_at)
-    world.consumer.send_deferred(json.loads(timer.payload))
+    world.consumer.router.route(timer.payload)
 
     record = world.record(order, "replenishment", "sms")
     if reordered:
@@ -580,14 +581,10 @@ def test_no_review_request_within_the_pause_after_another_order(days_ago: int, s
     buyers.record(order, NOW - timedelta(days=10))  # the order itself never holds its own review back
     buyers.record(order.model_copy(update={"order_id": "shopify:2"}), NOW - timedelta(days=days_ago))
 
-    world.consumer.send_deferred(
-        {
-            "order_id": order.order_id,
-            "kind": "review",
-            "channel": "email",
-            "cause": f"review#{order.order_id}",
-        }
+    review = HeldMessage(
+        subject_id=order.order_id, kind="review", channel="email", cause=f"review#{order.order_id}"
     )
+    world.consumer.router.route(review.model_dump_json())
 
     record = world.record(order, "review", "email")
     if sent:

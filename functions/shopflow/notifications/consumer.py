@@ -19,10 +19,24 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
-from shopflow.carts.reminders import KIND_OF_STEP, STEP_OF_KIND, STEPS, NotYet, Step, check_step
+from shopflow.carts.reminders import (
+    CART_REMINDER,
+    KIND_OF_STEP,
+    STEP_OF_KIND,
+    NotYet,
+    Step,
+    check_step,
+)
 from shopflow.carts.reminders import timer_id as reminder_timer_id
 from shopflow.clock import Clock
 from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.queue_messages import (
+    CartStepDue,
+    EventMessage,
+    HeldMessage,
+    MessageRouter,
+    ReplenishmentDue,
+)
 from shopflow.kernel.skip import Skip
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
@@ -76,7 +90,11 @@ class RetryLater(Exception):
 
 
 class BadNotifyMessage(ValueError):
-    """The SQS body is not an outbox event: it goes to the DLQ after its receives."""
+    """The SQS body names nothing notify can act on: it goes to the DLQ after its receives."""
+
+
+# The outbox events notify hears (dispatch's routes to the notify queue).
+EVENT_TYPES = ("OrderPlaced", "OrderStatusChanged", "OrderDelayed")
 
 
 @dataclass(frozen=True)
@@ -87,24 +105,39 @@ class NotifyEvent:
     status: OrderStatus
     occurred_at: datetime | None = None
 
+    @classmethod
+    def of(cls, message: EventMessage) -> NotifyEvent:
+        event = message.event
+        try:
+            return cls(
+                cause=message.outbox_id,
+                event_type=message.type,
+                order_id=str(event["order_id"]),
+                status=OrderStatus(event["status"]),
+                occurred_at=datetime.fromisoformat(event["occurred_at"])
+                if event.get("occurred_at")
+                else None,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadNotifyMessage(f"{message.type} without its order: {type(exc).__name__}") from None
 
-def parse_body(body: str) -> NotifyEvent | dict[str, Any]:
-    """An outbox event, or the payload of a message deferred by quiet hours (`{"deferred": ...}`)."""
+
+def legacy_body(body: str) -> str:
+    """A body queued before typed bodies (decision 53): `{"deferred": payload}`, told apart by its
+    payload's keys as notify did then. Kept until no such body can be queued (4 days' retention
+    after the upgrade); every other body is returned as it is."""
     try:
         document = json.loads(body)
-        if isinstance(document, dict) and isinstance(document.get("deferred"), dict):
-            deferred: dict[str, Any] = document["deferred"]
-            return deferred
-        event = document["event"]
-        return NotifyEvent(
-            cause=str(document["outbox_id"]),
-            event_type=str(document["type"]),
-            order_id=str(event["order_id"]),
-            status=OrderStatus(event["status"]),
-            occurred_at=datetime.fromisoformat(event["occurred_at"]) if event.get("occurred_at") else None,
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadNotifyMessage(f"not an outbox event: {type(exc).__name__}: {exc}") from None
+    except ValueError:
+        return body
+    if not (isinstance(document, dict) and isinstance(document.get("deferred"), dict)):
+        return body
+    payload: dict[str, Any] = document["deferred"]
+    if "cart_id" in payload:
+        return CartStepDue.model_validate(payload).model_dump_json()
+    if payload.get("flow") == REPLENISHMENT:
+        return ReplenishmentDue.model_validate(payload).model_dump_json()
+    return HeldMessage.model_validate(payload).model_dump_json()
 
 
 @dataclass
@@ -122,6 +155,17 @@ class NotifyConsumer:
     buyers: BuyerIndex | None = None
     catalog: Catalog | None = None  # replenishment reminders' tag rules read product tags
     sleep: Callable[[float], None] = field(default=time.sleep)
+    router: MessageRouter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.router = MessageRouter()
+        for event_type in EVENT_TYPES:
+            self.router.register(
+                event_type, EventMessage, lambda message: self.notify(NotifyEvent.of(message))
+            )
+        self.router.register(SEND_DEFERRED, HeldMessage, self.send_held)
+        self.router.register(CART_REMINDER, CartStepDue, self.remind_cart)
+        self.router.register(REPLENISHMENT, ReplenishmentDue, self.remind_replenishment)
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -132,15 +176,7 @@ class NotifyConsumer:
         )
 
     def _record(self, record: SQSRecord) -> None:
-        parsed = parse_body(record.body)
-        if isinstance(parsed, NotifyEvent):
-            self.notify(parsed)
-        elif "cart_id" in parsed:
-            self.remind_cart(parsed)  # a cart reminder's timer fired
-        elif parsed.get("flow") == REPLENISHMENT:
-            self.remind_replenishment(parsed)
-        else:
-            self.send_deferred(parsed)  # put back on this queue by its timer
+        self.router.route(legacy_body(record.body))
 
     def notify(self, event: NotifyEvent) -> None:
         kinds = kinds_for(event.event_type, event.status)
@@ -398,16 +434,16 @@ class NotifyConsumer:
             entry=_entry(subject, now, "message_failed", f"{what} {reason}"),
         )
 
-    def send_deferred(self, payload: dict[str, Any]) -> None:
-        """A message that waited for the end of quiet hours: its timer put it back on the queue."""
-        subject_id, kind, channel = str(payload["order_id"]), str(payload["kind"]), payload["channel"]
+    def send_held(self, message: HeldMessage) -> None:
+        """A message whose time has come (quiet hours ended, a review request): its timer put it here."""
+        subject_id, kind, channel = message.subject_id, message.kind, message.channel
         subject = self._subject(subject_id)
         if subject is None or channel not in CHANNELS:
             raise BadNotifyMessage(
                 f"deferred message for {subject_id} {kind} {channel}: no such order, cart or channel"
             )
         record = self.messages.records(subject_id, kind).get(channel)
-        policy, cause = policy_from(self.settings()), str(payload["cause"])
+        policy, cause = policy_from(self.settings()), message.cause
         # A reminder about an order is checked again each time it is about to go (when its
         # timer fires, and when an SMS held by quiet hours may leave): the customer may have
         # ordered meanwhile.
@@ -457,11 +493,9 @@ class NotifyConsumer:
             raise BadNotifyMessage("this consumer was built without a cart store")
         return self.carts
 
-    def remind_cart(self, payload: dict[str, Any]) -> None:
+    def remind_cart(self, message: CartStepDue) -> None:
         """A cart reminder step whose timer fired: check the cart again, then each channel's message."""
-        cart_id, step = str(payload["cart_id"]), payload.get("step")
-        if step not in STEPS:
-            raise BadNotifyMessage(f"cart reminder for {cart_id}: no step {step!r}")
+        cart_id, step = message.cart_id, message.step
         stored = self._carts().get(cart_id)
         if stored is None:
             raise BadNotifyMessage(f"cart reminder for {cart_id}: no such cart")
@@ -487,9 +521,9 @@ class NotifyConsumer:
         if again:
             raise RetryLater("; ".join(again))
 
-    def remind_replenishment(self, payload: dict[str, Any]) -> None:
+    def remind_replenishment(self, message: ReplenishmentDue) -> None:
         """A delivered order's consumables are about to run out: check again, then each channel."""
-        order_id = str(payload["order_id"])
+        order_id = message.order_id
         stored = self.get_order(order_id)
         if stored is None:
             raise BadNotifyMessage(f"replenishment reminder for {order_id}: no such order")
@@ -560,9 +594,9 @@ class NotifyConsumer:
             timer_id=f"send#{subject.subject_id}#{kind}#{channel}",
             action=SEND_DEFERRED,
             due_at=decision.until,
-            payload=json.dumps(
-                {"order_id": subject.subject_id, "kind": kind, "channel": channel, "cause": cause}
-            ),
+            payload=HeldMessage(
+                subject_id=subject.subject_id, kind=kind, channel=channel, cause=cause
+            ).model_dump_json(),
         )
         try:
             self.messages.defer(

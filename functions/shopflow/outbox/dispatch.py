@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from shopflow.kernel.queue_messages import EventMessage
 from shopflow.observability import logger
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class UnroutableEvent(Exception):
 
 
 def message_body(outbox_id: str, event_type: str, payload: str) -> str:
-    return json.dumps({"outbox_id": outbox_id, "type": event_type, "event": json.loads(payload)})
+    return EventMessage(type=event_type, outbox_id=outbox_id, event=json.loads(payload)).model_dump_json()
 
 
 class Dispatcher:

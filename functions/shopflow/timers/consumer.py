@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DeleteError
 
+from shopflow.kernel.queue_messages import DueTimer
 from shopflow.observability import logger
 from shopflow.store.models import TimerItem
 
@@ -39,16 +40,14 @@ class TimerConsumer:
         )
 
     def _record(self, record: SQSRecord) -> None:
-        body = json.loads(record.body)
-        action = self._actions.get(body["action"])
+        due = DueTimer.model_validate_json(record.body)
+        action = self._actions.get(due.action)
         if action is None:
-            raise UnknownTimerAction(f"no action {body['action']!r}")
-        action(json.loads(body["payload"]))
+            raise UnknownTimerAction(f"no action {due.action!r}")
+        action(json.loads(due.payload))
         try:
-            TimerItem(f"TIMER#{body['timer_id']}", "TIMER").delete(
-                condition=TimerItem.due_at == body["due_at"]
-            )
+            TimerItem(f"TIMER#{due.timer_id}", "TIMER").delete(condition=TimerItem.due_at == due.due_at)
         except DeleteError as exc:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                 raise
-        logger.info("timer fired", extra={"timer_id": body["timer_id"], "action": body["action"]})
+        logger.info("timer fired", extra={"timer_id": due.timer_id, "action": due.action})

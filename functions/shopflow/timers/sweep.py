@@ -21,15 +21,14 @@ swept twice (two sweeps at once, a slow consumer) still acts once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError
 
 from shopflow.clock import Clock
+from shopflow.kernel.queue_messages import DueTimer
 from shopflow.observability import logger
 from shopflow.store.models import SweepWatermarkItem, TimerItem
 from shopflow.store.orders import (
@@ -47,21 +46,10 @@ CATCH_UP_HOURS = 24  # a longer gap behind the watermark is found by one scan, n
 WATERMARK_KEY = ("SWEEP", "WATERMARK")
 
 
-@dataclass(frozen=True)
-class DueTimer:
-    timer_id: str
-    action: str
-    due_at: str
-    payload: str
-
-    def body(self) -> str:
-        return json.dumps(
-            {"timer_id": self.timer_id, "action": self.action, "due_at": self.due_at, "payload": self.payload}
-        )
-
-
 def _due(item: TimerItem) -> DueTimer:
-    return DueTimer(item.pk.removeprefix("TIMER#"), item.action, item.due_at, item.payload)
+    return DueTimer(
+        timer_id=item.pk.removeprefix("TIMER#"), action=item.action, due_at=item.due_at, payload=item.payload
+    )
 
 
 def hours_from(first: str, last: str) -> Iterator[str]:
@@ -166,7 +154,9 @@ class Sweeper:
             batch = due[start : start + SQS_BATCH]
             answer = self._sqs().send_message_batch(
                 QueueUrl=self._queue_url,
-                Entries=[{"Id": str(n), "MessageBody": timer.body()} for n, timer in enumerate(batch)],
+                Entries=[
+                    {"Id": str(n), "MessageBody": timer.model_dump_json()} for n, timer in enumerate(batch)
+                ],
             )
             if answer.get("Failed"):
                 # Not deleted, so the next sweep finds them again.
