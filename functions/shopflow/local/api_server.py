@@ -50,6 +50,7 @@ class _ApiHTTPServer(ThreadedHTTPServer):
 
 class ApiRequestHandler(ChaliceRequestHandler):
     report: Callable[[str], None] = print  # the console; set per server by `api_server`
+    on_request: Callable[[], None] = lambda: None  # set per server by `api_server`
 
     def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
         lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
@@ -58,6 +59,7 @@ class ApiRequestHandler(ChaliceRequestHandler):
         return super()._parse_payload()
 
     def _generic_handle(self) -> None:
+        type(self).on_request()
         try:
             super()._generic_handle()
         except _BadRequest as exc:
@@ -80,12 +82,23 @@ class ApiRequestHandler(ChaliceRequestHandler):
         type(self).report(f"{_printable(command)} {_printable(path)} -> {status}")
 
 
-def api_server(app: Chalice, host: str, port: int, report: Callable[[str], None]) -> LocalDevServer:
-    """A threaded server for `app` on host:port (not yet serving: run `.server.serve_forever`)."""
+def api_server(
+    app: Chalice,
+    host: str,
+    port: int,
+    report: Callable[[str], None],
+    on_request: Callable[[], None] = lambda: None,
+) -> LocalDevServer:
+    """A threaded server for `app` on host:port (not yet serving: run `.server.serve_forever`);
+    `on_request` is called as each request arrives."""
     config = Config.create(
         chalice_stage="local", app_name="shopflow", lambda_timeout=15, lambda_memory_size=512
     )
     if not isinstance(app, LocalChalice):  # adopt the app once per process (a thread-local request)
         create_local_server(app, config, host, port).server.server_close()
-    handler = type("ConsoleApiRequestHandler", (ApiRequestHandler,), {"report": staticmethod(report)})
+    handler = type(
+        "ConsoleApiRequestHandler",
+        (ApiRequestHandler,),
+        {"report": staticmethod(report), "on_request": staticmethod(on_request)},
+    )
     return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=_ApiHTTPServer)

@@ -49,7 +49,7 @@ from shopflow.local.instance_lock import InstanceLock
 from shopflow.local.moto_process import MotoProcess, MotoProcessError
 from shopflow.local.ports import HOST, port_in_use
 from shopflow.local.resources import Provisioned, function_environment, provision
-from shopflow.local.shared import SettingsOnWrite, SharedClock, SharedMemory, WriteCount
+from shopflow.local.shared import ApiActivity, SettingsOnWrite, SharedClock, SharedMemory, WriteCount
 from shopflow.local.sources import Source, stop_all
 from shopflow.local.template import Template, default_template_path
 from shopflow.local.worker import Worker, WorkerError
@@ -103,6 +103,7 @@ class LocalRuntime:
             options.clock_speed, self._saved_clock() or options.clock_start, memory=SharedMemory()
         )
         self._writes = WriteCount(SharedMemory())
+        self._api_activity = ApiActivity(SharedMemory())
         self.worker: Worker | None = None
         self.sources: list[Source] = []
         self.session: LocalSession | None = None
@@ -437,8 +438,9 @@ class LocalRuntime:
                 "attributes": [[*key, value] for key, value in provisioned.attributes.items()],
                 "clock": self.clock.plan(),
                 "writes_fd": self._writes.memory.fd,
+                "api_fd": self._api_activity.memory.fd,
             },
-            pass_fds=(self.clock.memory.fd, self._writes.memory.fd),
+            pass_fds=(self.clock.memory.fd, self._writes.memory.fd, self._api_activity.memory.fd),
         )
         built = bootstrap.reset(self.clock)
         built.settings = SettingsOnWrite(built.stage, built.client("ssm"), self._writes)
@@ -486,7 +488,7 @@ class LocalRuntime:
     def _start_api(self, app: Any) -> None:
         from shopflow.local.api_server import api_server
 
-        self._api = api_server(app, HOST, self.options.port, self.report)
+        self._api = api_server(app, HOST, self.options.port, self.report, self._api_activity.request)
         thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -572,6 +574,7 @@ class LocalRuntime:
             self.outbox.stop()  # `outbox.written` stays readable
         self.clock.memory.close()
         self._writes.memory.close()
+        self._api_activity.memory.close()
         self._lock.release()
         self._stopped.set()
 

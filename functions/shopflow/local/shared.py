@@ -12,6 +12,7 @@ from __future__ import annotations
 import mmap
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -60,6 +61,22 @@ class WriteCount:
 
     def bump(self) -> None:  # one writer only: moto's process, under its lock
         self.memory.set(_COUNT, self() + 1)
+
+
+class ApiActivity:
+    """When the API last took a request (the machine's monotonic clock), for the event sources'
+    process: its extra queue pollers wait while the API is busy (decision 52)."""
+
+    QUIET_SECONDS = 1.0
+
+    def __init__(self, memory: SharedMemory) -> None:
+        self.memory = memory
+
+    def request(self) -> None:
+        self.memory.set(_SECONDS, time.monotonic())
+
+    def busy(self) -> bool:
+        return bool(time.monotonic() - self.memory.get(_SECONDS) < self.QUIET_SECONDS)
 
 
 class SharedClock(ScaledClock):

@@ -135,6 +135,7 @@ class QueueSource(Source):
         on_outcome: Callable[[QueueOutcome], None] = lambda outcome: None,
         timeout_seconds: int = 30,
         poller: int = 1,  # of the queue's pollers (they share its messages, as Lambda's do)
+        wait_while: Callable[[], bool] = lambda: False,  # skip polls while this says so
     ) -> None:
         name = f"{function_name} <- {queue_arn.rsplit(':', 1)[-1]}"
         super().__init__(name if poller == 1 else f"{name} #{poller}", report)
@@ -150,9 +151,12 @@ class QueueSource(Source):
         self._clock = clock
         self._on_outcome = on_outcome
         self._timeout = timeout_seconds
+        self._wait_while = wait_while
         self.invocations = 0
 
     def poll(self) -> bool:
+        if self._wait_while():
+            return False
         received = self._sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self._batch_size,

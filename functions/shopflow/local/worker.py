@@ -35,7 +35,7 @@ from typing import IO, Any
 
 from shopflow.local.outbox_check import OUTBOX_CHECK_FILE, Journal, LiveStream, OutboxCheck
 from shopflow.local.resources import Provisioned
-from shopflow.local.shared import SettingsOnWrite, SharedClock, SharedMemory, WriteCount
+from shopflow.local.shared import ApiActivity, SettingsOnWrite, SharedClock, SharedMemory, WriteCount
 from shopflow.local.sources import (
     QueueOutcome,
     QueueSource,
@@ -51,6 +51,8 @@ from shopflow.local.template import Template
 JOURNAL_FILE = "journal.jsonl"
 # Lambda reads a standard queue with several pollers at once (five at first), each invoking the
 # function with its own batch; one poller left a burst's emails waiting on one thread's calls.
+# All but the first wait while the API is busy: DynamoDB Local serves both, and in a burst the
+# API comes first (decision 52).
 POLLERS_PER_QUEUE = 4
 # Below the API's priority (0): during a burst the API is served first, messages right after.
 WORKER_NICENESS = 10
@@ -175,6 +177,7 @@ class EventSources:
         )
         self.clock = SharedClock.from_plan(plan["clock"])
         self.writes = WriteCount(SharedMemory(int(plan["writes_fd"])))
+        self.api = ApiActivity(SharedMemory(int(plan["api_fd"])))
         self.sources: list[Source] = []
         self.outbox_check: OutboxCheck | None = None
 
@@ -266,6 +269,7 @@ class EventSources:
             on_outcome=on_outcome,
             timeout_seconds=timeout,
             poller=poller,
+            wait_while=self.api.busy if poller > 1 else lambda: False,
         )
 
     def _stream_source(
