@@ -52,7 +52,8 @@ from shopflow.local.template import Template  # noqa: E402
 from shopflow.notifications.consumer import LEASE, NotifyEvent, RetryLater  # noqa: E402
 from shopflow.orders.changes import OrderPlaced  # noqa: E402
 from shopflow.orders.model import Tracking  # noqa: E402
-from shopflow.store.orders import Commit, DynamoOrderStore  # noqa: E402
+from shopflow.orders.ports import Commit  # noqa: E402
+from shopflow.store.orders import DynamoOrderStore  # noqa: E402
 from shopflow.webhooks import shopify  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

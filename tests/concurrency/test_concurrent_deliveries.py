@@ -23,8 +23,9 @@ from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.orders.changes import OrderSnapshot
 from shopflow.orders.model import OrderStatus, can_transition
+from shopflow.orders.ports import Commit, delivery_digest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
-from shopflow.store.orders import Commit, DynamoOrderStore, delivery_digest
+from shopflow.store.orders import DynamoOrderStore
 from shopflow.webhooks import shopify
 from shopflow.webhooks.common import Delivery
 from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers

@@ -17,14 +17,23 @@ KERNEL = sorted(
     for path in (FUNCTIONS / "shopflow" / "kernel").glob("*.py")
     if path.stem != "__init__"
 )
-# Domain modules already apart from their adapters. Still to move (issue 13): the services
-# (orders, carts) import their pynamodb stores; settings-reading rules import the SSM loader.
+# Domain modules apart from their adapters: rules, services (they reach their store through
+# `ports`), intake normalizers, message decisions and rendering.
 DOMAIN = (
     "shopflow.orders.model",
     "shopflow.orders.changes",
+    "shopflow.orders.ports",
+    "shopflow.orders.service",
     "shopflow.carts.model",
+    "shopflow.carts.ports",
+    "shopflow.carts.reminders",
+    "shopflow.carts.service",
     "shopflow.catalog.model",
+    "shopflow.replenishment.rules",
     "shopflow.notifications.kinds",
+    "shopflow.notifications.policy",
+    "shopflow.notifications.decide",
+    "shopflow.messaging.render",
     "shopflow.webhooks.common",
     "shopflow.webhooks.shopify",
     "shopflow.webhooks.woocommerce",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shopflow.store.orders import DynamoOrderStore, delivery_digest
+from shopflow.orders.ports import delivery_digest
+from shopflow.store.orders import DynamoOrderStore
 from tests.service.conftest import Stack
 from tests.support import corpus, dumps, shopify_headers
 

@@ -19,10 +19,10 @@ from shopflow.messaging.unsubscribe import read_token
 from shopflow.notifications.consumer import LEASE, NotifyConsumer, NotifyEvent, RetryLater
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Order, OrderStatus
+from shopflow.orders.ports import StoredOrder
 from shopflow.store.buyers import InMemoryBuyerIndex
 from shopflow.store.consent import InMemoryConsentStore
 from shopflow.store.messages import InMemoryMessageStore
-from shopflow.store.orders import StoredOrder
 from shopflow.webhooks import shopify
 from tests.support import corpus
 

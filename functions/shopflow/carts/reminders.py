@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from shopflow.carts.model import Cart, CartStatus
-from shopflow.config.settings import Settings
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import PastOrder, ordered_recently
+
+if TYPE_CHECKING:  # settings are handed in; reading them needs no import
+    from shopflow.config.settings import Settings
 
 Step = Literal[1, 2]
 STEPS: tuple[Step, ...] = (1, 2)

@@ -6,24 +6,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from shopflow.carts.model import CartStatus, apply_cart_change
+from shopflow.carts.ports import CartCommit, CartStore
 from shopflow.carts.reminders import CART_REMINDER, STEPS, CartTiming, timer_id, timer_payload
 from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, back_off
-from shopflow.store.carts import CartCommit, LoadedCart, StoredCart
 from shopflow.webhooks.common import CartDelivery
-
-
-class CartStore(Protocol):
-    def load(self, cart_id: str, dedup_keys: tuple[str, ...]) -> LoadedCart: ...
-
-    def commit(self, commit: CartCommit) -> None: ...
-
-    def get(self, cart_id: str) -> StoredCart | None: ...
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,10 @@ from shopflow.store.messages import (
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from shopflow.carts.ports import StoredCart
     from shopflow.config.settings import Settings
     from shopflow.messaging.render import Renderer
-    from shopflow.store.carts import StoredCart
-    from shopflow.store.orders import StoredOrder
+    from shopflow.orders.ports import StoredOrder
 
 # Shorter than the notify queue's visibility timeout (180 s): when SQS brings a message back,
 # the lease of the attempt that gave up on it has ended.

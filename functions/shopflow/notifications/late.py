@@ -15,8 +15,8 @@ from shopflow.clock import Clock
 from shopflow.config.settings import Settings
 from shopflow.orders.changes import DelayDetected
 from shopflow.orders.model import DiscountCode, new_code
+from shopflow.orders.ports import OrderStore
 from shopflow.orders.service import Recorded, record_delivery
-from shopflow.store.orders import OrderStore
 from shopflow.webhooks.common import Delivery
 
 

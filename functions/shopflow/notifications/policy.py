@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from shopflow.carts.reminders import CartTiming, cart_timing
-from shopflow.config.settings import Settings
 from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
 from shopflow.replenishment.rules import ReplenishmentRules, replenishment_rules
+
+if TYPE_CHECKING:  # settings are handed in; reading them needs no import
+    from shopflow.config.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from shopflow.orders.changes import (
     apply_change,
 )
 from shopflow.orders.model import Order, OrderStatus
+from shopflow.orders.ports import Commit, OrderStore, StoredOrder
 from shopflow.replenishment.rules import REPLENISHMENT
-from shopflow.store.orders import Commit, OrderStore, StoredOrder
 from shopflow.webhooks.common import Delivery
 
 MAX_ATTEMPTS = 6

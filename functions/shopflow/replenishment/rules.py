@@ -13,12 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from shopflow.catalog.model import product_key
-from shopflow.config.settings import Settings
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Order, OrderLine, OrderStatus, PastOrder, ordered_recently
+
+if TYPE_CHECKING:  # settings are handed in; reading them needs no import
+    from shopflow.config.settings import Settings
 
 REPLENISHMENT = "replenishment"  # the message kind, the timer action and the notify flow
 RuleKind = Literal["sku", "product", "tag"]

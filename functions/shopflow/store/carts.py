@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from shopflow.carts.model import Cart
+from shopflow.carts.ports import CartCommit, LoadedCart, StoredCart
 from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
@@ -30,34 +31,6 @@ from shopflow.store.orders import (
     timeline_sort_key,
     timer_item,
 )
-
-
-@dataclass(frozen=True)
-class StoredCart:
-    cart: Cart
-    version: int
-
-
-@dataclass(frozen=True)
-class LoadedCart:
-    stored: StoredCart | None
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class CartCommit:
-    dedup_keys: tuple[str, ...]
-    cart: Cart
-    expected_version: int | None  # None: the cart must not exist yet
-    entry: TimelineEntry
-    now: datetime
-    dedup_retention: timedelta
-    arm: tuple[TimerRequest, ...] = ()  # put (replacing a timer of the same id: re-armed)
-    cancel: tuple[str, ...] = ()  # timer ids to delete
-
-    @property
-    def new_version(self) -> int:
-        return (self.expected_version or 0) + 1
 
 
 def _cart_pk(cart_id: str) -> str:

@@ -1,0 +1,141 @@
+"""What the order capability needs from wherever orders are kept, and what one commit holds.
+
+Pure: no AWS import. `shopflow.store.orders` is the DynamoDB adapter and its in-memory twin.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.kernel.timers import TimerRequest
+from shopflow.notifications.kinds import CHANNELS, kinds_for
+from shopflow.orders.changes import DomainEvent, OrderPlaced
+from shopflow.orders.model import Order
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order: Order
+    version: int
+    deliveries: tuple[str, ...] = ()  # digests of the recent deliveries recorded into it, oldest first
+
+
+@dataclass(frozen=True)
+class Loaded:
+    stored: StoredOrder | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one accepted delivery writes, in one transaction."""
+
+    dedup_keys: tuple[str, ...]
+    order: Order
+    expected_version: int | None  # None: the order must not exist yet
+    timeline: TimelineEntry | None  # None: nothing the owner sees changed (a newer watermark)
+    events: tuple[DomainEvent, ...]
+    now: datetime
+    timers: tuple[TimerRequest, ...] = ()
+    recorded_deliveries: tuple[str, ...] = ()  # `StoredOrder.deliveries` of the version read
+
+    @property
+    def new_version(self) -> int:
+        return (self.expected_version or 0) + 1
+
+    @property
+    def deliveries(self) -> tuple[str, ...]:
+        """The order's delivery digests after this commit: the latest `RECENT_DELIVERIES`."""
+        new = tuple(delivery_digest(key) for key in self.dedup_keys)
+        return (*self.recorded_deliveries, *new)[-RECENT_DELIVERIES:]
+
+    @property
+    def placed_at(self) -> datetime | None:
+        """When the order's first details arrive, when it was placed (for the buyer index)."""
+        placed = next((event for event in self.events if isinstance(event, OrderPlaced)), None)
+        if placed is None:
+            return None
+        # Unknown placing time: the event's (what notify's backstop sees too, so both write one item).
+        return self.order.placed_at or placed.occurred_at
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    outbox_id: str
+    event_type: str
+    payload: str  # JSON of the event
+
+
+def outbox_messages(commit: Commit) -> tuple[OutboxMessage, ...]:
+    # The id is derived from the order version, so the same change can never yield two ids.
+    return tuple(
+        OutboxMessage(
+            outbox_id=f"{commit.order.order_id}#v{commit.new_version}#{event.type}",
+            event_type=event.type,
+            payload=event.model_dump_json(),
+        )
+        for event in commit.events
+    )
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A message an event causes (notify's claim makes its send-once record; the outbox names it)."""
+
+    order_id: str
+    kind: str
+    channel: str
+    cause: str  # the outbox_id of the event
+
+
+def pending_messages(commit: Commit) -> tuple[PendingMessage, ...]:
+    # The state machine never re-enters a status, so a (kind, channel) is created once per order.
+    return tuple(
+        PendingMessage(commit.order.order_id, kind, channel, message.outbox_id)
+        for event, message in zip(commit.events, outbox_messages(commit), strict=True)
+        for kind in kinds_for(event.type, event.status)
+        for channel in CHANNELS
+    )
+
+
+# How many deliveries an order remembers. Older ones fall out; one delivered again after that is
+# judged as any update (a body older than the order's watermark is ignored as stale).
+RECENT_DELIVERIES = 32
+
+
+def delivery_digest(key: str) -> str:
+    """A delivery key as an order stores it: 72 bits of SHA-256, 12 characters. Only deliveries
+    of one order are compared, so a collision is out of reach, and 32 of them fit in the item."""
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()[:9]).decode()
+
+
+def recorded_before(deliveries: Sequence[str], dedup_keys: Sequence[str]) -> bool:
+    return any(delivery_digest(key) in deliveries for key in dedup_keys)
+
+
+class OrderStore(Protocol):
+    def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded: ...
+
+    def commit(self, commit: Commit) -> None:
+        """Write all of `commit` or nothing. Raises `VersionConflict` when the order was created or
+        changed since it was read (by this delivery too: reading again tells)."""
+        ...
+
+    def get(self, order_id: str) -> StoredOrder | None: ...
+
+    def timeline(self, order_id: str) -> list[TimelineEntry]: ...
+
+
+def owed_messages(commit: Commit) -> dict[str, tuple[str, ...]]:
+    """outbox_id -> the messages (`kind#channel`) its event owes: the outbox item names them, so a
+    message never sent stays visible although its send-once record is made by notify's claim."""
+    owed: dict[str, tuple[str, ...]] = {}
+    for pending in pending_messages(commit):
+        owed[pending.cause] = (*owed.get(pending.cause, ()), f"{pending.kind}#{pending.channel}")
+    return owed
