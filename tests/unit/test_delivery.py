@@ -8,16 +8,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from shopflow.messaging.addresses import UndeliverableAddress, wire_address
 from shopflow.messaging.delivery import (
     Accepted,
     Email,
     Rejected,
     SesSender,
-    UndeliverableAddress,
     Unknown,
     build_mime,
     classify,
-    wire_address,
 )
 
 TOKEN_URL = "https://api.example/prod/unsubscribe/" + "eyJjIjoiZW1haWwi" * 8 + ".c2lnbmF0dXJl"

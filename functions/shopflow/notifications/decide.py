@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.carts.model import Cart
 from shopflow.kernel.skip import Skip
-from shopflow.messaging.delivery import UndeliverableAddress, wire_address
+from shopflow.messaging.addresses import UndeliverableAddress, wire_address
 from shopflow.notifications.kinds import TRANSACTIONAL, Channel
 from shopflow.notifications.policy import NotifyPolicy
 from shopflow.orders.model import Order, OrderStatus
