@@ -8,6 +8,8 @@ import sys
 from typing import Any
 
 from shopflow.cli import print_table
+from shopflow.kernel.timeline import TimelineEntry
+from shopflow.orders.ports import StoredOrder
 from shopflow.target import Target, add_target_arguments, target_from_args
 
 
@@ -64,7 +66,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def order_document(stored: Any, timeline: list[Any]) -> dict[str, Any]:
+def order_document(stored: StoredOrder, timeline: list[TimelineEntry]) -> dict[str, Any]:
     """The `orders get --json` object: the order as recorded, plus its version and timeline."""
     order = stored.order
     document: dict[str, Any] = order.model_dump(mode="json")
@@ -74,7 +76,7 @@ def order_document(stored: Any, timeline: list[Any]) -> dict[str, Any]:
             "at": entry.at.isoformat(),
             "recorded_at": entry.recorded_at.isoformat(),
             "event": entry.event,
-            "status": entry.status.value,
+            "status": entry.status,
             "detail": entry.detail,
             "source": entry.source,
         }
