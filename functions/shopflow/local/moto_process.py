@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from shopflow.local.mail import ACCOUNT, OutboxWriter, Written
 from shopflow.local.ports import HOST
-from shopflow.local.shared import SharedMemory, WriteCount
+from shopflow.local.shared import SharedMemory, WriteCount, wait_for_child
 from shopflow.observability import mask
 
 
@@ -76,13 +76,9 @@ class MotoProcess:
 
     def wait_ready(self, timeout: float = 120.0) -> str:
         """moto's endpoint once it answers; raises if it exited or took too long."""
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self._process is None or self._process.poll() is not None:
-                code = None if self._process is None else self._process.returncode
-                raise MotoProcessError(f"moto exited before it was ready (code {code}; its errors are above)")
-            if time.monotonic() > deadline:
-                raise MotoProcessError(f"moto was not ready within {timeout:.0f} s")
+        wait_for_child(
+            self._ready, self._process, timeout, lambda why: MotoProcessError(f"moto did not start ({why})")
+        )
         return f"http://{HOST}:{self._port}"
 
     def _read(self, messages: IO[bytes]) -> None:

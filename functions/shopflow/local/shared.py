@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import mmap
 import struct
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,6 +23,26 @@ from shopflow.clock import ScaledClock
 from shopflow.config.settings import Settings, SettingsLoader
 
 _SECONDS = struct.Struct("=d")
+
+
+def wait_for_child(
+    ready: threading.Event,
+    process: subprocess.Popen[Any] | None,
+    timeout: float,
+    not_ready: Callable[[str], Exception],
+) -> None:
+    """Wait until a child process says it is ready; `not_ready(why)` is raised if it exits first
+    or takes longer than `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.1):
+        if process is None or process.poll() is not None:
+            raise not_ready(
+                f"exit code {None if process is None else process.returncode}; the reason is above"
+            )
+        if time.monotonic() > deadline:
+            raise not_ready(f"not ready within {timeout:.0f} s")
+
+
 _COUNT = struct.Struct("=q")
 
 

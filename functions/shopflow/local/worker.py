@@ -28,14 +28,20 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from shopflow.local.outbox_check import OUTBOX_CHECK_FILE, Journal, LiveStream, OutboxCheck
 from shopflow.local.resources import Provisioned
-from shopflow.local.shared import ApiActivity, SettingsOnWrite, SharedClock, SharedMemory, WriteCount
+from shopflow.local.shared import (
+    ApiActivity,
+    SettingsOnWrite,
+    SharedClock,
+    SharedMemory,
+    WriteCount,
+    wait_for_child,
+)
 from shopflow.local.sources import (
     QueueOutcome,
     QueueSource,
@@ -95,13 +101,12 @@ class Worker:
         self._reader.start()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self._process is None or self._process.poll() is not None:
-                code = None if self._process is None else self._process.returncode
-                raise WorkerError(f"the event sources did not start (exit code {code}; the reason is above)")
-            if time.monotonic() > deadline:
-                raise WorkerError(f"the event sources did not start within {timeout:.0f} s")
+        wait_for_child(
+            self._ready,
+            self._process,
+            timeout,
+            lambda why: WorkerError(f"the event sources did not start ({why})"),
+        )
 
     def api_up(self) -> None:
         self._send({"api": "up"})
