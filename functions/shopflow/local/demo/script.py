@@ -402,19 +402,13 @@ def _wait_for_messages(shop: DemoShop, timeout: float = 30.0) -> dict[str, int]:
 def _scan(shop: DemoShop, condition: str, values: dict[str, str]) -> list[dict[str, Any]]:
     """Every item matching `condition`, all pages (the demo's table is small)."""
     dynamodb = shop.target.client("dynamodb")
-    request: dict[str, Any] = {
-        "TableName": shop.session.table_name,
-        "FilterExpression": condition,
-        "ExpressionAttributeValues": {name: {"S": value} for name, value in values.items()},
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = dynamodb.scan(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=shop.session.table_name,
+        FilterExpression=condition,
+        ExpressionAttributeValues={name: {"S": value} for name, value in values.items()},
+        ConsistentRead=True,
+    )
+    return [item for page in pages for item in page["Items"]]
 
 
 def _summary(
