@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopflow.carts.model import Cart, CartConverted, CartSnapshot
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.carts.reminders import CART_REMINDER
 from shopflow.carts.service import record_cart_delivery
 from shopflow.clock import FakeClock
@@ -24,6 +25,7 @@ from shopflow.messaging.render import Renderer
 from shopflow.notifications.consumer import NotifyConsumer
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Customer, OrderLine
+from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import record_delivery
 from shopflow.store.buyers import DynamoBuyerIndex
 from shopflow.store.carts import DynamoCartStore
@@ -33,7 +35,6 @@ from shopflow.store.orders import DynamoOrderStore
 from shopflow.timers.consumer import TimerConsumer
 from shopflow.timers.sweep import Sweeper
 from shopflow.webhooks import events
-from shopflow.webhooks.common import CartDelivery, Delivery
 from tests.concurrency.test_concurrent_deliveries import scan
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 11:00 in Warsaw: no quiet hours for anyone
@@ -102,7 +103,7 @@ def cart(n: int) -> Cart:
     )
 
 
-def order_placed(n: int, at: datetime) -> Delivery:
+def order_placed(n: int, at: datetime) -> ReceivedChange:
     event = events.OrderCreatedBody.model_validate(
         {
             "type": "order.created",
@@ -118,7 +119,9 @@ def order_placed(n: int, at: datetime) -> Delivery:
             },
         }
     )
-    return Delivery(dedup_keys=(f"events:so-{n}",), change=events.to_change(event), via="erp order.created")
+    return ReceivedChange(
+        dedup_keys=(f"events:so-{n}",), change=events.to_change(event), via="erp order.created"
+    )
 
 
 def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(table: Any) -> None:
@@ -130,7 +133,7 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
 
     def seen(n: int) -> None:
         change = CartSnapshot(cart_id=f"erp:C-{n}", source="erp", external_id=f"C-{n}", cart=cart(n))
-        delivery = CartDelivery((f"events:cart-{n}",), change, "erp cart.updated")
+        delivery = ReceivedCartChange((f"events:cart-{n}",), change, "erp cart.updated")
         assert record_cart_delivery(
             delivery, carts, now=START, dedup_retention=retention, timing=timing
         ).status == ("accepted")
@@ -141,7 +144,7 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
             record_delivery(order_placed(n, at), orders, now=at)
         elif kind_of(n) == "converted":
             change = CartConverted(cart_id=f"erp:C-{n}", source="erp", external_id=f"C-{n}", occurred_at=at)
-            delivery = CartDelivery((f"events:conv-{n}",), change, "erp cart.converted")
+            delivery = ReceivedCartChange((f"events:conv-{n}",), change, "erp cart.converted")
             record_cart_delivery(delivery, carts, now=at, dedup_retention=retention, timing=timing)
 
     with ThreadPoolExecutor(max_workers=8) as pool:

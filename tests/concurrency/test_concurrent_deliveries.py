@@ -23,11 +23,10 @@ from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.orders.changes import OrderSnapshot
 from shopflow.orders.model import OrderStatus, can_transition
-from shopflow.orders.ports import Commit, delivery_digest
+from shopflow.orders.ports import Commit, ReceivedChange, delivery_digest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.webhooks import shopify
-from shopflow.webhooks.common import Delivery
 from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers
 
 pytestmark = pytest.mark.dynamodb_local
@@ -46,11 +45,11 @@ def signed(topic: str, payload: dict[str, Any], webhook_id: str) -> tuple[dict[s
     return shopify_headers(body, topic, webhook_id=webhook_id), body
 
 
-def receive(headers: dict[str, str], body: bytes) -> Delivery:
+def receive(headers: dict[str, str], body: bytes) -> ReceivedChange:
     delivery = shopify.receive(
         headers, body, secrets=(SHOPIFY_SECRET,), shop_domains=frozenset({SHOP_DOMAIN}), now=NOW
     )
-    assert isinstance(delivery, Delivery)
+    assert isinstance(delivery, ReceivedChange)
     return delivery
 
 

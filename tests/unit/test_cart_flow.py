@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 
 from shopflow.carts.model import Cart, CartConverted, CartDeleted, CartSnapshot, CartStatus
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.carts.reminders import CartTiming, NotYet, check_step, timer_id
 from shopflow.carts.service import record_cart_delivery
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Customer, OrderLine, PastOrder
 from shopflow.store.carts import InMemoryCartStore
-from shopflow.webhooks.common import CartDelivery
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TIMING = CartTiming(inactivity=timedelta(minutes=60), offer_after=timedelta(hours=24))
@@ -39,14 +39,14 @@ def cart(activity: datetime = START, *, total: str = "40.00", lines: int = 1, **
     return Cart.model_validate({**fields, **changes})
 
 
-def seen(activity: datetime, key: str, **changes: object) -> CartDelivery:
+def seen(activity: datetime, key: str, **changes: object) -> ReceivedCartChange:
     snapshot = CartSnapshot(
         cart_id=CART_ID, source="shopify", external_id="c1", cart=cart(activity, **changes)
     )
-    return CartDelivery(dedup_keys=(key,), change=snapshot, via="shopify checkouts/update")
+    return ReceivedCartChange(dedup_keys=(key,), change=snapshot, via="shopify checkouts/update")
 
 
-def record(store: InMemoryCartStore, delivery: CartDelivery, now: datetime = START) -> str:
+def record(store: InMemoryCartStore, delivery: ReceivedCartChange, now: datetime = START) -> str:
     recorded = record_cart_delivery(
         delivery, store, now=now, dedup_retention=timedelta(days=8), timing=TIMING, sleep=lambda _: None
     )
@@ -114,7 +114,7 @@ def test_a_bought_or_deleted_cart_cancels_its_reminders_and_stays_closed(
     store = InMemoryCartStore()
     record(store, seen(START, "d1"))
 
-    assert record(store, CartDelivery(dedup_keys=("d2",), change=change, via="test")) == "accepted"
+    assert record(store, ReceivedCartChange(dedup_keys=("d2",), change=change, via="test")) == "accepted"
     # A snapshot that arrives late cannot reopen it.
     assert record(store, seen(START + timedelta(hours=1), "d3")) == f"cart is {status} already"
 

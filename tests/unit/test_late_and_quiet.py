@@ -15,10 +15,10 @@ from shopflow.notifications.late import check_late_order
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.changes import OrderPlaced, OrderStatusChanged
 from shopflow.orders.model import OrderStatus, new_code
+from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import late_checks, record_delivery
 from shopflow.store.orders import InMemoryOrderStore
 from shopflow.webhooks import shopify
-from shopflow.webhooks.common import Delivery
 from tests.support import corpus
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ def placed(store: InMemoryOrderStore, financial_status: str, late_after: timedel
         "orders/create", {**corpus("shopify/order.json"), "financial_status": financial_status}
     )
     recorded = record_delivery(
-        Delivery(("wh-1",), change, "shopify orders/create"),
+        ReceivedChange(("wh-1",), change, "shopify orders/create"),
         store,
         now=NOW,
         late_after=late_after,

@@ -17,10 +17,10 @@ from shopflow.orders.changes import (
     apply_change,
 )
 from shopflow.orders.model import TRANSITIONS, Order, OrderStatus, Tracking
+from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import record_delivery
 from shopflow.store.orders import InMemoryOrderStore
 from shopflow.webhooks import shopify
-from shopflow.webhooks.common import Delivery
 from tests.support import corpus
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -233,7 +233,7 @@ def test_an_older_body_after_a_newer_unchanged_one_is_stale() -> None:
     store = InMemoryOrderStore()
 
     def deliver(change: OrderSnapshot, key: str) -> str:
-        delivery = Delivery(dedup_keys=(key,), change=change, via="shopify orders/updated")
+        delivery = ReceivedChange(dedup_keys=(key,), change=change, via="shopify orders/updated")
         return record_delivery(delivery, store, now=NOW).status
 
     first = snapshot("paid", T0, email="a@example.com")

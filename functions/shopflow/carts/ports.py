@@ -9,9 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shopflow.carts.model import Cart
+from shopflow.carts.model import Cart, CartChange
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
+
+
+@dataclass(frozen=True)
+class ReceivedCartChange:
+    """A change to record into a shopper's cart (checkout) and how to recognise it again."""
+
+    dedup_keys: tuple[str, ...]
+    change: CartChange
+    via: str
 
 
 @dataclass(frozen=True)

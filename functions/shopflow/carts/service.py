@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shopflow.carts.model import CartStatus, apply_cart_change
-from shopflow.carts.ports import CartCommit, CartStore
+from shopflow.carts.ports import CartCommit, CartStore, ReceivedCartChange
 from shopflow.carts.reminders import CART_REMINDER, STEPS, CartTiming, timer_id, timer_payload
 from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, back_off
-from shopflow.webhooks.common import CartDelivery
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class CartRecorded:
 
 
 def record_cart_delivery(
-    delivery: CartDelivery,
+    delivery: ReceivedCartChange,
     store: CartStore,
     *,
     now: datetime,

@@ -15,9 +15,8 @@ from shopflow.clock import Clock
 from shopflow.config.settings import Settings
 from shopflow.orders.changes import DelayDetected
 from shopflow.orders.model import DiscountCode, new_code
-from shopflow.orders.ports import OrderStore
+from shopflow.orders.ports import OrderStore, ReceivedChange
 from shopflow.orders.service import Recorded, record_delivery
-from shopflow.webhooks.common import Delivery
 
 
 def check_late_order(
@@ -40,7 +39,7 @@ def check_late_order(
         occurred_at=now,
     )
     return record_delivery(
-        Delivery(dedup_keys=(f"late:{order_id}",), change=change, via="late-order check"),
+        ReceivedChange(dedup_keys=(f"late:{order_id}",), change=change, via="late-order check"),
         store,
         now=now,
     )

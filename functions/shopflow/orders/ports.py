@@ -15,8 +15,20 @@ from typing import Protocol
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.notifications.kinds import CHANNELS, kinds_for
-from shopflow.orders.changes import DomainEvent, OrderPlaced
+from shopflow.orders.changes import DomainEvent, OrderChange, OrderPlaced
 from shopflow.orders.model import Order
+
+
+@dataclass(frozen=True)
+class ReceivedChange:
+    """A change to record into an order and how to recognise it again: a verified webhook
+    delivery (webhooks/ makes it) or a timer's finding such as a late-order check."""
+
+    dedup_keys: tuple[str, ...]
+    change: OrderChange
+    via: str  # "shopify orders/paid": names the sender and topic on the timeline
+    # A create topic: try to insert without reading first (one request for a new order).
+    expect_new: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from shopflow.orders.changes import (
     apply_change,
 )
 from shopflow.orders.model import Order, OrderStatus
-from shopflow.orders.ports import Commit, OrderStore, StoredOrder
+from shopflow.orders.ports import Commit, OrderStore, ReceivedChange, StoredOrder
 from shopflow.replenishment.rules import REPLENISHMENT
-from shopflow.webhooks.common import Delivery
 
 MAX_ATTEMPTS = 6
 
@@ -45,7 +44,7 @@ class Recorded:
 
 
 def record_delivery(
-    delivery: Delivery,
+    delivery: ReceivedChange,
     store: OrderStore,
     *,
     now: datetime,

@@ -14,11 +14,11 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, ValidationError
 
-from shopflow.carts.model import CartChange
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product
 from shopflow.kernel.money import AMOUNT_PLACES
-from shopflow.orders.changes import OrderChange
 from shopflow.orders.model import MAX_TEXT_CHARS
+from shopflow.orders.ports import ReceivedChange
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ID_CHARS = 128  # a string id (order, line product, customer, refund, checkout, product)
@@ -41,26 +41,6 @@ class PayloadError(Exception):
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A verified, normalized delivery: what to record and how to recognise it again."""
-
-    dedup_keys: tuple[str, ...]
-    change: OrderChange
-    via: str  # "shopify orders/paid": names the sender and topic on the timeline
-    # A create topic: try to insert without reading first (one request for a new order).
-    expect_new: bool = False
-
-
-@dataclass(frozen=True)
-class CartDelivery:
-    """A verified delivery about a shopper's cart (checkout), not an order."""
-
-    dedup_keys: tuple[str, ...]
-    change: CartChange
-    via: str
-
-
-@dataclass(frozen=True)
 class ProductDelivery:
     """A verified delivery describing a product (its tags): newest wins, a repeat changes nothing."""
 
@@ -68,7 +48,7 @@ class ProductDelivery:
     via: str
 
 
-Received = Delivery | CartDelivery | ProductDelivery
+Received = ReceivedChange | ReceivedCartChange | ProductDelivery
 
 
 @dataclass(frozen=True)

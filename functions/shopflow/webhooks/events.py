@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
@@ -32,9 +33,8 @@ from shopflow.orders.model import (
     Tracking,
     order_id_for,
 )
+from shopflow.orders.ports import ReceivedChange
 from shopflow.webhooks.common import (
-    CartDelivery,
-    Delivery,
     Ignored,
     Moment,
     ProductDelivery,
@@ -229,12 +229,12 @@ def receive(
     if isinstance(event, ProductUpdatedBody):
         return ProductDelivery(to_product(event), via=f"{event.data.source} {event.type}")
     if isinstance(event, CartUpdatedBody | CartConvertedBody):
-        return CartDelivery(
+        return ReceivedCartChange(
             dedup_keys=(f"events:{msg_id}",),
             change=to_cart_change(event),
             via=f"{event.data.source} {event.type}",
         )
-    return Delivery(
+    return ReceivedChange(
         dedup_keys=(f"events:{msg_id}",),
         change=to_change(event),
         via=f"{event.data.source} {event.type}",

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shopflow.bootstrap import Runtime
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.config import Settings
 from shopflow.observability import logger
 from shopflow.orders.model import Order
@@ -22,7 +23,6 @@ from shopflow.orders.service import ConcurrentUpdates, ReplenishmentPlanner, rec
 from shopflow.webhooks.common import (
     MAX_BODY_BYTES,
     MAX_HEADER_ID_CHARS,
-    CartDelivery,
     Ignored,
     PayloadError,
     ProductDelivery,
@@ -121,7 +121,7 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
     if isinstance(received, Ignored):
         logger.info("webhook ignored", extra={"sender": sender, "reason": received.reason})
         return 200, {"status": "ignored", "reason": received.reason}
-    if isinstance(received, CartDelivery):
+    if isinstance(received, ReceivedCartChange):
         return _answer_cart(sender, received, settings, runtime)
     if isinstance(received, ProductDelivery):
         product = received.product
@@ -166,7 +166,7 @@ def _replenishment_planner(settings: Settings, runtime: Runtime) -> Replenishmen
     return due
 
 
-def _answer_cart(sender: str, received: CartDelivery, settings: Settings, runtime: Runtime) -> Answer:
+def _answer_cart(sender: str, received: ReceivedCartChange, settings: Settings, runtime: Runtime) -> Answer:
     from shopflow.carts.reminders import cart_timing
     from shopflow.carts.service import record_cart_delivery
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
+from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
@@ -28,9 +29,8 @@ from shopflow.orders.model import (
     Tracking,
     order_id_for,
 )
+from shopflow.orders.ports import ReceivedChange
 from shopflow.webhooks.common import (
-    CartDelivery,
-    Delivery,
     Ignored,
     Moment,
     PayloadError,
@@ -229,10 +229,10 @@ def receive(
     # subscription the event reaches, so when Shopify sends it the webhook id adds nothing.
     dedup_keys = [f"shopify:event:{topic}:{event_id}" if event_id else f"shopify:webhook:{webhook_id}"]
     if topic in CHECKOUT_TOPICS or topic == CHECKOUT_DELETE:
-        return CartDelivery(
+        return ReceivedCartChange(
             dedup_keys=tuple(dedup_keys), change=normalize_checkout(topic, data, now), via=f"shopify {topic}"
         )
-    return Delivery(
+    return ReceivedChange(
         dedup_keys=tuple(dedup_keys),
         change=normalize(topic, data),
         via=f"shopify {topic}",

@@ -27,9 +27,9 @@ from shopflow.orders.model import (
     Tracking,
     order_id_for,
 )
+from shopflow.orders.ports import ReceivedChange
 from shopflow.webhooks.common import (
     ComputedUnitPrice,
-    Delivery,
     Ignored,
     Moment,
     PlatformId,
@@ -137,7 +137,7 @@ def normalize_product(data: Mapping[str, object]) -> Product:
 
 def receive(
     headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
-) -> Delivery | ProductDelivery | Ignored:
+) -> ReceivedChange | ProductDelivery | Ignored:
     """Verify and normalize one WooCommerce delivery. Raises `SignatureError` or `PayloadError`."""
     if not headers.get("X-WC-Webhook-Topic") and _PING.match(body.strip()):
         return Ignored("webhook creation ping")
@@ -160,7 +160,7 @@ def receive(
             note="deleted in WooCommerce",
         )
         # A deletion happens once per order; it carries no modification time.
-        return Delivery(
+        return ReceivedChange(
             dedup_keys=(f"woocommerce:{topic}:{external_id}",), change=change, via=f"woocommerce {topic}"
         )
     order = validate(_Order, data)
@@ -168,7 +168,7 @@ def receive(
         return Ignored("checkout draft is not an order yet")
     snapshot = normalize_order(order)
     key = f"woocommerce:{topic}:{order.id}:{snapshot.updated_at.isoformat()}"
-    return Delivery(
+    return ReceivedChange(
         dedup_keys=(key,), change=snapshot, via=f"woocommerce {topic}", expect_new=topic == "order.created"
     )
 
