@@ -48,7 +48,7 @@ from shopflow.notifications.policy import NotifyPolicy, policy_from
 from shopflow.observability import logger, mask
 from shopflow.orders.model import DiscountCode, Order, OrderStatus, PastOrder, new_code, ordered_recently
 from shopflow.replenishment.rules import REPLENISHMENT, check_reminder, consumables_of
-from shopflow.store.buyers import BuyerIndex, buyer_keys
+from shopflow.orders.purchases import BuyerIndex, buyer_keys
 from shopflow.store.catalog import Catalog
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (

@@ -12,37 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-from shopflow.orders.model import Customer, Order, PastOrder
+from shopflow.orders.model import Order, PastOrder
+from shopflow.orders.purchases import order_buyer_keys, order_products
 from shopflow.store.models import BuyerItem
-
-
-def buyer_keys(source: str, customer: Customer, tokens: Iterable[str] = ()) -> tuple[str, ...]:
-    """Every identifier of a buyer, normalized so a cart and an order of one person meet."""
-    keys: list[str] = []
-    if customer.external_id:
-        keys.append(f"id:{source}:{customer.external_id}")
-    if customer.email and customer.email.strip():
-        keys.append(f"email:{customer.email.strip().lower()}")
-    if customer.phone:
-        digits = re.sub(r"[^\d]", "", customer.phone)
-        if len(digits) >= 6:
-            keys.append(f"phone:{digits}")
-    keys.extend(f"token:{source}:{token}" for token in tokens if token)
-    return tuple(dict.fromkeys(keys))
-
-
-def order_buyer_keys(order: Order) -> tuple[str, ...]:
-    return buyer_keys(order.source, order.customer, order.cart_tokens)
-
-
-def order_products(order: Order) -> frozenset[str]:
-    return frozenset(p for line in order.lines for p in (line.product_id, line.sku) if p)
 
 
 def buyer_pk(key: str) -> str:
@@ -70,16 +46,6 @@ def buyer_items(order: Order, placed_at: datetime) -> list[BuyerItem]:
         )
         for key in order_buyer_keys(order)
     ]
-
-
-class BuyerIndex(Protocol):
-    def record(self, order: Order, placed_at: datetime) -> None:
-        """Index a placed order under each of its buyer's keys (idempotent)."""
-        ...
-
-    def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
-        """Orders placed at or after `since` by any of `keys`, oldest first, each once."""
-        ...
 
 
 class DynamoBuyerIndex:
