@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from shopflow.config.commands import set_setting  # noqa: E402
+from shopflow.config.parameters import set_setting  # noqa: E402
 from shopflow.local.ports import free_port  # noqa: E402
 from shopflow.target import LOCAL_CREDENTIALS, LOCAL_REGION, LocalSession, Target  # noqa: E402
 from shopflow.webhooks.signatures import sign_hmac_base64  # noqa: E402

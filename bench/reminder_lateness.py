@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from local_runtime import start, stop  # noqa: E402
-from shopflow.config.commands import set_setting  # noqa: E402
+from shopflow.config.parameters import set_setting  # noqa: E402
 from shopflow.target import LocalSession, Target  # noqa: E402
 from shopflow.webhooks.signatures import sign_hmac_base64  # noqa: E402
 

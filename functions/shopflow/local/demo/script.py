@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shopflow.config.parameters import set_setting
 from shopflow.config.settings import ssm_path
 from shopflow.local.ports import free_port
 from shopflow.local.runtime import LocalOptions, LocalRuntime
@@ -88,8 +89,6 @@ class DemoShop:
         self.answers: list[tuple[str, str, int, str]] = []
 
     def configure(self) -> None:
-        from shopflow.config.commands import set_setting
-
         for key, value in (
             ("webhooks.shopify.shop_domains", SHOP_DOMAIN),
             ("shop.name", "Demo Shop"),
@@ -418,7 +417,6 @@ def _summary(
     messages: dict[str, int],
     say: Callable[[str], None],
 ) -> None:
-    from shopflow.orders.commands import order_document
     from shopflow.store.models import bind_table
     from shopflow.store.orders import DynamoOrderStore
 
@@ -431,14 +429,13 @@ def _summary(
         if stored is None:
             say(f"{order_id}: missing")
             continue
-        document = order_document(stored, store.timeline(order_id))
         customer = stored.order.customer
         say(
             f"{order_id} {stored.order.number}  {customer.name} ({customer.locale})  "
             f"{stored.order.total} {stored.order.currency}  -> {stored.order.status.value}"
         )
-        for entry in document["timeline"]:
-            say(f"    {entry['at'][:16]}  {entry['event']:<16} {entry['detail']}")
+        for entry in store.timeline(order_id):
+            say(f"    {entry.at.isoformat()[:16]}  {entry.event:<16} {entry.detail}")
     from shopflow.store.carts import DynamoCartStore
 
     carts = DynamoCartStore(store)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from shopflow.cli import print_table
+from shopflow.cli.table import print_table
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.orders.ports import StoredOrder
 from shopflow.target import Target, add_target_arguments, target_from_args
@@ -30,6 +30,7 @@ def register(commands: Any) -> None:
 
 
 def _store(target: Target) -> Any:
+    # Imported on use (start time): the other `shopflow` commands load no PynamoDB.
     from shopflow.store.models import bind_table
     from shopflow.store.orders import DynamoOrderStore
 
@@ -66,7 +67,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def order_document(stored: StoredOrder, timeline: list[TimelineEntry]) -> dict[str, Any]:
+def order_report(stored: StoredOrder, timeline: list[TimelineEntry]) -> dict[str, Any]:
     """The `orders get --json` object: the order as recorded, plus its version and timeline."""
     order = stored.order
     document: dict[str, Any] = order.model_dump(mode="json")
@@ -92,7 +93,7 @@ def _get(args: argparse.Namespace) -> int:
     if stored is None:
         print(f"shopflow orders: no order {args.order_id} in {target.where}", file=sys.stderr)
         return 1
-    document = order_document(stored, store.timeline(args.order_id))
+    document = order_report(stored, store.timeline(args.order_id))
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
