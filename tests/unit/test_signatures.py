@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shopflow.kernel.standard_webhooks import standard_webhooks_key
 from shopflow.webhooks.signatures import (
     SignatureError,
     sign_hmac_base64,
     sign_standard_webhook,
-    standard_webhooks_key,
     verify_hmac_base64,
     verify_standard_webhook,
 )

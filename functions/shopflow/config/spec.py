@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shopflow.kernel.standard_webhooks import standard_webhooks_key
 from shopflow.notifications.kinds import KINDS, SMS_BY_DEFAULT
-from shopflow.webhooks.signatures import standard_webhooks_key
 
 Kind = Literal["string", "secret", "int", "bool", "list"]
 Value = str | int | bool | tuple[str, ...] | None

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from shopflow.kernel.standard_webhooks import standard_webhooks_key
+
 
 class SignatureError(Exception):
     """The delivery is not provably from the configured sender (answer 401)."""
@@ -38,28 +40,6 @@ def verify_hmac_base64(body: bytes, signature: str | None, secrets: Iterable[str
 
 
 STANDARD_WEBHOOKS_TOLERANCE = timedelta(minutes=5)
-
-
-# The reference library (standard-webhooks, python/standardwebhooks/webhooks.py) strips an
-# optional `whsec_` and adds padding before decoding; it silently drops characters outside the
-# alphabet, which would yield another key than the sender's, so those are refused here.
-_WHSEC_PREFIX = "whsec_"
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]+=*")
-
-
-def standard_webhooks_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: `whsec_` optional, base64 with or without padding.
-
-    The one reader of such secrets, for the signature check and for `shopflow config set`.
-    Raises `ValueError` saying what is wrong (never echoing the secret).
-    """
-    encoded = secret.removeprefix(_WHSEC_PREFIX)
-    if not _BASE64_TEXT.fullmatch(encoded):
-        raise ValueError("must be whsec_ followed by base64 (A-Z a-z 0-9 + /); the prefix is optional")
-    unpadded = encoded.rstrip("=")
-    if len(unpadded) % 4 == 1:
-        raise ValueError("is not whole base64: it has one character too many or too few")
-    return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
 
 
 def _standard_webhooks_signing_key(secret: str) -> bytes:
