@@ -10,13 +10,11 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shopflow.bootstrap import Runtime
 from shopflow.carts.ports import ReceivedCartChange
-from shopflow.config import Settings
 from shopflow.observability import logger
 from shopflow.orders.model import Order
 from shopflow.orders.service import ConcurrentUpdates, ReplenishmentPlanner, record_delivery
@@ -30,6 +28,10 @@ from shopflow.webhooks.common import (
     payload_error,
 )
 from shopflow.webhooks.signatures import SignatureError
+
+if TYPE_CHECKING:  # the runtime and its settings are handed in: intake imports no wiring
+    from shopflow.bootstrap import Runtime
+    from shopflow.config import Settings
 
 Answer = tuple[int, dict[str, Any]]
 # What the route sends: status, JSON body, extra headers (Retry-After on a 503).
