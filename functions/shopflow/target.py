@@ -119,7 +119,7 @@ class Target:
         return f"AWS stage {self.stage}" + (f" in {self.region}" if self.region else "")
 
     def client(self, service: str) -> Any:
-        import boto3
+        import boto3  # cold start: only a command that calls AWS loads it
 
         if self.local is not None:
             return boto3.session.Session(

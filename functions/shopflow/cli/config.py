@@ -120,7 +120,7 @@ def _from_yaml(value: object) -> str:
 @contextmanager
 def _aws_errors(target: Target) -> Iterator[None]:
     """botocore's failures (no credentials, access denied, no region, ...) as one line (exit 2)."""
-    # Imported on use (start time): `shopflow --help` and `shopflow local` load no botocore here.
+    # Cold start: botocore's exceptions load only when a command talks to SSM.
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
@@ -259,7 +259,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _checked_file(path: Path, *, writing: bool) -> list[Planned] | None:
     """Every entry of a settings file, checked; None (every problem reported) when any is wrong."""
-    import yaml  # imported on use (start time): only push and validate read YAML
+    import yaml  # cold start: only push and validate read YAML
 
     outcome = ", nothing written" if writing else ""
     try:

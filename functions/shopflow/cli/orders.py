@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
 
 
 def _store(target: Target) -> Any:
-    # Imported on use (start time): the other `shopflow` commands load no PynamoDB.
+    # Cold start: imported on use, so the other `shopflow` commands load no PynamoDB.
     from shopflow.store.models import bind_table
     from shopflow.store.orders import DynamoOrderStore
 

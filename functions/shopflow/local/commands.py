@@ -66,6 +66,7 @@ def register_demo(commands: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    # Cold start: imported on use, so every other `shopflow` command starts without the runtime.
     from shopflow.local.demo.script import run_demo
     from shopflow.local.runtime import LocalError
 
@@ -77,6 +78,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
+    # Cold start: imported on use, so every other `shopflow` command starts without the runtime.
     from shopflow.local.runtime import LocalError, LocalOptions, LocalRuntime
 
     if args.clock_speed <= 0:
