@@ -39,7 +39,7 @@ from shopflow.local.dynamodb_local import DynamoDBLocal
 from shopflow.local.resources import provision
 from shopflow.local.template import Template
 from shopflow.store.models import TimerItem, bind_table
-from shopflow.store.orders import timer_item, timer_shard
+from shopflow.store.timers import timer_item, timer_shard
 from shopflow.timers.sweep import Sweeper
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -26,7 +26,7 @@ from shopflow.local.streams import StreamReader, filter_patterns, lambda_event
 from shopflow.local.template import Template
 from shopflow.notifications.consumer import SEND_DEFERRED
 from shopflow.store.models import bind_table
-from shopflow.store.orders import timer_item
+from shopflow.store.timers import timer_item
 from tests.cold.container import REGION, ColdStack, rest_api_event
 from tests.service.conftest import SECRETS
 from tests.support import SHOP_DOMAIN, corpus, dumps, moto_server, shopify_headers

@@ -15,7 +15,8 @@ from app import sweep, timers
 from shopflow.clock import FakeClock
 from shopflow.kernel.timers import TimerRequest
 from shopflow.store.models import SweepWatermarkItem, TimerItem
-from shopflow.store.orders import DynamoOrderStore, iso, timer_bucket, timer_item
+from shopflow.store.orders import DynamoOrderStore, iso
+from shopflow.store.timers import timer_bucket, timer_item
 from shopflow.timers.sweep import Sweeper
 from tests.service.conftest import Stack, deliver_notify, drain
 from tests.support import corpus, dumps, shopify_headers

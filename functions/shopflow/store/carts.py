@@ -1,9 +1,10 @@
-"""Where carts are kept: one read and one transaction per cart delivery, like orders.
+"""Where carts are kept: the cart repository loads a cart with its markers in one read and
+stages a delivery's writes into the unit of work, which commits them in one transaction.
 
-The transaction writes the dedup marker, the cart (version-guarded), its timeline line, and
-arms or cancels its reminder timers: a cart that is bought can never be reminded by a timer
-written before it, because the same write that records the purchase deletes the timers.
-`InMemoryCartStore` is its twin for unit tests.
+It stages the dedup markers, the cart (version-guarded), its timeline line, and arms or cancels
+its reminder timers (through the timer repository): a cart that is bought can never be reminded
+by a timer written before it, because the same transaction that records the purchase deletes
+the timers. `InMemoryCartStore` is its twin for unit tests.
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import UpdateError
 
 from shopflow.carts.model import Cart
 from shopflow.carts.ports import CartCommit, LoadedCart, StoredCart
 from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
+from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
 from shopflow.orders.model import DiscountCode
-from shopflow.store.models import CartItem, DedupItem, TimelineItem, TimerItem
-from shopflow.store.orders import (
-    DynamoOrderStore,
-    commit_failure,
-    dedup_item,
-    iso,
-    load_with_markers,
-    timeline_sort_key,
-    timer_item,
-)
+from shopflow.store.models import CartItem, DedupItem, TimelineItem, iso
+from shopflow.store.orders import DynamoOrderStore, dedup_item, load_with_markers, timeline_sort_key
+from shopflow.store.timers import DynamoTimers, InMemoryTimers
+from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
 
 
 def _cart_pk(cart_id: str) -> str:
@@ -38,8 +33,11 @@ def _cart_pk(cart_id: str) -> str:
 
 
 class DynamoCartStore:
+    """The cart repository on DynamoDB: loads carts, stages their writes."""
+
     def __init__(self, orders: DynamoOrderStore) -> None:
         self._orders = orders  # shares its connection for transactions
+        self.timers = DynamoTimers()
 
     def load(self, cart_id: str, dedup_keys: Sequence[str]) -> LoadedCart:
         item, duplicate = load_with_markers(
@@ -59,7 +57,18 @@ class DynamoCartStore:
         )
         return [TimelineEntry.model_validate_json(item.document) for item in items]
 
-    def commit(self, commit: CartCommit) -> None:
+    def commit(self, commit: CartCommit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
+        work = self.unit_of_work()
+        self.stage(commit, work)
+        work.commit()
+
+    def unit_of_work(self) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self._orders.connection)
+
+    def stage(self, commit: CartCommit, work: UnitOfWork) -> None:
+        """Stage all of `commit`. Committing raises `DuplicateDelivery` when a marker exists,
+        `VersionConflict` when the cart was created or changed since it was read."""
+        transaction = dynamo(work)
         cart = commit.cart
         now = iso(commit.now)
         condition = (
@@ -67,39 +76,38 @@ class DynamoCartStore:
             if commit.expected_version is None
             else CartItem.version == commit.expected_version
         )
-        try:
-            with TransactWrite(connection=self._orders.connection) as write:
-                expiry = int((commit.now + commit.dedup_retention).timestamp())
-                for key in commit.dedup_keys:
-                    write.save(
-                        dedup_item(key, cart.subject_id, now, expiry), condition=DedupItem.pk.does_not_exist()
-                    )
-                write.save(
-                    CartItem(
-                        _cart_pk(cart.cart_id),
-                        "CART",
-                        item_type="CART",
-                        version=commit.new_version,
-                        status=cart.status.value,
-                        document=cart.model_dump_json(),
-                        updated_at=now,
-                    ),
-                    condition=condition,
-                )
-                write.save(
-                    TimelineItem(
-                        _cart_pk(cart.cart_id),
-                        timeline_sort_key(commit.entry, commit.new_version),
-                        item_type="TIMELINE",
-                        document=commit.entry.model_dump_json(),
-                    )
-                )
-                for timer in commit.arm:
-                    write.save(timer_item(timer, commit.now))
-                for timer_id in commit.cancel:
-                    write.delete(TimerItem(f"TIMER#{timer_id}", "TIMER"))
-        except TransactWriteError as exc:
-            raise commit_failure(exc, len(commit.dedup_keys)) from exc
+        expiry = int((commit.now + commit.dedup_retention).timestamp())
+        for key in commit.dedup_keys:
+            transaction.put(
+                dedup_item(key, cart.subject_id, now, expiry),
+                condition=DedupItem.pk.does_not_exist(),
+                if_condition_fails=DuplicateDelivery,
+            )
+        transaction.put(
+            CartItem(
+                _cart_pk(cart.cart_id),
+                "CART",
+                item_type="CART",
+                version=commit.new_version,
+                status=cart.status.value,
+                document=cart.model_dump_json(),
+                updated_at=now,
+            ),
+            condition=condition,
+            if_condition_fails=VersionConflict,
+        )
+        transaction.put(
+            TimelineItem(
+                _cart_pk(cart.cart_id),
+                timeline_sort_key(commit.entry, commit.new_version),
+                item_type="TIMELINE",
+                document=commit.entry.model_dump_json(),
+            )
+        )
+        for timer in commit.arm:
+            self.timers.arm(timer, now=commit.now, work=work)
+        for timer_id in commit.cancel:
+            self.timers.cancel(timer_id, work=work)
 
     def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart:
         """Store the second reminder's code once; `VersionConflict` if the cart changed meanwhile."""
@@ -131,6 +139,7 @@ class InMemoryCartStore:
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     markers: set[str] = field(default_factory=set)
     timers: dict[str, TimerRequest] = field(default_factory=dict)
+    commits: list[int] = field(default_factory=list)  # writes of each committed unit of work
 
     def load(self, cart_id: str, dedup_keys: Sequence[str]) -> LoadedCart:
         return LoadedCart(self.carts.get(cart_id), any(k in self.markers for k in dedup_keys))
@@ -141,18 +150,36 @@ class InMemoryCartStore:
     def timeline(self, cart_id: str) -> list[TimelineEntry]:
         return list(self.timelines.get(cart_id, []))
 
-    def commit(self, commit: CartCommit) -> None:
-        if any(k in self.markers for k in commit.dedup_keys):
-            raise DuplicateDelivery()
-        current = self.carts.get(commit.cart.cart_id)
-        if (current.version if current else None) != commit.expected_version:
-            raise VersionConflict()
-        self.markers.update(commit.dedup_keys)
-        self.carts[commit.cart.cart_id] = StoredCart(commit.cart, commit.new_version)
-        self.timelines.setdefault(commit.cart.cart_id, []).append(commit.entry)
-        self.timers.update({timer.timer_id: timer for timer in commit.arm})
+    def commit(self, commit: CartCommit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
+        work = self.unit_of_work()
+        self.stage(commit, work)
+        work.commit()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(log=self.commits)
+
+    def stage(self, commit: CartCommit, work: UnitOfWork) -> None:
+        unit = in_memory(work)
+        cart_id = commit.cart.cart_id
+
+        def check() -> None:
+            if any(k in self.markers for k in commit.dedup_keys):
+                raise DuplicateDelivery()
+            current = self.carts.get(cart_id)
+            if (current.version if current else None) != commit.expected_version:
+                raise VersionConflict()
+
+        def apply() -> None:
+            self.markers.update(commit.dedup_keys)
+            self.carts[cart_id] = StoredCart(commit.cart, commit.new_version)
+            self.timelines.setdefault(cart_id, []).append(commit.entry)
+
+        unit.stage(("CART", cart_id), apply, check)
+        timers = InMemoryTimers(self.timers)
+        for timer in commit.arm:
+            timers.arm(timer, now=commit.now, work=work)
         for timer_id in commit.cancel:
-            self.timers.pop(timer_id, None)
+            timers.cancel(timer_id, work=work)
 
     def save_offer(self, stored: StoredCart, offer: DiscountCode, now: datetime) -> StoredCart:
         current = self.carts.get(stored.cart.cart_id)

@@ -21,7 +21,8 @@ from pynamodb.transactions import TransactWrite
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem, TimerItem
-from shopflow.store.orders import DynamoOrderStore, iso, message_sort_key, subject_pk, timer_item
+from shopflow.store.orders import DynamoOrderStore, iso, message_sort_key, subject_pk
+from shopflow.store.timers import timer_item
 
 FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
 

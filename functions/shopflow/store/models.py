@@ -8,11 +8,17 @@ Table name and endpoint are bound at run time (`bind_table`), not at import.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+def iso(moment: datetime) -> str:
+    """A moment as the table stores it (sortable): `2026-11-28T17:03:00.000000Z`."""
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class _Item(Model):

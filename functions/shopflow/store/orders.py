@@ -1,4 +1,5 @@
-"""Where orders are kept: one read and one transaction per delivery.
+"""Where orders are kept: the order repository loads an order with one read and stages its
+writes into the change's unit of work (`shopflow.store.unit_of_work`), which commits them.
 
 `DynamoOrderStore` is the real one; `InMemoryOrderStore` is its twin for unit tests and
 keeps the same rules (dedup markers, version conditions, all-or-nothing commits).
@@ -7,7 +8,8 @@ A new order is one TransactWriteItems of small items (decisions 45, 49): the ord
 JSON, compressed when it would cross 1 KB, which doubles every write of it) carrying the digests
 of the deliveries recorded into it, which are its dedup markers; the timeline line, which is
 also the outbox item of the event it announces, naming the messages that event owes; and any
-timer. Then the buyer index. Send-once records are made by notify's claim.
+timer (staged by the timer repository). Then the buyer index, once the unit of work committed.
+Send-once records are made by notify's claim.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactGetError, TransactWriteError
+from pynamodb.exceptions import TransactGetError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX
-from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
+from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
 from shopflow.orders.model import Order
 from shopflow.orders.ports import (
     Commit,
@@ -46,9 +49,11 @@ from shopflow.store.models import (
     OrderItem,
     OutboxItem,
     TimelineItem,
-    TimerItem,
     connection_settings,
 )
+from shopflow.store.models import iso as iso  # where the other adapters have always found it
+from shopflow.store.timers import DynamoTimers, InMemoryTimers
+from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
 
 OUTBOX_RETENTION = timedelta(days=7)
 
@@ -59,10 +64,6 @@ def message_sort_key(kind: str, channel: str) -> str:
 
 def timeline_sort_key(entry: TimelineEntry, version: int) -> str:
     return f"TIMELINE#{iso(entry.recorded_at)}#{version:08d}"
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _order_pk(order_id: str) -> str:
@@ -92,9 +93,27 @@ def dedup_item(key: str, subject_id: str, recorded_at: str, expires_at: int) -> 
     )
 
 
+def outbox_item(message: OutboxMessage, messages: Sequence[str], now: datetime) -> OutboxItem:
+    """An event's own outbox item (when no timeline line announces it)."""
+    return OutboxItem(
+        f"OUTBOX#{message.outbox_id}",
+        "OUTBOX",
+        item_type="OUTBOX",
+        outbox_id=message.outbox_id,
+        event_type=message.event_type,
+        payload=message.payload,
+        messages=" ".join(messages) or None,
+        created_at=iso(now),
+        expires_at=int((now + OUTBOX_RETENTION).timestamp()),
+    )
+
+
 class DynamoOrderStore:
+    """The order repository on DynamoDB: loads orders, stages their writes."""
+
     def __init__(self) -> None:
         self._connection: Connection | None = None
+        self.timers = DynamoTimers()
 
     @property
     def connection(self) -> Connection:
@@ -133,10 +152,22 @@ class DynamoOrderStore:
         )
         return [TimelineEntry.model_validate_json(item.document) for item in items]
 
-    def commit(self, commit: Commit) -> None:
+    def commit(self, commit: Commit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
+        work = self.unit_of_work()
+        self.stage(commit, work)
+        work.commit()
+
+    def unit_of_work(self) -> DynamoUnitOfWork:
+        """A unit of work on this repository's connection; other DynamoDB repositories stage into
+        it too, and one TransactWriteItems commits them all."""
+        return DynamoUnitOfWork(self.connection)
+
+    def stage(self, commit: Commit, work: UnitOfWork) -> None:
+        """Stage all of `commit` into `work`. Committing raises `VersionConflict` when the order was
+        created or changed since it was read (by this delivery too: reading again tells)."""
+        transaction = dynamo(work)
         order = commit.order
         now = iso(commit.now)
-        outbox_expiry = int((commit.now + OUTBOX_RETENTION).timestamp())
         order_item = OrderItem(
             _order_pk(order.order_id),
             "ORDER",
@@ -158,51 +189,33 @@ class DynamoOrderStore:
         # The timeline line announces the change's event itself (one item, not two); a change
         # with more events (none today) or no line gives the others outbox items of their own.
         announced = messages[0] if messages and commit.timeline is not None else None
-        try:
-            with TransactWrite(connection=self.connection) as write:
-                write.save(order_item, condition=order_condition)
-                if commit.timeline is not None:
-                    line = TimelineItem(
-                        _order_pk(order.order_id),
-                        timeline_sort_key(commit.timeline, commit.new_version),
-                        item_type="TIMELINE",
-                        document=commit.timeline.model_dump_json(),
-                    )
-                    if announced is not None:
-                        line.item_type = "OUTBOX"
-                        line.outbox_id = announced.outbox_id
-                        line.event_type = announced.event_type
-                        line.payload = announced.payload
-                        line.messages = " ".join(owed.get(announced.outbox_id, ())) or None
-                        line.created_at = now
-                    write.save(line)
-                for message in messages:
-                    if message is announced:
-                        continue
-                    write.save(
-                        OutboxItem(
-                            f"OUTBOX#{message.outbox_id}",
-                            "OUTBOX",
-                            item_type="OUTBOX",
-                            outbox_id=message.outbox_id,
-                            event_type=message.event_type,
-                            payload=message.payload,
-                            messages=" ".join(owed.get(message.outbox_id, ())) or None,
-                            created_at=now,
-                            expires_at=outbox_expiry,
-                        )
-                    )
-                for timer in commit.timers:
-                    write.save(timer_item(timer, commit.now))
-        except TransactWriteError as exc:
-            # The order's condition failed: created or changed since it was read, possibly by this
-            # very delivery; the service reads again and finds which.
-            raise commit_failure(exc, 0) from exc
-        if commit.placed_at is not None:
+        transaction.put(order_item, condition=order_condition, if_condition_fails=VersionConflict)
+        if commit.timeline is not None:
+            line = TimelineItem(
+                _order_pk(order.order_id),
+                timeline_sort_key(commit.timeline, commit.new_version),
+                item_type="TIMELINE",
+                document=commit.timeline.model_dump_json(),
+            )
+            if announced is not None:
+                line.item_type = "OUTBOX"
+                line.outbox_id = announced.outbox_id
+                line.event_type = announced.event_type
+                line.payload = announced.payload
+                line.messages = " ".join(owed.get(announced.outbox_id, ())) or None
+                line.created_at = now
+            transaction.put(line)
+        for message in messages:
+            if message is not announced:
+                transaction.put(outbox_item(message, owed.get(message.outbox_id, ()), commit.now))
+        for timer in commit.timers:
+            self.timers.arm(timer, now=commit.now, work=work)
+        placed_at = commit.placed_at
+        if placed_at is not None:
             # Derived data, written right after the commit and before the sender gets its answer,
             # so a reminder checked after the answer sees the order (decision 45 says why notify's
             # backstop alone is not enough). Puts are idempotent; a retried delivery writes them again.
-            DynamoBuyerIndex().record(order, commit.placed_at)
+            work.after_commit(lambda: DynamoBuyerIndex().record(order, placed_at))
 
 
 # An item over 1 KB costs two write units (four in a transaction) and the order is written on
@@ -236,39 +249,6 @@ def order_document(item: OrderItem) -> str:
     return str(item.document)
 
 
-# The `timers` index key: `t#{hour}#{shard}`. Writes spread over one key per hour and shard, so
-# the ceiling grows with how far ahead timers are due; removals (a timer fired or cancelled)
-# land in the hour it is due, so 16 shards bound that hour at 16 partitions' writes. The sweep
-# queries each shard of the hours from its watermark to now: 16 queries an hour bucket.
-TIMER_SHARDS = 16
-LEGACY_TIMER_KEYS = tuple(f"timers#{shard}" for shard in range(4))  # armed before hour buckets
-TIMER_BUCKET_FORMAT = "%Y-%m-%dT%H"
-
-
-def timer_bucket(moment: datetime) -> str:
-    """The hour (UTC) a moment falls in, as the index names it: `2026-11-28T17`."""
-    return moment.astimezone(UTC).strftime(TIMER_BUCKET_FORMAT)
-
-
-def timer_shard(timer_id: str, due_at: datetime, armed_at: datetime) -> str:
-    """The index key of a timer: the hour it is due in, or the hour it is armed in if it is
-    already due then, so a sweep that has passed its due hour still finds it."""
-    bucket = timer_bucket(max(due_at, armed_at))
-    return f"t#{bucket}#{zlib.crc32(timer_id.encode()) % TIMER_SHARDS}"
-
-
-def timer_item(timer: TimerRequest, armed_at: datetime) -> TimerItem:
-    return TimerItem(
-        f"TIMER#{timer.timer_id}",
-        "TIMER",
-        item_type="TIMER",
-        timer_shard=timer_shard(timer.timer_id, timer.due_at, armed_at),
-        due_at=iso(timer.due_at),
-        action=timer.action,
-        payload=timer.payload,
-    )
-
-
 M = TypeVar("M", bound=Model)
 
 
@@ -293,18 +273,6 @@ def load_with_markers(
         return None, duplicate
 
 
-def commit_failure(exc: TransactWriteError, dedup_count: int) -> Exception:
-    """What a cancelled intake transaction (its first `dedup_count` items the markers) means."""
-    codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-    if "ConditionalCheckFailed" in codes[:dedup_count]:
-        return DuplicateDelivery()
-    if exc.cause_response_code == "TransactionCanceledException" and "ConditionalCheckFailed" in codes:
-        return VersionConflict()
-    if is_conflict(exc.cause_response_code, exc.cancellation_reasons):
-        return VersionConflict()
-    return exc
-
-
 def is_conflict(response_code: str | None, reasons: Sequence[object]) -> bool:
     codes = [getattr(reason, "code", None) for reason in reasons]
     return response_code == "TransactionConflictException" or (
@@ -327,7 +295,8 @@ def _stored(item: OrderItem) -> StoredOrder:
 
 @dataclass
 class InMemoryOrderStore:
-    """The same contract in a dict: for unit tests of the service layer."""
+    """The same contract in a dict: for unit tests of the service layer. `commits` holds the
+    writes of each committed unit of work, `requests` counts loads and commits."""
 
     orders: dict[str, StoredOrder] = field(default_factory=dict)
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
@@ -335,10 +304,15 @@ class InMemoryOrderStore:
     messages: list[PendingMessage] = field(default_factory=list)  # owed by the outbox's events
     timers: dict[str, TimerRequest] = field(default_factory=dict)
     buyers: InMemoryBuyerIndex = field(default_factory=InMemoryBuyerIndex)
-    requests: int = 0
+    commits: list[int] = field(default_factory=list)
+    loads: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.loads + len(self.commits)
 
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded:
-        self.requests += 1
+        self.loads += 1
         stored = self.orders.get(order_id)
         return Loaded(stored, stored is not None and recorded_before(stored.deliveries, dedup_keys))
 
@@ -348,16 +322,34 @@ class InMemoryOrderStore:
     def timeline(self, order_id: str) -> list[TimelineEntry]:
         return list(self.timelines.get(order_id, []))
 
-    def commit(self, commit: Commit) -> None:
-        self.requests += 1
-        current = self.orders.get(commit.order.order_id)
-        if (current.version if current else None) != commit.expected_version:
-            raise VersionConflict()
-        self.orders[commit.order.order_id] = StoredOrder(commit.order, commit.new_version, commit.deliveries)
-        if commit.timeline is not None:
-            self.timelines.setdefault(commit.order.order_id, []).append(commit.timeline)
-        self.outbox.extend(outbox_messages(commit))
-        self.messages.extend(pending_messages(commit))
-        self.timers.update({timer.timer_id: timer for timer in commit.timers})
-        if commit.placed_at is not None:
-            self.buyers.record(commit.order, commit.placed_at)
+    def commit(self, commit: Commit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
+        work = self.unit_of_work()
+        self.stage(commit, work)
+        work.commit()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(log=self.commits)
+
+    def stage(self, commit: Commit, work: UnitOfWork) -> None:
+        unit = in_memory(work)
+        order_id = commit.order.order_id
+
+        def check() -> None:
+            current = self.orders.get(order_id)
+            if (current.version if current else None) != commit.expected_version:
+                raise VersionConflict()
+
+        def apply() -> None:
+            self.orders[order_id] = StoredOrder(commit.order, commit.new_version, commit.deliveries)
+            if commit.timeline is not None:
+                self.timelines.setdefault(order_id, []).append(commit.timeline)
+            self.outbox.extend(outbox_messages(commit))
+            self.messages.extend(pending_messages(commit))
+
+        unit.stage(("ORDER", order_id), apply, check)
+        timers = InMemoryTimers(self.timers)
+        for timer in commit.timers:
+            timers.arm(timer, now=commit.now, work=work)
+        placed_at = commit.placed_at
+        if placed_at is not None:
+            unit.after_commit(lambda: self.buyers.record(commit.order, placed_at))

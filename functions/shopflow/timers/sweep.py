@@ -1,7 +1,7 @@
 """sweep (every minute): due timers -> the timers queue, where their consumer acts.
 
 The `timers` index holds only timer items, keyed `t#{hour}#{shard}`: the hour a timer is due in,
-or the hour it was armed in if it was already due then (`store.orders.timer_shard`). A sweep
+or the hour it was armed in if it was already due then (`store.timers.timer_shard`). A sweep
 reads its watermark, the oldest hour that may still hold timers, and queries every shard of
 every hour from there to now with `due_at <= now`, plus the four keys timers armed before hour
 buckets carry: normally 2 hours x 16 shards + 4 queries, whatever waits. It reads what is due,
@@ -30,12 +30,11 @@ from pynamodb.exceptions import PutError
 from shopflow.clock import Clock
 from shopflow.kernel.queue_messages import DueTimer
 from shopflow.observability import logger
-from shopflow.store.models import SweepWatermarkItem, TimerItem
-from shopflow.store.orders import (
+from shopflow.store.models import SweepWatermarkItem, TimerItem, iso
+from shopflow.store.timers import (
     LEGACY_TIMER_KEYS,
     TIMER_BUCKET_FORMAT,
     TIMER_SHARDS,
-    iso,
     timer_bucket,
     timer_shard,
 )
