@@ -12,6 +12,7 @@ from typing import Protocol
 from shopflow.carts.model import Cart, CartChange
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
+from shopflow.kernel.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,17 @@ class CartCommit:
 
 
 class CartStore(Protocol):
+    """The cart repository: loads carts and stages their writes into a unit of work."""
+
     def load(self, cart_id: str, dedup_keys: tuple[str, ...]) -> LoadedCart: ...
 
-    def commit(self, commit: CartCommit) -> None: ...
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work of this repository's kind (other repositories stage into it too)."""
+        ...
+
+    def stage(self, commit: CartCommit, work: UnitOfWork) -> None:
+        """Stage all of `commit`; `work.commit()` raises `DuplicateDelivery` when a marker exists,
+        `VersionConflict` when the cart was created or changed since it was read."""
+        ...
 
     def get(self, cart_id: str) -> StoredCart | None: ...

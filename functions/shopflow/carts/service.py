@@ -1,4 +1,5 @@
-"""Recording one cart delivery: read, apply, commit once (with the reminder timers); retry a lost race."""
+"""Recording one cart delivery: read, apply, stage into a unit of work and commit it once (with the
+reminder timers); retry a lost race with a new read and a new unit of work."""
 
 from __future__ import annotations
 
@@ -58,27 +59,30 @@ def record_cart_delivery(
             )
             for step in STEPS
         )
+        work = store.unit_of_work()
+        store.stage(
+            CartCommit(
+                dedup_keys=delivery.dedup_keys,
+                cart=cart,
+                expected_version=stored.version if stored else None,
+                entry=TimelineEntry(
+                    at=cart.last_activity_at,
+                    recorded_at=now,
+                    event=f"cart_{cart.status.value}" if outcome.closed else "cart_seen",
+                    status=cart.status,
+                    source=delivery.via,
+                    detail=outcome.detail,
+                ),
+                now=now,
+                dedup_retention=dedup_retention,
+                # Activity moves both reminders; a bought or deleted cart loses them.
+                arm=timers if outcome.open else (),
+                cancel=tuple(t.timer_id for t in timers) if outcome.closed and stored else (),
+            ),
+            work,
+        )
         try:
-            store.commit(
-                CartCommit(
-                    dedup_keys=delivery.dedup_keys,
-                    cart=cart,
-                    expected_version=stored.version if stored else None,
-                    entry=TimelineEntry(
-                        at=cart.last_activity_at,
-                        recorded_at=now,
-                        event=f"cart_{cart.status.value}" if outcome.closed else "cart_seen",
-                        status=cart.status,
-                        source=delivery.via,
-                        detail=outcome.detail,
-                    ),
-                    now=now,
-                    dedup_retention=dedup_retention,
-                    # Activity moves both reminders; a bought or deleted cart loses them.
-                    arm=timers if outcome.open else (),
-                    cancel=tuple(t.timer_id for t in timers) if outcome.closed and stored else (),
-                )
-            )
+            work.commit()
         except DuplicateDelivery:
             return CartRecorded("duplicate", change.cart_id)
         except VersionConflict:

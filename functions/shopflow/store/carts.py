@@ -57,11 +57,6 @@ class DynamoCartStore:
         )
         return [TimelineEntry.model_validate_json(item.document) for item in items]
 
-    def commit(self, commit: CartCommit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
-        work = self.unit_of_work()
-        self.stage(commit, work)
-        work.commit()
-
     def unit_of_work(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self._orders.connection)
 
@@ -149,11 +144,6 @@ class InMemoryCartStore:
 
     def timeline(self, cart_id: str) -> list[TimelineEntry]:
         return list(self.timelines.get(cart_id, []))
-
-    def commit(self, commit: CartCommit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
-        work = self.unit_of_work()
-        self.stage(commit, work)
-        work.commit()
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(log=self.commits)
