@@ -49,10 +49,11 @@ from shopflow.clock import FakeClock  # noqa: E402
 from shopflow.config import SettingsLoader  # noqa: E402
 from shopflow.local.resources import function_environment, provision  # noqa: E402
 from shopflow.local.template import Template  # noqa: E402
-from shopflow.notifications.consumer import LEASE, NotifyEvent, RetryLater  # noqa: E402
+from shopflow.notifications.consumer import LEASE, RetryLater  # noqa: E402
 from shopflow.orders.changes import OrderPlaced  # noqa: E402
 from shopflow.orders.model import Tracking  # noqa: E402
 from shopflow.orders.ports import Commit  # noqa: E402
+from shopflow.orders.status_messages import OrderEvent, OrderStatusMessages  # noqa: E402
 from shopflow.store.orders import DynamoOrderStore  # noqa: E402
 from shopflow.webhooks import shopify  # noqa: E402
 
@@ -99,13 +100,17 @@ class Stack:
         self.store: DynamoOrderStore = self.runtime.orders
         self.base = corpus_order()
 
-    def place(self, n: int) -> NotifyEvent:
+    def notify(self, event: OrderEvent) -> None:
+        (flow,) = (f for f in self.consumer.flows if isinstance(f, OrderStatusMessages))
+        flow.notify(event, self.consumer)
+
+    def place(self, n: int) -> OrderEvent:
         order = self.base.model_copy(
             update={"order_id": f"shopify:{n}", "external_id": str(n), "number": f"#{n}"}
         )
         event = OrderPlaced(order_id=order.order_id, status=order.status, occurred_at=NOW)
         self.store.commit(Commit((f"bench-{n}",), order, None, None, (event,), NOW))
-        return NotifyEvent(f"{order.order_id}#v1#OrderPlaced", "OrderPlaced", order.order_id, order.status)
+        return OrderEvent(f"{order.order_id}#v1#OrderPlaced", "OrderPlaced", order.order_id, order.status)
 
 
 def requests_per_message(orders: int) -> None:
@@ -114,7 +119,7 @@ def requests_per_message(orders: int) -> None:
         events = [stack.place(n) for n in range(orders)]
         botocore.client.BaseClient._make_api_call = _counting_call  # type: ignore[method-assign]
         for event in events:
-            stack.consumer.notify(event)
+            stack.notify(event)
         botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
         sent = len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) + len(
             sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
@@ -170,7 +175,7 @@ def faults(orders: int, rate: float, mode: str) -> str:
             event = stack.place(n)
             for _receive in range(RECEIVES):
                 try:
-                    stack.consumer.notify(event)
+                    stack.notify(event)
                     break
                 except RetryLater:
                     stack.clock.advance(LEASE + timedelta(seconds=1))

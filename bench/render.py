@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
 from tests.support import corpus
 
 from shopflow.messaging.render import KINDS, LOCALES, Coupon, MessageContext, Renderer, Shop
-from shopflow.notifications.decide import product_links
 from shopflow.orders.model import Order, Tracking
+from shopflow.orders.pages import product_links
 from shopflow.webhooks import shopify
 
 TIMEZONES = {"en": "America/New_York", "ru": "Europe/Moscow", "pl": "Europe/Warsaw"}

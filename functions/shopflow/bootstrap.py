@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 from shopflow.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from shopflow.config import SettingsLoader
+    from pydantic import BaseModel
+
+    from shopflow.config import Settings, SettingsLoader
+    from shopflow.kernel.capability import OrderTimers, TimerAction
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
@@ -162,26 +165,29 @@ class Runtime:
 
         return Renderer()
 
+    def to_notify(self, message: BaseModel) -> None:
+        """A typed body onto the notify queue: back to notify, the one function allowed to send."""
+        self.client("sqs").send_message(
+            QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=message.model_dump_json()
+        )
+
     @cached_property
     def notifier(self) -> NotifyConsumer:
+        from shopflow.capabilities import CAPABILITIES
         from shopflow.messaging.delivery import SesSender, SnsSender
         from shopflow.notifications.consumer import NotifyConsumer
         from shopflow.store.messages import DynamoMessageStore
 
-        orders = self.orders
         return NotifyConsumer(
-            get_order=orders.get,
-            messages=DynamoMessageStore(orders),
+            messages=DynamoMessageStore(self.orders),
             settings=self.settings.load,
             renderer=lambda: self.renderer,
             email=SesSender(lambda: self.single_attempt_client("ses")),
             sms=SnsSender(lambda: self.single_attempt_client("sns")),
             clock=self.clock,
             consent=self.consent,
+            flows=[flow for capability in CAPABILITIES for flow in capability.message_flows(self)],
             api_url=os.environ.get("SHOPFLOW_API_URL"),
-            carts=self.carts,
-            buyers=self.buyers,
-            catalog=self.catalog,
         )
 
     @cached_property
@@ -192,46 +198,26 @@ class Runtime:
 
     @cached_property
     def timer_consumer(self) -> TimerConsumer:
-        from pydantic import BaseModel
-
-        from shopflow.carts.reminders import CART_REMINDER
-        from shopflow.kernel.queue_messages import CartStepDue, HeldMessage, ReplenishmentDue
+        from shopflow.capabilities import CAPABILITIES
+        from shopflow.kernel.queue_messages import HeldMessage
         from shopflow.notifications.consumer import SEND_DEFERRED
-        from shopflow.notifications.kinds import CHANNELS
-        from shopflow.notifications.late import check_late_order
-        from shopflow.orders.service import LATE_CHECK, REVIEW_REQUEST
-        from shopflow.replenishment.rules import REPLENISHMENT
         from shopflow.timers.consumer import TimerConsumer
 
-        def late_check(payload: dict[str, Any]) -> None:
-            check_late_order(payload, store=self.orders, settings=self.settings.load(), clock=self.clock)
+        actions: dict[str, TimerAction] = {
+            SEND_DEFERRED: lambda payload: self.to_notify(HeldMessage.model_validate(payload))
+        }
+        for capability in CAPABILITIES:
+            for name, action in capability.timer_actions(self).items():
+                if name in actions:
+                    raise ValueError(f"two timer actions named {name!r}")
+                actions[name] = action
+        return TimerConsumer(actions)
 
-        def to_notify(message: BaseModel) -> None:
-            # Back to notify, the one function allowed to send, as a typed body.
-            self.client("sqs").send_message(
-                QueueUrl=os.environ[_queue_env_var("notify")], MessageBody=message.model_dump_json()
-            )
+    def order_timers(self, settings: Settings) -> tuple[OrderTimers, ...]:
+        """What every capability arms when an order changes, as these settings time it."""
+        from shopflow.capabilities import CAPABILITIES
 
-        def review_request(payload: dict[str, Any]) -> None:
-            # Each channel's message is decided by notify (consent, the order's status by then).
-            order_id = str(payload["order_id"])
-            for channel in CHANNELS:
-                to_notify(
-                    HeldMessage(
-                        subject_id=order_id, kind="review", channel=channel, cause=f"review#{order_id}"
-                    )
-                )
-
-        return TimerConsumer(
-            {
-                LATE_CHECK: late_check,
-                SEND_DEFERRED: lambda payload: to_notify(HeldMessage.model_validate(payload)),
-                REVIEW_REQUEST: review_request,
-                # notify checks the cart (or the order) again and sends each channel's message.
-                CART_REMINDER: lambda payload: to_notify(CartStepDue.model_validate(payload)),
-                REPLENISHMENT: lambda payload: to_notify(ReplenishmentDue.model_validate(payload)),
-            }
-        )
+        return tuple(planner for c in CAPABILITIES for planner in c.order_timers(self, settings))
 
 
 def _pynamodb_sessions_from(thread_session: Callable[[], Any]) -> None:

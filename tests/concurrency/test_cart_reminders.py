@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shopflow.carts.flow import CartReminders
 from shopflow.carts.model import Cart, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.carts.reminders import CART_REMINDER
@@ -27,6 +28,7 @@ from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Customer, OrderLine
 from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import record_delivery
+from shopflow.orders.status_messages import OrderStatusMessages
 from shopflow.store.buyers import DynamoBuyerIndex
 from shopflow.store.carts import DynamoCartStore
 from shopflow.store.consent import DynamoConsentStore
@@ -173,8 +175,8 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
 
     mailbox = Mailbox()
     renderer = Renderer()
+    buyers = DynamoBuyerIndex()
     notifier = NotifyConsumer(
-        get_order=orders.get,
         messages=DynamoMessageStore(orders),
         settings=lambda: SETTINGS,
         renderer=lambda: renderer,
@@ -182,9 +184,11 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
         sms=SnsSender(lambda: None),
         clock=clock,
         consent=DynamoConsentStore(),
+        flows=[
+            OrderStatusMessages(get_order=orders.get, buyers=buyers),
+            CartReminders(carts, buyers, lambda: SETTINGS, clock.now),
+        ],
         api_url="https://api.example/prod",
-        carts=carts,
-        buyers=DynamoBuyerIndex(),
     )
     records = notify_queue.records() * 2  # and SQS delivers each of them twice
     for _ in range(10):  # what fails (another worker holds it) comes back, as from SQS

@@ -15,27 +15,6 @@ import grimp
 Cycle = tuple[str, ...]  # packages in import order, starting at the alphabetically first
 Edges = Mapping[str, Mapping[str, list[str]]]  # importer -> imported -> "module:line" examples
 
-# Cycles still being removed by issue 13 (the message kinds and rendering move to their
-# capabilities, orders stops planning replenishment). Issue 13 empties this list; a cycle that
-# no longer exists fails the test below until its line is deleted, so the list only shrinks.
-# The same imports are ignored, one by one, by the contracts in pyproject.toml.
-ALLOWLIST: frozenset[Cycle] = frozenset(
-    {
-        ("carts", "orders", "notifications"),
-        ("carts", "orders", "notifications", "messaging"),
-        ("carts", "orders", "notifications", "store"),
-        ("config", "notifications"),
-        ("config", "replenishment", "orders", "notifications"),
-        ("messaging", "notifications"),
-        ("messaging", "orders", "notifications"),
-        ("notifications", "orders"),
-        ("notifications", "replenishment", "orders"),
-        ("notifications", "store", "orders"),
-        ("orders", "replenishment"),
-    }
-)
-
-
 def package_imports(graph: grimp.ImportGraph, root: str = "shopflow") -> Edges:
     """Which package imports which, each with the import lines that make it so."""
     edges: dict[str, dict[str, list[str]]] = {}
@@ -86,15 +65,10 @@ def shopflow_graph() -> grimp.ImportGraph:
     return grimp.build_graph("shopflow", exclude_type_checking_imports=True, cache_dir=None)
 
 
-def test_no_import_cycle_between_packages_outside_the_allowlist() -> None:
+def test_no_import_cycle_between_packages() -> None:
     edges = package_imports(shopflow_graph())
-    new = elementary_cycles(edges) - ALLOWLIST
-    assert not new, f"import cycles between shopflow's packages:\n{described(new, edges)}"
-
-
-def test_every_allowlisted_cycle_still_exists() -> None:
-    gone = ALLOWLIST - elementary_cycles(package_imports(shopflow_graph()))
-    assert not gone, f"these cycles are gone: delete them from ALLOWLIST: {sorted(gone)}"
+    cycles = elementary_cycles(edges)
+    assert not cycles, f"import cycles between shopflow's packages:\n{described(cycles, edges)}"
 
 
 def test_a_cycle_through_any_number_of_packages_is_found_with_its_import_lines() -> None:

@@ -11,12 +11,12 @@ import pytest
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
 from shopflow.notifications.decide import Defer, Send, decide, quiet_until
-from shopflow.notifications.late import check_late_order
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.changes import OrderPlaced, OrderStatusChanged
+from shopflow.orders.late import check_late_order, late_checks
 from shopflow.orders.model import OrderStatus, new_code
 from shopflow.orders.ports import ReceivedChange
-from shopflow.orders.service import late_checks, record_delivery
+from shopflow.orders.service import record_delivery
 from shopflow.store.orders import InMemoryOrderStore
 from shopflow.webhooks import shopify
 from tests.support import corpus
@@ -33,7 +33,7 @@ def placed(store: InMemoryOrderStore, financial_status: str, late_after: timedel
         ReceivedChange(("wh-1",), change, "shopify orders/create"),
         store,
         now=NOW,
-        late_after=late_after,
+        timers=[lambda events, order, now: late_checks(events, now, late_after)],
     )
     return recorded.order_id
 
@@ -141,8 +141,8 @@ def test_an_sms_in_quiet_hours_is_deferred_and_an_email_is_not() -> None:
     )
     night = datetime(2026, 11, 20, 22, 15, tzinfo=UTC)  # 23:15 in Warsaw
 
-    sms = decide(order, "confirmation", "sms", policy, night)
-    email = decide(order, "confirmation", "email", policy, night)
+    sms = decide(order, "confirmation", "sms", policy, night, transactional=True)
+    email = decide(order, "confirmation", "email", policy, night, transactional=True)
 
     assert sms == Defer(
         datetime(2026, 11, 21, 7, 0, tzinfo=UTC),
@@ -150,4 +150,4 @@ def test_an_sms_in_quiet_hours_is_deferred_and_an_email_is_not() -> None:
     )
     assert isinstance(email, Send)
     off = policy_from(Settings({"notify.confirmation.sms": True, "notify.sms.quiet_hours": "off"}))
-    assert isinstance(decide(order, "confirmation", "sms", off, night), Send)
+    assert isinstance(decide(order, "confirmation", "sms", off, night, transactional=True), Send)

@@ -10,17 +10,22 @@ from typing import Any
 
 import pytest
 
+from shopflow.carts.flow import CartReminders
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
 from shopflow.kernel.queue_messages import HeldMessage, ReplenishmentDue
 from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, Unknown
 from shopflow.messaging.render import EmailContent, RenderError, SmsContent
 from shopflow.messaging.unsubscribe import read_token
-from shopflow.notifications.consumer import LEASE, NotifyConsumer, NotifyEvent, RetryLater
+from shopflow.notifications.consumer import LEASE, NotifyConsumer, RetryLater
 from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Order, OrderStatus
 from shopflow.orders.ports import StoredOrder
+from shopflow.orders.status_messages import OrderEvent, OrderStatusMessages
+from shopflow.replenishment.flow import ReplenishmentReminders
+from shopflow.reviews.flow import ReviewRequests
 from shopflow.store.buyers import InMemoryBuyerIndex
+from shopflow.store.carts import InMemoryCartStore
 from shopflow.store.consent import InMemoryConsentStore
 from shopflow.store.messages import InMemoryMessageStore
 from shopflow.webhooks import shopify
@@ -108,8 +113,9 @@ class World:
         self.email = overrides.pop("email", FakeProvider())
         self.sms = overrides.pop("sms", FakeSms())
         self.settings = overrides.pop("settings", settings())
+        self.buyers = InMemoryBuyerIndex()
+        self.order_messages = OrderStatusMessages(get_order=self.orders.get, buyers=self.buyers)
         self.consumer = NotifyConsumer(
-            get_order=self.orders.get,
             messages=self.messages,
             settings=lambda: self.settings,
             renderer=lambda: overrides.get("renderer", StubRenderer()),  # type: ignore[arg-type]
@@ -117,25 +123,34 @@ class World:
             sms=self.sms,  # type: ignore[arg-type]
             clock=self.clock,
             consent=self.consent,
+            flows=[
+                self.order_messages,
+                ReviewRequests(self.orders.get, self.buyers, lambda: self.settings),
+                ReplenishmentReminders(self.orders.get, self.buyers, lambda: self.settings, self.clock.now),
+                CartReminders(InMemoryCartStore(), self.buyers, lambda: self.settings, self.clock.now),
+            ],
             api_url="https://api.example/prod",
             sleep=lambda seconds: None,
         )
 
-    def event(self, order: Order, event_type: str = "OrderPlaced", version: int = 1) -> NotifyEvent:
+    def notify(self, event: OrderEvent) -> None:
+        self.order_messages.notify(event, self.consumer)
+
+    def event(self, order: Order, event_type: str = "OrderPlaced", version: int = 1) -> OrderEvent:
         for kind in ("confirmation", "paid", "shipped", "delivered", "cancelled", "refunded"):
             for channel in ("email", "sms"):
                 key = (order.order_id, kind, channel)
                 if key not in self.messages.records_by_key:
                     self.messages.add_pending(order.order_id, kind, channel, f"{order.order_id}#v{version}")
-        return NotifyEvent(
+        return OrderEvent(
             f"{order.order_id}#v{version}#{event_type}", event_type, order.order_id, order.status
         )
 
-    def until_settled(self, event: NotifyEvent, *, deliveries: int = 50) -> int:
+    def until_settled(self, event: OrderEvent, *, deliveries: int = 50) -> int:
         """Deliver as SQS would: again after each failure (after the lease), until it completes."""
         for delivery in range(1, deliveries + 1):
             try:
-                self.consumer.notify(event)
+                self.notify(event)
                 return delivery
             except RetryLater:
                 self.clock.advance(LEASE + timedelta(seconds=1))
@@ -152,7 +167,7 @@ def test_a_new_order_is_confirmed_by_email_and_the_disabled_sms_is_recorded_as_s
     order = corpus_order(phone="+48 601 234 567", locale="pl-PL")
     world = World(order)
 
-    world.consumer.notify(world.event(order))
+    world.notify(world.event(order))
 
     assert world.email.accepted == ["email confirmation #1001 to bob.norman@hostmail.com"]
     assert world.sms.accepted == []
@@ -169,7 +184,7 @@ def test_shipped_goes_by_email_and_sms_in_two_writes_each() -> None:
     order = corpus_order(phone="+48601234567", locale="ru").model_copy(update={"status": OrderStatus.SHIPPED})
     world = World(order)
 
-    world.consumer.notify(world.event(order, "OrderStatusChanged", 2))
+    world.notify(world.event(order, "OrderStatusChanged", 2))
 
     assert len(world.email.accepted) == 1 and world.sms.accepted == ["sms shipped #1001 to +48601234567"]
     assert world.messages.writes == 4  # claim + settle, per message
@@ -182,7 +197,7 @@ def test_the_same_status_change_three_times_sends_one_message_each() -> None:
     event = world.event(order, "OrderStatusChanged", 3)
 
     for _ in range(3):
-        world.consumer.notify(event)
+        world.notify(event)
 
     assert len(world.email.accepted) == 1 and len(world.sms.accepted) == 1
     assert len(world.details(order)) == 2  # each recorded once
@@ -196,8 +211,8 @@ def test_an_sms_in_quiet_hours_waits_for_its_timer_and_then_goes_once() -> None:
     world.clock.set(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))  # 23:15 in Warsaw
     event = world.event(order, "OrderStatusChanged", 2)
 
-    world.consumer.notify(event)
-    world.consumer.notify(event)  # SQS delivers it again: still waiting, nothing new
+    world.notify(event)
+    world.notify(event)  # SQS delivers it again: still waiting, nothing new
 
     assert len(world.email.accepted) == 1 and world.sms.accepted == []
     record = world.record(order, "shipped", "sms")
@@ -233,7 +248,7 @@ def test_a_message_that_cannot_go_is_skipped_with_its_reason(
     order = corpus_order(**customer)
     world = World(order, settings=Settings({"notify.email.sender": SENDER, **settings_values}))
 
-    world.consumer.notify(world.event(order))
+    world.notify(world.event(order))
 
     record = world.record(order, "confirmation", channel)
     assert (record.status, record.reason) == ("SKIPPED", reason)
@@ -244,7 +259,7 @@ def test_an_unknown_locale_falls_back_and_says_so() -> None:
     order = corpus_order(locale="de-DE", timezone="Mars/Olympus")
     world = World(order, settings=settings(**{"notify.locale_fallback": "pl"}))
 
-    world.consumer.notify(world.event(order))
+    world.notify(world.event(order))
 
     assert world.details(order)[0] == (
         "email confirmation sent to b***@hostmail.com "
@@ -258,8 +273,8 @@ def test_a_template_that_fails_is_parked_and_the_rest_goes_on() -> None:
     world = World(order, renderer=renderer)
     event = world.event(order, "OrderStatusChanged", 2)
 
-    world.consumer.notify(event)  # no RetryLater: retrying cannot fix a template
-    world.consumer.notify(event)
+    world.notify(event)  # no RetryLater: retrying cannot fix a template
+    world.notify(event)
 
     record = world.record(order, "shipped", "email")
     assert record.status == "FAILED"
@@ -274,7 +289,7 @@ def test_an_sms_over_the_owners_cap_is_not_sent() -> None:
         order, renderer=StubRenderer(sms_segments=4), settings=settings(**{"notify.sms.max_segments": 3})
     )
 
-    world.consumer.notify(world.event(order, "OrderStatusChanged", 2))
+    world.notify(world.event(order, "OrderStatusChanged", 2))
 
     assert world.sms.calls == 0
     assert world.record(order, "shipped", "sms").reason == "4 segments (GSM-7), over the cap of 3"
@@ -286,7 +301,7 @@ def test_a_permanent_refusal_is_recorded_and_not_retried() -> None:
         order, email=FakeProvider(script=[Rejected("MessageRejected: Email address is not verified.", False)])
     )
 
-    world.consumer.notify(world.event(order))
+    world.notify(world.event(order))
 
     record = world.record(order, "confirmation", "email")
     assert (record.status, record.reason) == ("FAILED", "MessageRejected: Email address is not verified.")
@@ -300,9 +315,9 @@ def test_throttling_is_retried_at_once_then_by_sqs_and_the_message_goes_once() -
     event = world.event(order)
 
     with pytest.raises(RetryLater, match="Throttling"):
-        world.consumer.notify(event)  # three attempts in this delivery
+        world.notify(event)  # three attempts in this delivery
     assert world.record(order, "confirmation", "email").status == "PENDING"
-    world.consumer.notify(event)  # the next delivery: one more throttle, then accepted
+    world.notify(event)  # the next delivery: one more throttle, then accepted
 
     assert world.email.calls == 5 and len(world.email.accepted) == 1
     assert world.record(order, "confirmation", "email").status == "SENT"
@@ -314,11 +329,11 @@ def test_a_timeout_after_the_provider_took_a_transactional_message_sends_it_agai
     event = world.event(order)
 
     with pytest.raises(RetryLater):
-        world.consumer.notify(event)
+        world.notify(event)
     with pytest.raises(RetryLater, match="being sent by another worker"):
-        world.consumer.notify(event)  # within the lease, nobody sends it again
+        world.notify(event)  # within the lease, nobody sends it again
     world.clock.advance(LEASE)
-    world.consumer.notify(event)
+    world.notify(event)
 
     assert len(world.email.accepted) == 2  # at least once: the customer may have two
     record = world.record(order, "confirmation", "email")
@@ -430,7 +445,9 @@ def test_marketing_email_carries_one_click_unsubscribe_and_an_opt_out_stops_the_
     order = delivered(consent=Consent(email=True))
     email = RecordingProvider()
     world = World(order, email=email, settings=settings(**MARKETING))
-    policy = replace(policy_from(world.settings), enabled=frozenset({("review", "email"), ("cart", "email")}))
+    policy = replace(
+        policy_from(world.settings), enabled=frozenset({("review", "email"), ("cart_reminder", "email")})
+    )
 
     world.consumer.deliver(order, "review", "email", cause="c1", policy=policy)
 
@@ -443,10 +460,10 @@ def test_marketing_email_carries_one_click_unsubscribe_and_an_opt_out_stops_the_
     assert (request.channel, request.address) == ("email", "bob.norman@hostmail.com")
 
     world.consent.opt_out("email", "Bob.Norman@hostmail.com", now=NOW)
-    world.consumer.deliver(order, "cart", "email", cause="c2", policy=policy)
+    world.consumer.deliver(order, "cart_reminder", "email", cause="c2", policy=policy)
 
     assert len(email.sent) == 1
-    assert world.record(order, "cart", "email").reason == "unsubscribed from email marketing"
+    assert world.record(order, "cart_reminder", "email").reason == "unsubscribed from email marketing"
 
 
 def test_an_order_message_has_no_unsubscribe_header_and_ignores_opt_outs() -> None:
@@ -455,7 +472,7 @@ def test_an_order_message_has_no_unsubscribe_header_and_ignores_opt_outs() -> No
     world = World(order, email=email)
     world.consent.opt_out("email", "bob.norman@hostmail.com", now=NOW)
 
-    world.consumer.notify(world.event(order))
+    world.notify(world.event(order))
 
     assert len(email.sent) == 1 and "List-Unsubscribe" not in email.sent[0].headers
 
@@ -551,7 +568,7 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
             }
         ),
     )
-    world.consumer.buyers = buyers = InMemoryBuyerIndex()
+    buyers = world.buyers
     world.clock.set(datetime(2026, 11, 20, 22, 15, tzinfo=UTC))  # 23:15 in Warsaw
 
     world.consumer.router.route(ReplenishmentDue(order_id=order.order_id).model_dump_json())
@@ -577,7 +594,7 @@ def test_a_replenishment_sms_held_by_quiet_hours_is_checked_again_when_it_may_go
 def test_no_review_request_within_the_pause_after_another_order(days_ago: int, sent: bool) -> None:
     order = delivered(consent=Consent(email=True))
     world = World(order, settings=settings(**MARKETING, **{"notify.marketing.pause_after_order_days": 3}))
-    world.consumer.buyers = buyers = InMemoryBuyerIndex()
+    buyers = world.buyers
     buyers.record(order, NOW - timedelta(days=10))  # the order itself never holds its own review back
     buyers.record(order.model_copy(update={"order_id": "shopify:2"}), NOW - timedelta(days=days_ago))
 

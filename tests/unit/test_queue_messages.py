@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shopflow.bootstrap import Runtime
 from shopflow.kernel.queue_messages import (
     CartStepDue,
     EventMessage,
@@ -16,8 +17,8 @@ from shopflow.kernel.queue_messages import (
     MessageRouter,
     ReplenishmentDue,
     UnroutableMessage,
+    legacy_body,
 )
-from shopflow.notifications.consumer import NotifyConsumer, legacy_body
 from shopflow.outbox.dispatch import ROUTES
 
 
@@ -119,8 +120,7 @@ def test_a_body_queued_before_typed_bodies_reaches_the_same_handler(
 
 
 def test_notify_routes_every_body_its_queue_carries() -> None:
-    consumer = NotifyConsumer.__new__(NotifyConsumer)  # the routes only: no stores needed
-    consumer.__post_init__()
+    consumer = Runtime(stage="test", table_name="shopflow-test").notifier  # as the notify function builds it
 
     routed_to_notify = {event for event, concerns in ROUTES.items() if "notify" in concerns}
     assert routed_to_notify <= consumer.router.types  # dispatch sends nothing notify cannot route

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from shopflow.capabilities import message_kinds
+from shopflow.carts.capability import KINDS as CART_MESSAGE_KINDS
 from shopflow.carts.model import Cart
 from shopflow.messaging.render import (
     KINDS,
@@ -24,11 +26,13 @@ from shopflow.messaging.render import (
     sms_segments,
     templates_path,
 )
-from shopflow.notifications.decide import product_links
-from shopflow.notifications.kinds import CART_KINDS, ORDER_KINDS
 from shopflow.orders.model import Order, Tracking
+from shopflow.orders.pages import product_links
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
+
+CART_KINDS = tuple(kind.name for kind in CART_MESSAGE_KINDS)
+ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS)
 
 RENDERER = Renderer()
 SHOP = Shop("Demo Shop", url="https://demo-shop.example")

@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shopflow.capabilities import capability_settings
+from shopflow.kernel.settings import Setting, SettingError, Value, split_list, url_check
 from shopflow.kernel.standard_webhooks import standard_webhooks_key
-from shopflow.notifications.kinds import KINDS, SMS_BY_DEFAULT
 
-Kind = Literal["string", "secret", "int", "bool", "list"]
-Value = str | int | bool | tuple[str, ...] | None
-
-
-class SettingError(ValueError):
-    """A value that does not fit its setting; the message says why, naming the key."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    key: str
-    kind: Kind
-    description: str
-    default: Value = None
-    minimum: int | None = None
-    maximum: int | None = None
-    check: Callable[[str], str | None] | None = None  # returns a complaint, or None when fine
-    required: str | None = None  # why `config unset` may not remove it; None: it may
-
-    @property
-    def secure(self) -> bool:
-        return self.kind == "secret"
-
+# Setting, SettingError and Value are the kernel's (each capability declares its own settings);
+# named here too, where config's readers have always found them.
+__all__ = [
+    "BY_KEY",
+    "SETTINGS",
+    "Setting",
+    "SettingError",
+    "Value",
+    "defaults_document",
+    "key_to_name",
+    "parse_setting",
+]
 
 # A sender's current secret: removing it would refuse the sender's every delivery.
 _SIGNS_DELIVERIES = (
@@ -66,7 +53,7 @@ _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 
 
 def _shop_domains(value: str) -> str | None:
-    bad = [d for d in _split(value) if not _SHOP_DOMAIN.match(d)]
+    bad = [d for d in split_list(value) if not _SHOP_DOMAIN.match(d)]
     return f"not a *.myshopify.com domain: {', '.join(bad)}" if bad else None
 
 
@@ -75,34 +62,6 @@ _EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.
 
 def _email(value: str) -> str | None:
     return None if _EMAIL.match(value) else "must be an email address like orders@example.com"
-
-
-def _url(value: str) -> str | None:
-    return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
-
-
-def _product_url(value: str) -> str | None:
-    if complaint := _url(value):
-        return complaint
-    if "{product_id}" not in value and "{sku}" not in value:
-        return "must contain {product_id} or {sku}"
-    try:
-        value.format(product_id="1", sku="1")
-    except (KeyError, IndexError, ValueError):
-        return "may use only {product_id} and {sku}"
-    return None
-
-
-def _consumption_periods(value: str) -> str | None:
-    # Imported here: the rules module reads Settings, which is built on this spec.
-    from shopflow.replenishment.rules import parse_rule
-
-    for entry in _split(value):
-        try:
-            parse_rule(entry)
-        except ValueError as exc:
-            return str(exc)
-    return None
 
 
 def _timezone(value: str) -> str | None:
@@ -124,10 +83,6 @@ def _quiet_hours(value: str) -> str | None:
 
 def _locale(value: str) -> str | None:
     return None if value in ("en", "ru", "pl") else "must be one of en, ru, pl"
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -182,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
         "string",
         "The shop name customers know: signs every message and starts every SMS; unset: they name no shop.",
     ),
-    Setting("shop.url", "string", "The shop's home page, linked in messages.", check=_url),
+    Setting("shop.url", "string", "The shop's home page, linked in messages.", check=url_check),
     Setting(
         "shop.timezone",
         "string",
@@ -235,124 +190,12 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=720,
     ),
     Setting(
-        "notify.review.after_days",
-        "int",
-        "Days after delivery the customer is asked for a review (marketing: needs their consent).",
-        default=7,
-        minimum=1,
-        maximum=90,
-    ),
-    Setting(
-        "notify.review.url_template",
-        "string",
-        "Review page of a product, {product_id} or {sku} filled in; no review request is sent until set.",
-        check=_product_url,
-    ),
-    Setting(
-        "notify.delayed.after_hours",
-        "int",
-        "Hours after payment an unshipped order counts as late: the customer gets an apology and a code.",
-        default=48,
-        minimum=1,
-        maximum=720,
-    ),
-    Setting(
-        "notify.delayed.coupon_percent",
-        "int",
-        "Discount (percent) of the late-order apology code.",
-        default=10,
-        minimum=1,
-        maximum=90,
-    ),
-    Setting(
-        "notify.delayed.coupon_valid_days",
-        "int",
-        "Days the late-order apology code stays valid.",
-        default=30,
-        minimum=1,
-        maximum=365,
-    ),
-    Setting(
         "notify.marketing.pause_after_order_days",
         "int",
         "No reminders (abandoned cart, review, replenishment) for this many days after an order; 0: off.",
         default=3,
         minimum=0,
         maximum=90,
-    ),
-    Setting(
-        "notify.replenishment.periods",
-        "list",
-        "Days one unit lasts, comma-separated: sku:<SKU>=<days>, product:<id>=<days>, tag:<tag>=<days> "
-        "(a SKU rule beats a product rule beats a tag rule). Empty: no replenishment reminders.",
-        default=(),
-        check=_consumption_periods,
-    ),
-    Setting(
-        "notify.replenishment.lead_days",
-        "int",
-        "Days before a customer's supply runs out (quantity x days per unit after delivery) "
-        "they are reminded: ordering and delivery take this long.",
-        default=5,
-        minimum=0,
-        maximum=60,
-    ),
-    Setting(
-        "notify.replenishment.url_template",
-        "string",
-        "Product page, {product_id} or {sku} filled in, linked in replenishment reminders; unset: shop.url.",
-        check=_product_url,
-    ),
-    Setting(
-        "notify.cart_reminder.after_minutes",
-        "int",
-        "Minutes without activity after which a cart counts as abandoned and gets its first reminder.",
-        default=60,
-        minimum=5,
-        maximum=10080,
-    ),
-    Setting(
-        "notify.cart_offer.after_hours",
-        "int",
-        "Hours after the first reminder the second one, with a single-use discount code, is due "
-        "(under notify.marketing.cap_hours the frequency cap skips it).",
-        default=24,
-        minimum=1,
-        maximum=336,
-    ),
-    Setting(
-        "notify.cart_offer.percent",
-        "int",
-        "Discount (percent) of the second cart reminder's code.",
-        default=10,
-        minimum=1,
-        maximum=90,
-    ),
-    Setting(
-        "notify.cart_offer.valid_days",
-        "int",
-        "Days the second cart reminder's code stays valid.",
-        default=7,
-        minimum=1,
-        maximum=90,
-    ),
-    Setting(
-        "notify.cart_offer.min_total",
-        "int",
-        "Smallest cart total (whole units of its currency) that gets the second reminder and its code.",
-        default=0,
-        minimum=0,
-        maximum=1000000,
-    ),
-    *(
-        Setting(
-            f"notify.{kind}.{channel}",
-            "bool",
-            f"Send the {kind} message by {channel}.",
-            default=channel == "email" or kind in SMS_BY_DEFAULT,
-        )
-        for kind in KINDS
-        for channel in ("email", "sms")
     ),
     Setting(
         "dedup.retention_days",
@@ -363,6 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=90,
     ),
 )
+SETTINGS += capability_settings()  # each capability declares its own (kernel/capability.py)
 BY_KEY = {s.key: s for s in SETTINGS}
 
 
@@ -379,7 +223,7 @@ def parse_setting(key: str, raw: str) -> Value:
             raise SettingError(f"{key}: must not be empty")
         return text
     if setting.kind == "list":
-        return _split(text)
+        return split_list(text)
     if setting.kind == "bool":
         if text.lower() not in ("true", "false"):
             raise SettingError(f"{key}: must be true or false, not {text!r}")

@@ -11,6 +11,7 @@ looks at which other keys a body has. Three kinds cross queues today:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -57,6 +58,24 @@ class ReplenishmentDue(_Body):
     type: Literal["replenishment"] = "replenishment"
     order_id: str
     flow: Literal["replenishment"] | None = None  # written by timers armed before this model
+
+
+def legacy_body(body: str) -> str:
+    """A body queued before typed bodies (decision 53): `{"deferred": payload}`, told apart by its
+    payload's keys as notify did then. Kept until no such body can be queued (4 days' retention
+    after the upgrade); every other body is returned as it is."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not (isinstance(document, dict) and isinstance(document.get("deferred"), dict)):
+        return body
+    payload: dict[str, Any] = document["deferred"]
+    if "cart_id" in payload:
+        return CartStepDue.model_validate(payload).model_dump_json()
+    if payload.get("flow") == "replenishment":
+        return ReplenishmentDue.model_validate(payload).model_dump_json()
+    return HeldMessage.model_validate(payload).model_dump_json()
 
 
 M = TypeVar("M", bound=BaseModel)

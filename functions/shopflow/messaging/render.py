@@ -22,13 +22,14 @@ import jinja2
 from babel.core import UnknownLocaleError
 from babel.numbers import UnknownCurrencyError
 
+from shopflow.capabilities import message_kinds
 from shopflow.carts.model import Cart
 from shopflow.messaging.formats import Formats
-from shopflow.notifications.decide import SUPPORTED_LOCALES, resolve_locale
-from shopflow.notifications.kinds import KINDS
+from shopflow.messaging.locales import SUPPORTED_LOCALES, resolve_locale
 from shopflow.orders.model import Order
 
 LOCALES: tuple[str, ...] = SUPPORTED_LOCALES
+KINDS: tuple[str, ...] = tuple(kind.name for kind in message_kinds())  # every capability's
 __all__ = [
     "KINDS",
     "LOCALES",

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shopflow.notifications.kinds import CHANNELS
+from shopflow.kernel.messages import CHANNELS
 
 # Long enough for a customer to act on an old email; a fresh one comes with every message.
 TOKEN_LIFETIME = timedelta(days=180)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.carts.model import Cart
+from shopflow.kernel.messages import Channel
 from shopflow.kernel.skip import Skip
 from shopflow.messaging.addresses import UndeliverableAddress, wire_address
-from shopflow.notifications.kinds import TRANSACTIONAL, Channel
+from shopflow.messaging.locales import resolve_locale
 from shopflow.notifications.policy import NotifyPolicy
-from shopflow.orders.model import Order, OrderStatus
-
-SUPPORTED_LOCALES = ("en", "ru", "pl")
+from shopflow.orders.model import Order
 
 
 @dataclass(frozen=True)
@@ -34,15 +32,20 @@ class Defer:
 
 
 def decide(
-    subject: Order | Cart, kind: str, channel: Channel, policy: NotifyPolicy, now: datetime
+    subject: Order | Cart,
+    kind: str,
+    channel: Channel,
+    policy: NotifyPolicy,
+    now: datetime,
+    *,
+    transactional: bool,
 ) -> Send | Skip | Defer:
-    """`subject`: the order, or the cart of a cart reminder (checked by its own rules first)."""
+    """`subject`: the order, or the cart of a cart reminder (checked by its own flow first).
+    `transactional`: about the customer's own order, so no marketing consent is needed."""
     if not policy.sends(kind, channel):
         return Skip(f"{channel} disabled for {kind}")
     customer = subject.customer
-    if kind == "review" and isinstance(subject, Order) and subject.status is not OrderStatus.DELIVERED:
-        return Skip(f"order is {subject.status} now")
-    if kind not in TRANSACTIONAL and not getattr(customer.consent, channel):
+    if not transactional and not getattr(customer.consent, channel):
         return Skip(f"no {channel} marketing consent")
     if channel == "email":
         if policy.sender is None:
@@ -73,37 +76,6 @@ def decide(
     return Send(address=address, locale=locale, timezone=timezone, notes=notes)
 
 
-def product_links(order: Order, url_template: str) -> tuple[tuple[str, str], ...]:
-    """(product name, review page) once per page, in the order's line order. A page template with
-    {sku} reviews each variant; one with {product_id} reviews each product once."""
-    by_sku = "{sku}" in url_template
-    seen: set[str] = set()
-    links: list[tuple[str, str]] = []
-    for line in order.lines:
-        if ("{product_id}" in url_template and not line.product_id) or (by_sku and not line.sku):
-            continue
-        page = url_template.format(product_id=line.product_id or "", sku=line.sku or "")
-        if page not in seen:
-            seen.add(page)
-            links.append((line.name, page))
-    return tuple(links)
-
-
-def shop_links(order: Order, url_template: str | None, shop_url: str | None) -> tuple[tuple[str, str], ...]:
-    """(product name, where to buy it again): its page when the template can be filled for the
-    line, else the shop's home page; () when there is neither."""
-    links: list[tuple[str, str]] = []
-    for line in order.lines:
-        page = None
-        if url_template is not None:
-            page = product_links(order.model_copy(update={"lines": (line,)}), url_template)
-        if page:
-            links.append(page[0])
-        elif shop_url is not None:
-            links.append((line.name, shop_url))
-    return tuple(links)
-
-
 def quiet_until(now: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:
     """The end of the quiet hours `now` falls in (in UTC), or None outside them.
 
@@ -120,18 +92,6 @@ def quiet_until(now: datetime, zone: ZoneInfo, start: time, end: time) -> dateti
         return None
     end_day = local.date() + timedelta(days=1) if crosses_midnight and clock >= start else local.date()
     return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
-
-
-def resolve_locale(requested: str | None, fallback: str) -> tuple[str, str | None]:
-    """('pl', None) for 'pl-PL'; the fallback and why, for a missing or unsupported locale."""
-    if fallback not in SUPPORTED_LOCALES:
-        raise ValueError(f"fallback locale {fallback!r} is not one of {', '.join(SUPPORTED_LOCALES)}")
-    if not requested or not requested.strip():
-        return fallback, f"no locale; used {fallback}"
-    language = re.split(r"[-_]", requested.strip(), maxsplit=1)[0].lower()
-    if language in SUPPORTED_LOCALES:
-        return language, None
-    return fallback, f"unknown locale {requested.strip()}; used {fallback}"
 
 
 def e164(phone: str) -> str | None:

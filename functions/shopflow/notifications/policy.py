@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from shopflow.carts.reminders import CartTiming, cart_timing
-from shopflow.notifications.kinds import CHANNELS, KINDS, Channel
-from shopflow.replenishment.rules import ReplenishmentRules, replenishment_rules
+from shopflow.kernel.messages import CHANNELS, Channel
 
 if TYPE_CHECKING:  # settings are handed in; reading them needs no import
     from shopflow.config.settings import Settings
@@ -25,18 +22,10 @@ class NotifyPolicy:
     reply_to: str | None
     configuration_set: str | None
     unsubscribe_secret: str | None
-    review_url_template: str | None
-    product_url_template: str | None  # a product's page in the shop (replenishment reminders)
     marketing_cap: timedelta  # one marketing message per customer per this long
     sms_max_segments: int
     quiet_hours: tuple[time, time] | None  # (start, end) in the customer's day; None: no quiet hours
     enabled: frozenset[tuple[str, Channel]]  # (kind, channel) pairs the owner wants sent
-    cart_timing: CartTiming
-    pause_after_order: timedelta  # no reminders this long after the customer's last order
-    offer_percent: int
-    offer_valid: timedelta
-    offer_min_total: Decimal
-    replenishment: ReplenishmentRules
 
     def sends(self, kind: str, channel: Channel) -> bool:
         return (kind, channel) in self.enabled
@@ -64,21 +53,21 @@ def policy_from(settings: Settings) -> NotifyPolicy:
         reply_to=_text(settings, "notify.email.reply_to"),
         configuration_set=_text(settings, "notify.email.configuration_set"),
         unsubscribe_secret=_text(settings, "notify.unsubscribe.secret"),
-        review_url_template=_text(settings, "notify.review.url_template"),
-        product_url_template=_text(settings, "notify.replenishment.url_template"),
         marketing_cap=timedelta(hours=settings.int_value("notify.marketing.cap_hours")),
         sms_max_segments=settings.int_value("notify.sms.max_segments"),
         quiet_hours=_quiet_hours(_text(settings, "notify.sms.quiet_hours")),
-        enabled=frozenset(
-            (kind, channel)
-            for kind in KINDS
-            for channel in CHANNELS
-            if settings.get(f"notify.{kind}.{channel}") is True
-        ),
-        cart_timing=cart_timing(settings),
-        pause_after_order=timedelta(days=settings.int_value("notify.marketing.pause_after_order_days")),
-        offer_percent=settings.int_value("notify.cart_offer.percent"),
-        offer_valid=timedelta(days=settings.int_value("notify.cart_offer.valid_days")),
-        offer_min_total=Decimal(settings.int_value("notify.cart_offer.min_total")),
-        replenishment=replenishment_rules(settings),
+        enabled=_enabled(settings),
     )
+
+
+def _enabled(settings: Settings) -> frozenset[tuple[str, Channel]]:
+    """(kind, channel) of every `notify.<kind>.<channel>` switch that is on: each capability
+    declares its kinds, and with them these switches (shopflow/capabilities.py)."""
+    enabled: set[tuple[str, Channel]] = set()
+    for key, value in settings.as_dict().items():
+        parts = key.split(".")
+        if value is True and len(parts) == 3 and parts[0] == "notify":
+            channel = next((c for c in CHANNELS if c == parts[2]), None)
+            if channel is not None:
+                enabled.add((parts[1], channel))
+    return frozenset(enabled)

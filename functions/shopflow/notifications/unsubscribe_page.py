@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING
 
-from shopflow.config.settings import Settings
 from shopflow.messaging.unsubscribe import TokenError, read_token
 from shopflow.observability import logger, mask
 from shopflow.store.consent import ConsentStore
+
+if TYPE_CHECKING:  # settings are handed in
+    from shopflow.config.settings import Settings
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

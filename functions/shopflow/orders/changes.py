@@ -109,6 +109,11 @@ DomainEvent = OrderPlaced | OrderStatusChanged | OrderDelayed
 AWAITING_SHIPMENT = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
+def delivers(event: DomainEvent) -> bool:
+    """The event records the order becoming delivered (a late-order notice may carry that status)."""
+    return event.status is OrderStatus.DELIVERED and not isinstance(event, OrderDelayed)
+
+
 @dataclass(frozen=True)
 class Outcome:
     # The order after the change; when nothing visible changed, `timeline` is None and the

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shopflow.kernel.messages import CHANNELS
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
-from shopflow.notifications.kinds import CHANNELS, kinds_for
 from shopflow.orders.changes import DomainEvent, OrderChange, OrderPlaced
 from shopflow.orders.model import Order
+from shopflow.orders.status_messages import kinds_for
 
 
 @dataclass(frozen=True)

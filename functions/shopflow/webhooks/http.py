@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.observability import logger
-from shopflow.orders.model import Order
-from shopflow.orders.service import ConcurrentUpdates, ReplenishmentPlanner, record_delivery
+from shopflow.orders.service import ConcurrentUpdates, record_delivery
 from shopflow.webhooks.common import (
     MAX_BODY_BYTES,
     MAX_HEADER_ID_CHARS,
@@ -137,9 +136,7 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
             received,
             runtime.orders,
             now=runtime.clock.now(),
-            late_after=timedelta(hours=settings.int_value("notify.delayed.after_hours")),
-            review_after=timedelta(days=settings.int_value("notify.review.after_days")),
-            replenishment_due=_replenishment_planner(settings, runtime),
+            timers=runtime.order_timers(settings),
         )
     except ConcurrentUpdates:
         return _busy("order", {"order_id": received.change.order_id})
@@ -151,21 +148,6 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
     return _recorded(
         sender, received.via, recorded.status, {"order_id": recorded.order_id}, recorded.reason, details
     )
-
-
-def _replenishment_planner(settings: Settings, runtime: Runtime) -> ReplenishmentPlanner | None:
-    """When a delivered order's consumables are about to run out (product tags from the catalog,
-    read only when a tag rule could apply)."""
-    from shopflow.replenishment.rules import consumables_of, reminder_due, replenishment_rules
-
-    rules = replenishment_rules(settings)
-    if not rules.rules:
-        return None
-
-    def due(order: Order, delivered_at: datetime) -> datetime | None:
-        return reminder_due(consumables_of(order, rules, runtime.catalog.tags), delivered_at, rules.lead)
-
-    return due
 
 
 def _answer_cart(sender: str, received: ReceivedCartChange, settings: Settings, runtime: Runtime) -> Answer:

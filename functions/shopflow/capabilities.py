@@ -1,0 +1,37 @@
+"""Every capability shopflow runs, in one list: adding one is a line here (docs/architecture.md).
+
+Each entry declares its settings and message kinds, and hooks that wire its flows, timer
+actions and order timers into the Runtime (`kernel/capability.py`).
+"""
+
+from __future__ import annotations
+
+from shopflow.carts.capability import CAPABILITY as CARTS
+from shopflow.kernel.capability import Capability
+from shopflow.kernel.messages import MessageKind
+from shopflow.kernel.settings import Setting
+from shopflow.orders.capability import CAPABILITY as ORDERS
+from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
+from shopflow.reviews.capability import CAPABILITY as REVIEWS
+
+CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS)
+
+
+def message_kinds() -> tuple[MessageKind, ...]:
+    return tuple(kind for capability in CAPABILITIES for kind in capability.kinds)
+
+
+def capability_settings() -> tuple[Setting, ...]:
+    """Each capability's own settings, then whether each of its messages goes by email and SMS."""
+    own = tuple(setting for capability in CAPABILITIES for setting in capability.settings)
+    channels = tuple(
+        Setting(
+            f"notify.{kind.name}.{channel}",
+            "bool",
+            f"Send the {kind.name} message by {channel}.",
+            default=channel == "email" or kind.sms_by_default,
+        )
+        for kind in message_kinds()
+        for channel in ("email", "sms")
+    )
+    return own + channels

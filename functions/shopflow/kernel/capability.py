@@ -1,0 +1,46 @@
+"""A capability, as the rest of shopflow plugs it in: what it declares and what it wires.
+
+Each capability's folder has one small `capability.py` holding a `Capability`; the list of them
+is `shopflow/capabilities.py`. Settings and message kinds are plain declarations (the settings
+spec, `shopflow config` and the templates check read them); the wiring hooks get the Runtime
+and import their flow modules inside, so a function loads only what it runs (cold start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shopflow.kernel.messages import MessageFlow, MessageKind
+from shopflow.kernel.settings import Setting
+from shopflow.kernel.timers import TimerRequest
+
+TimerAction = Callable[[dict[str, Any]], None]  # a due timer's payload -> what it does
+# (the order's events from one commit, the order after it, now) -> timers that commit arms
+OrderTimers = Callable[[tuple[Any, ...], Any, datetime], tuple[TimerRequest, ...]]
+# Hooks receive the Runtime (bootstrap.Runtime); typed Any here: the kernel knows no wiring.
+Runtime = Any
+
+
+def _none(runtime: Runtime) -> Sequence[Any]:
+    return ()
+
+
+def _no_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    settings: tuple[Setting, ...] = ()
+    kinds: tuple[MessageKind, ...] = ()  # the messages it sends: templates/<locale>/<kind>.*
+    # The flows of its messages, for the notify function.
+    message_flows: Callable[[Runtime], Sequence[MessageFlow]] = _none
+    # Timer action name -> what runs when such a timer fires, for the timers function.
+    timer_actions: Callable[[Runtime], Mapping[str, TimerAction]] = _no_actions
+    # Timers an order's commit arms (a late-order check, a review request), for the intake;
+    # given the settings of the request, once per delivery.
+    order_timers: Callable[[Runtime, Any], Sequence[OrderTimers]] = lambda runtime, settings: ()

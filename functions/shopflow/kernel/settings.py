@@ -1,0 +1,57 @@
+"""What a setting is: its key, type, bounds, default and meaning. Each capability declares its
+own (`<capability>/capability.py`); `config/spec.py` gathers them with the shared ones.
+
+Common value checks live here so every capability checks a URL or a page template alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["string", "secret", "int", "bool", "list"]
+Value = str | int | bool | tuple[str, ...] | None
+
+
+class SettingError(ValueError):
+    """A value that does not fit its setting; the message says why, naming the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: Kind
+    description: str
+    default: Value = None
+    minimum: int | None = None
+    maximum: int | None = None
+    check: Callable[[str], str | None] | None = None  # returns a complaint, or None when fine
+    required: str | None = None  # why `config unset` may not remove it; None: it may
+
+    @property
+    def secure(self) -> bool:
+        return self.kind == "secret"
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """A list setting's items: comma-separated, trimmed, lower case."""
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def url_check(value: str) -> str | None:
+    return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
+
+
+def product_url_check(value: str) -> str | None:
+    """A product page template: a URL with {product_id} or {sku} (and nothing else) to fill in."""
+    if complaint := url_check(value):
+        return complaint
+    if "{product_id}" not in value and "{sku}" not in value:
+        return "must contain {product_id} or {sku}"
+    try:
+        value.format(product_id="1", sku="1")
+    except (KeyError, IndexError, ValueError):
+        return "may use only {product_id} and {sku}"
+    return None

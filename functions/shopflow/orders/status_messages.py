@@ -1,0 +1,131 @@
+"""The messages an order's own life causes: confirmation, paid, shipped, delivered, cancelled,
+refunded and the late-order apology. Transactional: sent without marketing consent.
+
+Outbox events (`OrderPlaced`, `OrderStatusChanged`, `OrderDelayed`) reach the notify queue as
+`EventMessage`s; this flow turns each into the message of the status it announces and hands it
+to the notify pipeline, which decides, sends once and settles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shopflow.kernel.messages import Extras, MessageKind, Outbound, Route
+from shopflow.kernel.queue_messages import EventMessage
+from shopflow.kernel.skip import Skip
+from shopflow.orders.capability import KINDS
+from shopflow.orders.model import Order, OrderStatus
+from shopflow.orders.purchases import BuyerIndex
+
+if TYPE_CHECKING:
+    from shopflow.orders.ports import StoredOrder
+
+
+# The outbox events this flow hears (dispatch routes them to the notify queue).
+EVENT_TYPES = ("OrderPlaced", "OrderStatusChanged", "OrderDelayed")
+
+# The status an order moved to -> the message it causes. `processing` and `returned` cause none.
+_BY_STATUS: dict[OrderStatus, str] = {
+    OrderStatus.PAID: "paid",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+}
+
+# A new order gets one message, the one for the status it arrives in: before it ships, the
+# confirmation (a shop that takes payment at checkout sends one confirmation, not a confirmation
+# and a "paid"); once shipped or later, that status's message, which also lists the order (the
+# confirmation would promise to say when it ships). `returned` sends nothing, as a change does.
+_FIRST_BY_STATUS: dict[OrderStatus, str] = {
+    **_BY_STATUS,
+    OrderStatus.PENDING: "confirmation",
+    OrderStatus.PAID: "confirmation",
+    OrderStatus.PROCESSING: "confirmation",
+}
+
+
+def kinds_for(event_type: str, status: OrderStatus) -> tuple[str, ...]:
+    """The messages an outbox event causes: for a new order (`OrderPlaced`) the one message of the
+    status it arrives in (`_FIRST_BY_STATUS`); for a status change, that status's message."""
+    if event_type == "OrderPlaced":
+        return (_FIRST_BY_STATUS[status],) if status in _FIRST_BY_STATUS else ()
+    if event_type == "OrderDelayed":
+        return ("delayed",)
+    if event_type == "OrderStatusChanged" and status in _BY_STATUS:
+        return (_BY_STATUS[status],)
+    return ()
+
+
+class BadOrderEvent(ValueError):
+    """An event body without its order: it goes to the DLQ after its receives."""
+
+
+class OrderMissing(Exception):
+    """The event's order is not readable yet (it is written with the event): SQS brings it back."""
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    cause: str  # outbox_id
+    event_type: str
+    order_id: str
+    status: OrderStatus
+    occurred_at: datetime | None = None
+
+    @classmethod
+    def of(cls, message: EventMessage) -> OrderEvent:
+        event = message.event
+        try:
+            return cls(
+                cause=message.outbox_id,
+                event_type=message.type,
+                order_id=str(event["order_id"]),
+                status=OrderStatus(event["status"]),
+                occurred_at=datetime.fromisoformat(event["occurred_at"])
+                if event.get("occurred_at")
+                else None,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadOrderEvent(f"{message.type} without its order: {type(exc).__name__}") from None
+
+
+@dataclass
+class OrderStatusMessages:
+    get_order: Callable[[str], StoredOrder | None]
+    buyers: BuyerIndex | None = None
+    kinds: tuple[MessageKind, ...] = KINDS
+
+    def routes(self, outbound: Outbound) -> Iterable[Route]:
+        def heard(message: EventMessage) -> None:
+            self.notify(OrderEvent.of(message), outbound)
+
+        return [(event_type, EventMessage, heard) for event_type in EVENT_TYPES]
+
+    def notify(self, event: OrderEvent, outbound: Outbound) -> None:
+        kinds = kinds_for(event.event_type, event.status)
+        if not kinds:
+            return
+        stored = self.get_order(event.order_id)
+        if stored is None:
+            raise OrderMissing(f"order {event.order_id} not found")  # cannot happen: written with the event
+        placed_at = stored.order.placed_at or event.occurred_at
+        if event.event_type == "OrderPlaced" and self.buyers is not None and placed_at is not None:
+            # The intake wrote the buyer index right after its commit; a crash in between would
+            # let a reminder miss this order, so it is written again here (the same items).
+            self.buyers.record(stored.order, placed_at)
+        for kind in kinds:
+            outbound.send(stored.order, kind, cause=event.cause)
+
+    def subject(self, subject_id: str) -> Order | None:
+        stored = self.get_order(subject_id)
+        return stored.order if stored else None
+
+    def recheck(self, subject: Order, kind: str, now: datetime) -> Order:
+        return subject  # about the order's own status: it goes as the order is now
+
+    def extras(self, subject: Order, kind: str) -> Extras | Skip:
+        return Extras(coupon=subject.delay_coupon)
