@@ -52,7 +52,7 @@ from shopflow.local.template import Template  # noqa: E402
 from shopflow.notifications.consumer import LEASE, RetryLater  # noqa: E402
 from shopflow.orders.changes import OrderPlaced  # noqa: E402
 from shopflow.orders.model import Tracking  # noqa: E402
-from shopflow.orders.ports import Commit  # noqa: E402
+from shopflow.orders.ports import Commit, outbox_messages  # noqa: E402
 from shopflow.orders.status_messages import OrderEvent, OrderStatusMessages  # noqa: E402
 from shopflow.store.orders import DynamoOrderStore  # noqa: E402
 from shopflow.webhooks import shopify  # noqa: E402
@@ -109,8 +109,12 @@ class Stack:
             update={"order_id": f"shopify:{n}", "external_id": str(n), "number": f"#{n}"}
         )
         event = OrderPlaced(order_id=order.order_id, status=order.status, occurred_at=NOW)
-        self.store.commit(Commit((f"bench-{n}",), order, None, None, (event,), NOW))
-        return OrderEvent(f"{order.order_id}#v1#OrderPlaced", "OrderPlaced", order.order_id, order.status)
+        commit = Commit((f"bench-{n}",), order, None, None, (event,), NOW)
+        work = self.store.unit_of_work()
+        self.store.stage(commit, work)
+        work.commit()
+        (announced,) = outbox_messages(commit)
+        return OrderEvent(announced.outbox_id, "OrderPlaced", order.order_id, order.status)
 
 
 def requests_per_message(orders: int) -> None:

@@ -23,9 +23,10 @@ from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.orders.changes import OrderSnapshot
 from shopflow.orders.model import OrderStatus, can_transition
-from shopflow.orders.ports import Commit, ReceivedChange, delivery_digest
+from shopflow.orders.ports import ReceivedChange, delivery_digest
 from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
 from shopflow.store.orders import DynamoOrderStore
+from shopflow.store.unit_of_work import DynamoUnitOfWork
 from shopflow.webhooks import shopify
 from tests.support import SHOP_DOMAIN, SHOPIFY_SECRET, corpus, dumps, shopify_headers
 
@@ -282,19 +283,30 @@ def inject(
     return injected
 
 
+class ObservedUnitOfWork(DynamoUnitOfWork):
+    """The real unit of work, keeping what its commit raised in `raised`."""
+
+    def __init__(self, connection: Any, raised: list[Exception]) -> None:
+        super().__init__(connection)
+        self._raised = raised
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except Exception as exc:
+            self._raised.append(exc)
+            raise
+
+
 class ObservedStore(DynamoOrderStore):
-    """The real store, keeping what each commit raised."""
+    """The real store, keeping what each commit of its units of work raised."""
 
     def __init__(self) -> None:
         super().__init__()
         self.raised: list[Exception] = []
 
-    def commit(self, commit: Commit) -> None:
-        try:
-            super().commit(commit)
-        except Exception as exc:
-            self.raised.append(exc)
-            raise
+    def unit_of_work(self) -> DynamoUnitOfWork:
+        return ObservedUnitOfWork(self.connection, self.raised)
 
 
 def assert_mapped_from_transaction_conflict(error: Exception) -> None:

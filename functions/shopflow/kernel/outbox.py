@@ -1,6 +1,6 @@
 """An event to publish, as a unit of work writes it: the stream carries it to dispatch.
 
-Its id names the input that caused it, not the aggregate it changed (decision 55): the same
+Its id names the input that caused it, not the aggregate it changed (decision 57): the same
 delivery (a sender's retry, a timer that fires twice) always gives the same id, and consumers
 deduplicate on it (decision 7), so an event published twice is handled once. An order, a
 stock item or a reservation can each publish events in one unit of work without knowing each

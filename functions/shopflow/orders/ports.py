@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Protocol
 
 from shopflow.kernel.messages import CHANNELS
+from shopflow.kernel.outbox import OutboxMessage, outbox_id
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
+from shopflow.kernel.unit_of_work import UnitOfWork
 from shopflow.orders.changes import DomainEvent, OrderChange, OrderPlaced
 from shopflow.orders.model import Order
 from shopflow.orders.status_messages import kinds_for
@@ -78,23 +80,26 @@ class Commit:
         return self.order.placed_at or placed.occurred_at
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    outbox_id: str
-    event_type: str
-    payload: str  # JSON of the event
-
-
 def outbox_messages(commit: Commit) -> tuple[OutboxMessage, ...]:
-    # The id is derived from the order version, so the same change can never yield two ids.
+    # The id names the delivery, not the order (decision 57): the same delivery always yields
+    # the same id, and only one commit of it can succeed (the order's version and markers).
     return tuple(
         OutboxMessage(
-            outbox_id=f"{commit.order.order_id}#v{commit.new_version}#{event.type}",
+            outbox_id=outbox_id(commit.dedup_keys, event.type, ordinal=ordinal),
             event_type=event.type,
             payload=event.model_dump_json(),
         )
-        for event in commit.events
+        for ordinal, event in _numbered_by_type(commit.events)
     )
+
+
+def _numbered_by_type(events: Sequence[DomainEvent]) -> list[tuple[int, DomainEvent]]:
+    seen: dict[str, int] = {}
+    numbered = []
+    for event in events:
+        numbered.append((seen.get(event.type, 0), event))
+        seen[event.type] = seen.get(event.type, 0) + 1
+    return numbered
 
 
 @dataclass(frozen=True)
@@ -133,11 +138,17 @@ def recorded_before(deliveries: Sequence[str], dedup_keys: Sequence[str]) -> boo
 
 
 class OrderStore(Protocol):
+    """The order repository: loads orders and stages their writes into a unit of work."""
+
     def load(self, order_id: str, dedup_keys: Sequence[str]) -> Loaded: ...
 
-    def commit(self, commit: Commit) -> None:
-        """Write all of `commit` or nothing. Raises `VersionConflict` when the order was created or
-        changed since it was read (by this delivery too: reading again tells)."""
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work of this repository's kind (other repositories stage into it too)."""
+        ...
+
+    def stage(self, commit: Commit, work: UnitOfWork) -> None:
+        """Stage all of `commit` into `work`; `work.commit()` raises `VersionConflict` when the
+        order was created or changed since it was read (by this delivery too: reading again tells)."""
         ...
 
     def get(self, order_id: str) -> StoredOrder | None: ...

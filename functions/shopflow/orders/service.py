@@ -1,4 +1,5 @@
-"""Recording one verified delivery: read, apply, commit once; retry only on a lost race."""
+"""Recording one received change: read, apply, stage into a unit of work and commit it once;
+retry only on a lost race, with a new read and a new unit of work."""
 
 from __future__ import annotations
 
@@ -65,21 +66,24 @@ def record_delivery(
         ):
             status = stored.order.status if stored else None
             return Recorded("ignored", order_id, status, reason=outcome.ignored_because)
+        work = store.unit_of_work()
+        store.stage(
+            Commit(
+                dedup_keys=delivery.dedup_keys,
+                order=outcome.order,
+                expected_version=stored.version if stored else None,
+                timeline=outcome.timeline,
+                events=outcome.events,
+                now=now,
+                recorded_deliveries=stored.deliveries if stored else (),
+                timers=tuple(
+                    timer for planner in timers for timer in planner(outcome.events, outcome.order, now)
+                ),
+            ),
+            work,
+        )
         try:
-            store.commit(
-                Commit(
-                    dedup_keys=delivery.dedup_keys,
-                    order=outcome.order,
-                    expected_version=stored.version if stored else None,
-                    timeline=outcome.timeline,
-                    events=outcome.events,
-                    now=now,
-                    recorded_deliveries=stored.deliveries if stored else (),
-                    timers=tuple(
-                        timer for planner in timers for timer in planner(outcome.events, outcome.order, now)
-                    ),
-                )
-            )
+            work.commit()
         except VersionConflict:
             back_off(attempt, sleep)
             continue

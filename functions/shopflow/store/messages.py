@@ -3,6 +3,8 @@
 SES and SNS take no idempotency key, so this record is what keeps a message from going twice:
 a worker claims it (PENDING -> SENDING, with a lease) before calling the provider, and settles
 it (SENT | FAILED | SKIPPED) together with the order's timeline entry. Two writes per message sent.
+A write of more than one item (a settle, skip or deferral with its timeline line and timer, a
+claim with the customer's marketing slot) is a unit of work: one TransactWriteItems.
 `InMemoryMessageStore` is its twin for unit tests.
 """
 
@@ -13,16 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
-from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem, TimerItem
+from shopflow.store.models import MarketingLedgerItem, MessageItem, TimelineItem
 from shopflow.store.orders import DynamoOrderStore, iso, message_sort_key, subject_pk
-from shopflow.store.timers import timer_item
+from shopflow.store.timers import DynamoTimers
+from shopflow.store.unit_of_work import DynamoUnitOfWork
 
 FINAL = frozenset({"SENT", "FAILED", "SKIPPED"})
 
@@ -203,6 +205,7 @@ def _conditional_failure(exc: Exception) -> bool:
 class DynamoMessageStore:
     def __init__(self, orders: DynamoOrderStore) -> None:
         self._orders = orders  # shares its connection for transactions
+        self._timers = DynamoTimers()
 
     def records(self, subject_id: str, kind: str) -> dict[str, MessageRecord]:
         items = MessageItem.query(
@@ -245,34 +248,23 @@ class DynamoMessageStore:
             return _record(item, subject_id)
         # The claim and the customer's marketing slot, together or not at all.
         message = f"{subject_id}#{kind}#{channel}"
-        ledger = MarketingLedgerItem(_ledger_pk(cap.customer), "MARKETING")
-        try:
-            with TransactWrite(connection=self._orders.connection) as write:
-                write.update(item, actions=actions, condition=condition)
-                write.update(
-                    ledger,
-                    actions=[
-                        MarketingLedgerItem.item_type.set("MARKETING"),
-                        MarketingLedgerItem.last_at.set(stamp),
-                        MarketingLedgerItem.last_message.set(message),
-                    ],
-                    condition=(
-                        MarketingLedgerItem.pk.does_not_exist()
-                        | (MarketingLedgerItem.last_at <= iso(now - cap.window))
-                        | (MarketingLedgerItem.last_message == message)
-                    ),
-                )
-        except TransactWriteError as exc:
-            codes = [getattr(r, "code", None) for r in exc.cancellation_reasons or []]
-            if (
-                len(codes) > 1
-                and codes[1] == "ConditionalCheckFailed"
-                and codes[0] != "ConditionalCheckFailed"
-            ):
-                raise CapReached() from exc
-            if _conditional_failure(exc):
-                raise LeaseHeld() from exc
-            raise
+        work = DynamoUnitOfWork(self._orders.connection)
+        work.update(item, actions, condition=condition, if_condition_fails=LeaseHeld)
+        work.update(
+            MarketingLedgerItem(_ledger_pk(cap.customer), "MARKETING"),
+            [
+                MarketingLedgerItem.item_type.set("MARKETING"),
+                MarketingLedgerItem.last_at.set(stamp),
+                MarketingLedgerItem.last_message.set(message),
+            ],
+            condition=(
+                MarketingLedgerItem.pk.does_not_exist()
+                | (MarketingLedgerItem.last_at <= iso(now - cap.window))
+                | (MarketingLedgerItem.last_message == message)
+            ),
+            if_condition_fails=CapReached,  # only when the claim itself could be made
+        )
+        work.commit()
         claimed = self.records(subject_id, kind).get(channel)
         assert claimed is not None  # written just now
         return claimed
@@ -361,7 +353,8 @@ class DynamoMessageStore:
             ],
             _NEVER_SENT,
             entry,
-            timer_item(timer, now),
+            timer,
+            now,
         )
 
     def release(self, claimed: MessageRecord, *, now: datetime, reason: str, uncertain: bool) -> None:
@@ -389,22 +382,20 @@ class DynamoMessageStore:
         actions: list[Action],
         condition: Condition,
         entry: TimelineEntry,
-        timer: TimerItem | None = None,
+        timer: TimerRequest | None = None,
+        now: datetime | None = None,
     ) -> None:
-        try:
-            with TransactWrite(connection=self._orders.connection) as write:
-                write.update(
-                    MessageItem(subject_pk(subject_id), message_sort_key(kind, channel)),
-                    actions=actions,
-                    condition=condition,
-                )
-                write.save(_timeline_item(subject_id, kind, channel, entry))
-                if timer is not None:
-                    write.save(timer)
-        except (TransactWriteError, PutError) as exc:
-            if _conditional_failure(exc):
-                raise LeaseHeld() from exc
-            raise
+        work = DynamoUnitOfWork(self._orders.connection)
+        work.update(
+            MessageItem(subject_pk(subject_id), message_sort_key(kind, channel)),
+            actions,
+            condition=condition,
+            if_condition_fails=LeaseHeld,
+        )
+        work.put(_timeline_item(subject_id, kind, channel, entry))
+        if timer is not None and now is not None:
+            self._timers.arm(timer, now=now, work=work)
+        work.commit()
 
 
 @dataclass

@@ -28,6 +28,7 @@ from pynamodb.transactions import TransactGet
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX
 from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.outbox import OutboxMessage
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
@@ -35,7 +36,6 @@ from shopflow.orders.model import Order
 from shopflow.orders.ports import (
     Commit,
     Loaded,
-    OutboxMessage,
     PendingMessage,
     StoredOrder,
     outbox_messages,
@@ -151,11 +151,6 @@ class DynamoOrderStore:
             _order_pk(order_id), TimelineItem.sk.startswith("TIMELINE#"), consistent_read=True
         )
         return [TimelineEntry.model_validate_json(item.document) for item in items]
-
-    def commit(self, commit: Commit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
-        work = self.unit_of_work()
-        self.stage(commit, work)
-        work.commit()
 
     def unit_of_work(self) -> DynamoUnitOfWork:
         """A unit of work on this repository's connection; other DynamoDB repositories stage into
@@ -321,11 +316,6 @@ class InMemoryOrderStore:
 
     def timeline(self, order_id: str) -> list[TimelineEntry]:
         return list(self.timelines.get(order_id, []))
-
-    def commit(self, commit: Commit) -> None:  # TEMPORARY until the services stage (unit-of-work helper)
-        work = self.unit_of_work()
-        self.stage(commit, work)
-        work.commit()
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(log=self.commits)

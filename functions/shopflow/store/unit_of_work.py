@@ -15,7 +15,7 @@ chunks: if a later chunk fails (throttled, or a condition staged in it fails), t
 stay written and the caller sees the error. No input of today comes near it (a new order is 2
 or 3 actions, a cart delivery at most 5); a service that may stage more must keep its guards
 (versions, markers) within the first 100 writes and keep its later writes idempotent, so that
-retrying the input completes it (decision 55). Chunks also bound the 4 MB request size only as
+retrying the input completes it (decision 57). Chunks also bound the 4 MB request size only as
 far as DynamoDB's 400 KB item limit does.
 """
 
