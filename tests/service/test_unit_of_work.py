@@ -162,7 +162,9 @@ def test_a_capped_claim_takes_the_marketing_slot_or_says_which_condition_failed(
 
 def test_a_condition_on_an_item_the_unit_does_not_write_guards_the_others(stack: Stack) -> None:
     store = DynamoOrderStore()
-    CartItem("CART#c1", "CART", item_type="CART", version=1, status="open", document="{}", updated_at="x").save()
+    CartItem(
+        "CART#c1", "CART", item_type="CART", version=1, status="open", document="{}", updated_at="x"
+    ).save()
 
     def unit_checking_version(version: int) -> None:
         work = store.unit_of_work()
