@@ -15,6 +15,7 @@ import grimp
 Cycle = tuple[str, ...]  # packages in import order, starting at the alphabetically first
 Edges = Mapping[str, Mapping[str, list[str]]]  # importer -> imported -> "module:line" examples
 
+
 def package_imports(graph: grimp.ImportGraph, root: str = "shopflow") -> Edges:
     """Which package imports which, each with the import lines that make it so."""
     edges: dict[str, dict[str, list[str]]] = {}
