@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 KINDS: tuple[MessageKind, ...] = (
     MessageKind("cart_reminder", transactional=False),
-    MessageKind("cart_offer", transactional=False),
+    MessageKind("cart_offer", transactional=False, needs_coupon=True),
 )
 
 SETTINGS: tuple[Setting, ...] = (

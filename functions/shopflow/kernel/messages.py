@@ -36,7 +36,9 @@ class MessageKind:
     # one-click unsubscribe.
     transactional: bool
     sms_by_default: bool = False  # every kind goes by email unless the owner says otherwise
-    description: str = ""
+    # What its templates show besides the subject: a message without it is not rendered.
+    needs_coupon: bool = False
+    needs_links: bool = False  # product links (a review page, where to buy again)
 
 
 class CouponLike(Protocol):

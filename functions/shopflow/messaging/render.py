@@ -29,7 +29,8 @@ from shopflow.messaging.locales import SUPPORTED_LOCALES, resolve_locale
 from shopflow.orders.model import Order
 
 LOCALES: tuple[str, ...] = SUPPORTED_LOCALES
-KINDS: tuple[str, ...] = tuple(kind.name for kind in message_kinds())  # every capability's
+_KINDS = {kind.name: kind for kind in message_kinds()}  # every capability's
+KINDS: tuple[str, ...] = tuple(_KINDS)
 __all__ = [
     "KINDS",
     "LOCALES",
@@ -70,8 +71,8 @@ class MessageContext:
     locale: str  # one of LOCALES, already resolved
     timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
-    coupon: Coupon | None = None  # required by "delayed" and "cart_offer"
-    # (product, its review page or its page in the shop): required by "review" and "replenishment"
+    coupon: Coupon | None = None  # required by kinds that declare needs_coupon
+    # (product, its review page or its page in the shop): required by kinds that declare needs_links
     product_links: tuple[tuple[str, str], ...] = ()
     unsubscribe_url: str | None = None  # required by marketing email
 
@@ -228,12 +229,12 @@ class Renderer:
         if context.locale not in LOCALES:
             raise RenderError(f"unknown locale {context.locale!r} (one of {', '.join(LOCALES)})")
         name = f"{context.locale}/{kind}.{part}"
-        if kind in ("delayed", "cart_offer") and context.coupon is None:
+        if _KINDS[kind].needs_coupon and context.coupon is None:
             raise RenderError(f"templates/{name}: the {kind} message needs a coupon")
         subject = context.subject
         if subject.currency is None:
             raise RenderError(f"templates/{name}: {subject.subject_id} has no currency")
-        if kind in ("review", "replenishment") and not context.product_links:
+        if _KINDS[kind].needs_links and not context.product_links:
             raise RenderError(f"templates/{name}: the {kind} message needs its products")
         try:
             formats = Formats(context.locale, context.timezone, subject.currency)

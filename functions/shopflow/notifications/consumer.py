@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from shopflow.carts.model import Cart
@@ -24,13 +24,11 @@ from shopflow.clock import Clock
 from shopflow.kernel.messages import CHANNELS, Channel, MessageFlow, MessageKind, NotYet
 from shopflow.kernel.queue_messages import HeldMessage, MessageRouter, legacy_body
 from shopflow.kernel.skip import Skip
-from shopflow.kernel.timeline import TimelineEntry
-from shopflow.kernel.timers import TimerRequest
-from shopflow.messaging.delivery import Accepted, Email, Rejected, SendOutcome, SesSender, SnsSender
-from shopflow.messaging.unsubscribe import make_token
+from shopflow.messaging.delivery import Rejected, SendOutcome, SesSender, SnsSender
+from shopflow.notifications.compose import Parked, Providers, compose, unsubscribe_url
 from shopflow.notifications.decide import Defer, Send, decide
+from shopflow.notifications.outcomes import SEND_DEFERRED, Outcomes, RetryLater
 from shopflow.notifications.policy import NotifyPolicy, policy_from
-from shopflow.observability import logger, mask
 from shopflow.orders.model import Order
 from shopflow.store.consent import ConsentStore
 from shopflow.store.messages import (
@@ -41,6 +39,8 @@ from shopflow.store.messages import (
     MessageStore,
     customer_key,
 )
+
+__all__ = ["LEASE", "SEND_DEFERRED", "BadNotifyMessage", "NotifyConsumer", "RetryLater"]
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -53,14 +53,9 @@ if TYPE_CHECKING:
 LEASE = timedelta(seconds=120)
 # Throttling and 5xx mean the provider did not take the message: safe to try again at once.
 REJECTED_ATTEMPTS = 3
-SEND_DEFERRED = "send_message"  # the timer action of a message deferred by quiet hours
 
 
 Subject = Order | Cart  # what a message is about: its records and timeline are filed under it
-
-
-class RetryLater(Exception):
-    """This SQS record must come back later (its other messages are settled already)."""
 
 
 class BadNotifyMessage(ValueError):
@@ -80,11 +75,13 @@ class NotifyConsumer:
     api_url: str | None = None  # where unsubscribe links point (the API's base URL)
     sleep: Callable[[float], None] = field(default=time.sleep)
     router: MessageRouter = field(init=False)
+    outcomes: Outcomes = field(init=False)
     _flow_of: dict[str, MessageFlow] = field(init=False)
     _kinds: dict[str, MessageKind] = field(init=False)
 
     def __post_init__(self) -> None:
         self._flow_of, self._kinds = {}, {}
+        self.outcomes = Outcomes(self.messages, self.clock)
         self.router = MessageRouter()
         self.router.register(SEND_DEFERRED, HeldMessage, self.send_held)
         for flow in self.flows:
@@ -127,7 +124,7 @@ class NotifyConsumer:
         leaves the settled ones alone)."""
         now = self.clock.now()
         for channel in self.waiting(subject.subject_id, kind):
-            self._park(subject, kind, channel, cause, "SKIPPED", reason, now)
+            self.outcomes.park(subject, kind, channel, cause, "SKIPPED", reason, now)
 
     def waiting(self, subject_id: str, kind: str) -> tuple[Channel, ...]:
         records = self.messages.records(subject_id, kind)
@@ -151,7 +148,7 @@ class NotifyConsumer:
             return  # a re-armed timer sends it
         if isinstance(checked, Skip):
             if not (record and record.final):
-                self._park(subject, kind, channel, message.cause, "SKIPPED", checked.reason, now)
+                self.outcomes.park(subject, kind, channel, message.cause, "SKIPPED", checked.reason, now)
             return
         policy = policy_from(self.settings())
         self.deliver(checked, kind, channel, cause=message.cause, policy=policy, record=record)
@@ -177,20 +174,20 @@ class NotifyConsumer:
         transactional = self._kind(kind).transactional
         decision = decide(subject, kind, channel, policy, now, transactional=transactional)
         if isinstance(decision, Skip):
-            self._park(subject, kind, channel, cause, "SKIPPED", decision.reason, now)
+            self.outcomes.park(subject, kind, channel, cause, "SKIPPED", decision.reason, now)
             return
         if isinstance(decision, Defer):
-            self._defer(subject, kind, channel, cause, decision, now)
+            self.outcomes.defer(subject, kind, channel, cause, decision, now)
             return
         if not transactional and self.consent.opted_out(channel, decision.address):
-            self._park(
+            self.outcomes.park(
                 subject, kind, channel, cause, "SKIPPED", f"unsubscribed from {channel} marketing", now
             )
             return
         try:
-            send, summary = self._prepared(subject, kind, channel, decision, policy)
-        except _Parked as parked:
-            self._park(subject, kind, channel, cause, parked.status, parked.reason, now)
+            send, summary = self._composed(subject, kind, channel, decision, policy, transactional)
+        except Parked as parked:
+            self.outcomes.park(subject, kind, channel, cause, parked.status, parked.reason, now)
             return
         cap = None
         if not transactional:
@@ -204,7 +201,7 @@ class NotifyConsumer:
         except CapReached:
             hours = policy.marketing_cap // timedelta(hours=1)
             why = f"frequency cap: the customer had a marketing message in the last {hours} h"
-            self._park(subject, kind, channel, cause, "SKIPPED", why, now)
+            self.outcomes.park(subject, kind, channel, cause, "SKIPPED", why, now)
             return
         except LeaseHeld:
             current = self.messages.records(subject.subject_id, kind).get(channel)
@@ -212,7 +209,7 @@ class NotifyConsumer:
                 return  # settled by another delivery meanwhile
             raise RetryLater("claimed by another worker") from None
         outcome = self._send_with_retries(send)
-        self._settle(subject, kind, channel, claimed, outcome, summary, transactional)
+        self.outcomes.settle(subject, kind, channel, claimed, outcome, summary, transactional)
 
     def _kind(self, kind: str) -> MessageKind:
         found = self._kinds.get(kind)
@@ -220,76 +217,36 @@ class NotifyConsumer:
             raise BadNotifyMessage(f"no flow sends {kind!r} messages")
         return found
 
-    def _prepared(
-        self, subject: Subject, kind: str, channel: Channel, decision: Send, policy: NotifyPolicy
+    def _composed(
+        self,
+        subject: Subject,
+        kind: str,
+        channel: Channel,
+        decision: Send,
+        policy: NotifyPolicy,
+        transactional: bool,
     ) -> tuple[Callable[[], SendOutcome], str]:
-        """The provider call to make and how the timeline will describe the message."""
-        from shopflow.messaging.render import Coupon, MessageContext, RenderError, Shop
-
-        transactional = self._kinds[kind].transactional
-        unsubscribe_url = None
+        now = self.clock.now()
+        link = None
         if channel == "email" and not transactional:
-            unsubscribe_url = self._unsubscribe_url(decision.address, policy)
+            link = unsubscribe_url(decision.address, policy, self.api_url, now)
         extras = self._flow_of[kind].extras(subject, kind)
         if isinstance(extras, Skip):
-            raise _Parked("SKIPPED", extras.reason)
-        code = extras.coupon
-        context = MessageContext(
-            subject=subject,
-            locale=decision.locale,
-            timezone=decision.timezone,
-            shop=Shop(name=policy.shop_name, url=policy.shop_url),
-            coupon=Coupon(code.code, code.percent, code.valid_until) if code else None,
-            product_links=extras.product_links,
-            unsubscribe_url=unsubscribe_url,
+            raise Parked("SKIPPED", extras.reason)
+        providers = Providers(self.email, self.sms)
+        return compose(
+            subject,
+            kind,
+            channel,
+            decision,
+            policy,
+            transactional=transactional,
+            extras=extras,
+            link=link,
+            renderer=self.renderer(),
+            providers=providers,
+            now=now,
         )
-        renderer = self.renderer()
-        notes = "".join(f"; {note}" for note in decision.notes)
-        try:
-            if channel == "email":
-                content = renderer.render_email(kind, context)
-            else:
-                sms = renderer.render_sms(kind, context)
-        except RenderError as exc:
-            raise _Parked("FAILED", f"template failed: {exc}") from None
-        if channel == "email":
-            assert policy.sender is not None  # decide() skips when it is missing
-            headers = {}
-            if unsubscribe_url is not None:  # RFC 8058 one-click
-                headers = {
-                    "List-Unsubscribe": f"<{unsubscribe_url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                }
-            email = Email(
-                to=decision.address,
-                sender=policy.sender,
-                sender_name=policy.shop_name or "",  # no name: From is the bare address
-                subject=content.subject,
-                html=content.html,
-                text=content.text,
-                language=decision.locale,
-                reply_to=policy.reply_to,
-                configuration_set=policy.configuration_set,
-                headers=headers,
-                sent_at=self.clock.now(),
-            )
-            return (lambda: self.email.send(email)), f"to {mask(decision.address)} ({decision.locale}{notes})"
-        if sms.segments > policy.sms_max_segments:
-            raise _Parked(
-                "SKIPPED",
-                f"{sms.segments} segments ({sms.encoding}), over the cap of {policy.sms_max_segments}",
-            )
-        segments = f"{sms.segments} segment{'' if sms.segments == 1 else 's'} {sms.encoding}"
-        return (
-            lambda: self.sms.send(decision.address, sms.body, transactional=transactional)
-        ), f"to {mask(decision.address)} ({decision.locale}, {segments}{notes})"
-
-    def _unsubscribe_url(self, address: str, policy: NotifyPolicy) -> str:
-        """The one-click unsubscribe link every marketing email carries (or it is not sent)."""
-        if not (policy.unsubscribe_secret and self.api_url):
-            raise _Parked("SKIPPED", "no unsubscribe link possible: notify.unsubscribe.secret is not set")
-        token = make_token("email", address, secret=policy.unsubscribe_secret, now=self.clock.now())
-        return f"{self.api_url.rstrip('/')}/unsubscribe/{token}"
 
     def _send_with_retries(self, send: Callable[[], SendOutcome]) -> SendOutcome:
         outcome = send()
@@ -299,140 +256,3 @@ class NotifyConsumer:
             self.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter, not secrecy
             outcome = send()
         return outcome
-
-    def _settle(
-        self,
-        subject: Subject,
-        kind: str,
-        channel: Channel,
-        claimed: MessageRecord,
-        outcome: SendOutcome,
-        summary: str,
-        transactional: bool,
-    ) -> None:
-        now = self.clock.now()
-        what = f"{channel} {kind}"
-        if isinstance(outcome, Accepted):
-            earlier = (
-                f"; attempt {claimed.attempts}: an earlier one got no answer and may have been delivered too"
-                if claimed.uncertain
-                else ""
-            )
-            self.messages.settle(
-                claimed,
-                status="SENT",
-                now=now,
-                provider_message_id=outcome.provider_message_id,
-                reason=claimed.uncertain,
-                entry=_entry(subject, now, "message_sent", f"{what} sent {summary}{earlier}"),
-            )
-            logger.info(
-                "message sent",
-                extra={
-                    "order_id": subject.subject_id,
-                    "kind": kind,
-                    "channel": channel,
-                    "attempts": claimed.attempts,
-                    "provider_message_id": outcome.provider_message_id,
-                },
-            )
-            return
-        if isinstance(outcome, Rejected) and not outcome.retryable:
-            self.messages.settle(
-                claimed,
-                status="FAILED",
-                now=now,
-                reason=outcome.reason,
-                entry=_entry(subject, now, "message_failed", f"{what} failed: {outcome.reason}"),
-            )
-            logger.warning("message refused", extra=_ids(subject, kind, channel, outcome.reason))
-            return
-        if isinstance(outcome, Rejected):
-            self.messages.release(claimed, now=now, reason=outcome.reason, uncertain=False)
-            logger.warning("message not sent; will retry", extra=_ids(subject, kind, channel, outcome.reason))
-            raise RetryLater(outcome.reason)
-        # Unknown: the provider may have taken it.
-        if transactional:
-            # At least once: after the lease the message is sent again, and the record will say so.
-            self.messages.release(claimed, now=now, reason=outcome.reason, uncertain=True)
-            logger.warning("message outcome unknown", extra=_ids(subject, kind, channel, outcome.reason))
-            raise RetryLater(outcome.reason)
-        # Marketing: at most once.
-        reason = f"outcome unknown ({outcome.reason}); not retried: marketing is sent at most once"
-        self.messages.settle(
-            claimed,
-            status="FAILED",
-            now=now,
-            reason=reason,
-            entry=_entry(subject, now, "message_failed", f"{what} {reason}"),
-        )
-
-    def _defer(
-        self, subject: Subject, kind: str, channel: Channel, cause: str, decision: Defer, now: datetime
-    ) -> None:
-        timer = TimerRequest(
-            timer_id=f"send#{subject.subject_id}#{kind}#{channel}",
-            action=SEND_DEFERRED,
-            due_at=decision.until,
-            payload=HeldMessage(
-                subject_id=subject.subject_id, kind=kind, channel=channel, cause=cause
-            ).model_dump_json(),
-        )
-        try:
-            self.messages.defer(
-                subject.subject_id,
-                kind,
-                channel,
-                cause=cause,
-                now=now,
-                until=decision.until,
-                reason=decision.reason,
-                entry=_entry(subject, now, "message_deferred", f"{channel} {kind} {decision.reason}"),
-                timer=timer,
-            )
-        except LeaseHeld:
-            return
-
-    def _park(
-        self,
-        subject: Subject,
-        kind: str,
-        channel: Channel,
-        cause: str,
-        status: str,
-        reason: str,
-        now: datetime,
-    ) -> None:
-        event = "message_skipped" if status == "SKIPPED" else "message_failed"
-        verb = "skipped" if status == "SKIPPED" else "not sent"
-        try:
-            self.messages.skip(
-                subject.subject_id,
-                kind,
-                channel,
-                cause=cause,
-                now=now,
-                reason=reason,
-                status=status,
-                entry=_entry(subject, now, event, f"{channel} {kind} {verb}: {reason}"),
-            )
-        except LeaseHeld:
-            return  # another delivery of the event settled it first
-        if status == "FAILED":
-            logger.error("message parked", extra=_ids(subject, kind, channel, reason))
-
-
-class _Parked(Exception):
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-def _entry(subject: Subject, now: datetime, event: str, detail: str) -> TimelineEntry:
-    return TimelineEntry(
-        at=now, recorded_at=now, event=event, status=subject.status, source="notify", detail=detail
-    )
-
-
-def _ids(subject: Subject, kind: str, channel: str, reason: str) -> dict[str, str]:
-    return {"order_id": subject.subject_id, "kind": kind, "channel": channel, "reason": reason}

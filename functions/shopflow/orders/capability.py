@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 _SMS_BY_DEFAULT = frozenset({"shipped", "delayed"})
 KINDS: tuple[MessageKind, ...] = tuple(
-    MessageKind(name, transactional=True, sms_by_default=name in _SMS_BY_DEFAULT)
+    MessageKind(
+        name, transactional=True, sms_by_default=name in _SMS_BY_DEFAULT, needs_coupon=name == "delayed"
+    )
     for name in ("confirmation", "paid", "shipped", "delivered", "cancelled", "refunded", "delayed")
 )
 

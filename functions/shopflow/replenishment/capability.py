@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
     from shopflow.config.settings import Settings
 
-KINDS: tuple[MessageKind, ...] = (MessageKind("replenishment", transactional=False),)
+KINDS: tuple[MessageKind, ...] = (MessageKind("replenishment", transactional=False, needs_links=True),)
 
 
 def _consumption_periods(value: str) -> str | None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
     from shopflow.config.settings import Settings
 
-KINDS: tuple[MessageKind, ...] = (MessageKind("review", transactional=False),)
+KINDS: tuple[MessageKind, ...] = (MessageKind("review", transactional=False, needs_links=True),)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
