@@ -10,8 +10,9 @@ import pytest
 
 from shopflow.carts.model import Cart, CartConverted, CartDeleted, CartSnapshot, CartStatus
 from shopflow.carts.ports import ReceivedCartChange
-from shopflow.carts.reminders import CartTiming, NotYet, check_step, timer_id
+from shopflow.carts.reminders import CartTiming, check_step, timer_id
 from shopflow.carts.service import record_cart_delivery
+from shopflow.kernel.messages import NotYet
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Customer, OrderLine, PastOrder
 from shopflow.store.carts import InMemoryCartStore

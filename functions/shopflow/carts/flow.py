@@ -22,15 +22,13 @@ from shopflow.carts.reminders import (
     CART_REMINDER,
     KIND_OF_STEP,
     STEP_OF_KIND,
-    NotYet,
     Step,
     cart_timing,
     check_step,
     timer_id,
 )
 from shopflow.kernel.conflicts import VersionConflict
-from shopflow.kernel.messages import NOT_YET, Extras, MessageKind, Outbound, Route
-from shopflow.kernel.messages import NotYet as NotDue
+from shopflow.kernel.messages import Extras, MessageKind, NotYet, Outbound, Route
 from shopflow.kernel.queue_messages import CartStepDue
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import DiscountCode, new_code
@@ -91,11 +89,8 @@ class CartReminders:
         stored = self.carts.get(subject_id.removeprefix(CART_SUBJECT_PREFIX))
         return stored.cart if stored else None
 
-    def recheck(self, subject: Cart, kind: str, now: datetime) -> Cart | Skip | NotDue:
-        verdict = self._check(subject, STEP_OF_KIND[kind], now)
-        if isinstance(verdict, NotYet):
-            return NOT_YET
-        return verdict or subject
+    def recheck(self, subject: Cart, kind: str, now: datetime) -> Cart | Skip | NotYet:
+        return self._check(subject, STEP_OF_KIND[kind], now) or subject
 
     def extras(self, subject: Cart, kind: str) -> Extras:
         return Extras(coupon=subject.offer)

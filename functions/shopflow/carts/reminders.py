@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from shopflow.carts.model import Cart, CartStatus
+from shopflow.kernel.messages import NotYet
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import PastOrder, ordered_recently
 
@@ -51,13 +52,6 @@ def timer_id(cart_id: str, step: Step) -> str:
 
 def timer_payload(cart_id: str, step: Step) -> str:
     return json.dumps({"cart_id": cart_id, "step": step})
-
-
-@dataclass(frozen=True)
-class NotYet:
-    """The cart saw activity after this timer was armed: the re-armed timer sends the step."""
-
-    due_at: datetime
 
 
 def check_step(

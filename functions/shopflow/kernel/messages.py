@@ -58,11 +58,12 @@ class Extras:
     coupon: CouponLike | None = None
 
 
+@dataclass(frozen=True)
 class NotYet:
-    """The subject changed so that this message is not due any more (a re-armed timer sends it)."""
+    """The subject changed so that this message is not due yet: a re-armed timer sends it then."""
 
+    due_at: datetime | None = None
 
-NOT_YET = NotYet()
 
 # (queue body type, its model, the handler) a flow registers on the notify queue's router.
 Route = tuple[str, type[BaseModel], Callable[[Any], None]]
