@@ -39,7 +39,7 @@ DAY_START = datetime.fromisoformat("2026-11-20T09:00:00+01:00")
 
 
 @dataclass(frozen=True)
-class Customer:
+class DemoShopper:
     first_name: str
     last_name: str
     email: str
@@ -49,15 +49,15 @@ class Customer:
 
 
 CUSTOMERS = (
-    Customer("Emma", "Clark", "emma.clark@example.com", "+14155550123", "en-US", "USD"),
-    Customer("Иван", "Петров", "ivan.petrov@example.ru", "+79161234567", "ru", "RUB"),
-    Customer("Zofia", "Nowak", "zofia.nowak@example.pl", "+48601234567", "pl-PL", "PLN"),
-    Customer("Anna", "Kowalska", "anna.kowalska@example.pl", "+48512345678", "pl-PL", "PLN"),
+    DemoShopper("Emma", "Clark", "emma.clark@example.com", "+14155550123", "en-US", "USD"),
+    DemoShopper("Иван", "Петров", "ivan.petrov@example.ru", "+79161234567", "ru", "RUB"),
+    DemoShopper("Zofia", "Nowak", "zofia.nowak@example.pl", "+48601234567", "pl-PL", "PLN"),
+    DemoShopper("Anna", "Kowalska", "anna.kowalska@example.pl", "+48512345678", "pl-PL", "PLN"),
 )
 # Two shoppers who leave a checkout: Olivia never comes back, Piotr orders twenty minutes later.
 SHOPPERS = (
-    Customer("Olivia", "Brown", "olivia.brown@example.com", "+14155550199", "en-GB", "GBP"),
-    Customer("Piotr", "Wiśniewski", "piotr.wisniewski@example.pl", "+48600111222", "pl-PL", "PLN"),
+    DemoShopper("Olivia", "Brown", "olivia.brown@example.com", "+14155550199", "en-GB", "GBP"),
+    DemoShopper("Piotr", "Wiśniewski", "piotr.wisniewski@example.pl", "+48600111222", "pl-PL", "PLN"),
 )
 
 
@@ -134,7 +134,7 @@ class DemoShop:
         return outcome
 
 
-def order_payload(number: int, customer: Customer, at: datetime, **changes: Any) -> dict[str, Any]:
+def order_payload(number: int, customer: DemoShopper, at: datetime, **changes: Any) -> dict[str, Any]:
     order: dict[str, Any] = copy.deepcopy(_load("order.json")["order"])
     order.update(
         id=880000 + number,
@@ -161,7 +161,7 @@ def order_payload(number: int, customer: Customer, at: datetime, **changes: Any)
     return order
 
 
-def checkout_payload(number: int, customer: Customer, at: datetime) -> dict[str, Any]:
+def checkout_payload(number: int, customer: DemoShopper, at: datetime) -> dict[str, Any]:
     """A Shopify checkout the shopper leaves (the corpus's abandoned checkout, varied)."""
     checkout: dict[str, Any] = copy.deepcopy(_load("checkout.json")["checkout"])
     checkout.update(
