@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shopflow.orders.capability import kinds_for
 from shopflow.orders.model import OrderStatus
-from shopflow.orders.status_messages import kinds_for
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ from shopflow.kernel.outbox import OutboxMessage, outbox_id
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import UnitOfWork
+from shopflow.orders.capability import kinds_for
 from shopflow.orders.changes import DomainEvent, OrderChange, OrderPlaced
 from shopflow.orders.model import Order
-from shopflow.orders.status_messages import kinds_for
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from shopflow.kernel.messages import Extras, MessageKind, Outbound, Route
 from shopflow.kernel.queue_messages import EventMessage
 from shopflow.kernel.skip import Skip
-from shopflow.orders.capability import KINDS
+from shopflow.orders.capability import KINDS, kinds_for
 from shopflow.orders.model import Order, OrderStatus
 from shopflow.orders.purchases import BuyerIndex
 
@@ -26,38 +26,6 @@ if TYPE_CHECKING:
 
 # The outbox events this flow hears (dispatch routes them to the notify queue).
 EVENT_TYPES = ("OrderPlaced", "OrderStatusChanged", "OrderDelayed")
-
-# The status an order moved to -> the message it causes. `processing` and `returned` cause none.
-_BY_STATUS: dict[OrderStatus, str] = {
-    OrderStatus.PAID: "paid",
-    OrderStatus.SHIPPED: "shipped",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
-}
-
-# A new order gets one message, the one for the status it arrives in: before it ships, the
-# confirmation (a shop that takes payment at checkout sends one confirmation, not a confirmation
-# and a "paid"); once shipped or later, that status's message, which also lists the order (the
-# confirmation would promise to say when it ships). `returned` sends nothing, as a change does.
-_FIRST_BY_STATUS: dict[OrderStatus, str] = {
-    **_BY_STATUS,
-    OrderStatus.PENDING: "confirmation",
-    OrderStatus.PAID: "confirmation",
-    OrderStatus.PROCESSING: "confirmation",
-}
-
-
-def kinds_for(event_type: str, status: OrderStatus) -> tuple[str, ...]:
-    """The messages an outbox event causes: for a new order (`OrderPlaced`) the one message of the
-    status it arrives in (`_FIRST_BY_STATUS`); for a status change, that status's message."""
-    if event_type == "OrderPlaced":
-        return (_FIRST_BY_STATUS[status],) if status in _FIRST_BY_STATUS else ()
-    if event_type == "OrderDelayed":
-        return ("delayed",)
-    if event_type == "OrderStatusChanged" and status in _BY_STATUS:
-        return (_BY_STATUS[status],)
-    return ()
 
 
 class BadOrderEvent(ValueError):
