@@ -272,11 +272,6 @@ def test_a_cart_that_keeps_changing_sends_nothing_and_comes_back_later() -> None
     assert outbound.sent == [] and world.stored().cart.offer is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: carts/flow.py:124-130 retries the code on the re-read cart without checking it "
-    "again, so a cart bought or active meanwhile still gets step 2 and a stored code",
-)
 @pytest.mark.parametrize(
     "meanwhile",
     [

@@ -71,17 +71,21 @@ class CartReminders:
         stored = self.carts.get(cart_id)
         if stored is None:
             raise NoSuchCart(f"cart reminder for {cart_id}: no such cart")
-        cart, now = stored.cart, self.clock_now()
-        verdict = self._check(cart, step, now)
-        if isinstance(verdict, NotYet):
+        now, kind, cause = self.clock_now(), KIND_OF_STEP[step], timer_id(cart_id, step)
+        checked: Cart | Skip | NotYet = self._check(stored.cart, step, now) or stored.cart
+        if (
+            isinstance(checked, Cart)
+            and step == 2
+            and checked.offer is None
+            and outbound.waiting(checked.subject_id, kind)
+        ):
+            checked = self._with_offer(stored, step, now)
+        if isinstance(checked, NotYet):
             return  # the cart saw activity: its re-armed timer sends the step
-        kind, cause = KIND_OF_STEP[step], timer_id(cart_id, step)
-        if isinstance(verdict, Skip):
-            outbound.skip_waiting(cart, kind, cause=cause, reason=verdict.reason)
+        if isinstance(checked, Skip):
+            outbound.skip_waiting(stored.cart, kind, cause=cause, reason=checked.reason)
             return
-        if step == 2 and cart.offer is None and outbound.waiting(cart.subject_id, kind):
-            cart = self._with_offer(stored, now)
-        outbound.send(cart, kind, cause=cause)
+        outbound.send(checked, kind, cause=cause)
 
     def subject(self, subject_id: str) -> Cart | None:
         if not subject_id.startswith(CART_SUBJECT_PREFIX):
@@ -110,8 +114,10 @@ class CartReminders:
             offer_min_total=Decimal(settings.int_value("notify.cart_offer.min_total")),
         )
 
-    def _with_offer(self, stored: StoredCart, now: datetime) -> Cart:
-        """The cart with its single-use code, made once: a retry or a second worker finds it stored."""
+    def _with_offer(self, stored: StoredCart, step: Step, now: datetime) -> Cart | Skip | NotYet:
+        """The cart with its single-use code, made once: a retry or a second worker finds it
+        stored. A cart that changed meanwhile is checked again: bought or active since, it gets
+        no code (why not, instead)."""
         settings = self.settings()
         for _ in range(3):
             offer = DiscountCode(
@@ -127,5 +133,8 @@ class CartReminders:
                     break
                 if current.cart.offer is not None:
                     return current.cart
+                verdict = self._check(current.cart, step, now)
+                if verdict is not None:
+                    return verdict
                 stored = current
         raise CartKeptChanging(f"cart {stored.cart.cart_id} kept changing while its code was made")
