@@ -147,11 +147,13 @@ class Runtime:
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
-        from shopflow.outbox.dispatch import ROUTES, Dispatcher
+        from shopflow.capabilities import event_routes
+        from shopflow.outbox.dispatch import Dispatcher
 
-        concerns = {c for routes in ROUTES.values() for c in routes}
+        routes = event_routes()
+        concerns = {c for targets in routes.values() for c in targets}
         urls = {c: os.environ[_queue_env_var(c)] for c in concerns}
-        return Dispatcher(lambda: self.client("sqs"), urls)
+        return Dispatcher(lambda: self.client("sqs"), urls, routes)
 
     @cached_property
     def consent(self) -> DynamoConsentStore:

@@ -17,6 +17,17 @@ from shopflow.reviews.capability import CAPABILITY as REVIEWS
 CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS)
 
 
+def event_routes() -> dict[str, tuple[str, ...]]:
+    """Outbox event type -> the queues (by concern) that hear it, as the capabilities publish them."""
+    routes: dict[str, tuple[str, ...]] = {}
+    for capability in CAPABILITIES:
+        for event_type, concerns in capability.events.items():
+            if event_type in routes:
+                raise ValueError(f"two capabilities publish {event_type!r}")
+            routes[event_type] = concerns
+    return routes
+
+
 def message_kinds() -> tuple[MessageKind, ...]:
     return tuple(kind for capability in CAPABILITIES for kind in capability.kinds)
 

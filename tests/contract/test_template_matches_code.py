@@ -12,8 +12,8 @@ import pytest
 
 import app as app_module
 from shopflow.bootstrap import _queue_env_var
+from shopflow.capabilities import event_routes
 from shopflow.local.template import Template
-from shopflow.outbox.dispatch import ROUTES
 from shopflow.store.models import MODELS
 from tests.support import REPO
 
@@ -82,7 +82,7 @@ def test_table_streams_both_images_and_expires_with_ttl() -> None:
 def test_every_routed_concern_has_a_queue_with_a_dead_letter_queue() -> None:
     environment = TEMPLATE.function_properties("DispatchFunction")["Environment"]["Variables"]
     queues = TEMPLATE.of_type("AWS::SQS::Queue")
-    for concern in {c for targets in ROUTES.values() for c in targets}:
+    for concern in {c for targets in event_routes().values() for c in targets}:
         ref = environment[_queue_env_var(concern)]["Ref"]
         redrive = queues[ref]["Properties"]["RedrivePolicy"]
         assert redrive["maxReceiveCount"] == 5, concern
@@ -104,7 +104,7 @@ def test_every_routed_concern_has_a_consumer_that_reports_partial_failures_in_ti
         for event in TEMPLATE.function_properties(logical_id).get("Events", {}).values()
         if event["Type"] == "SQS"
     }
-    for concern in {c for targets in ROUTES.values() for c in targets}:
+    for concern in {c for targets in event_routes().values() for c in targets}:
         queue = environment[_queue_env_var(concern)]["Ref"]
         assert queue in consumers, f"nothing consumes the {concern} queue"
         props = TEMPLATE.function_properties(consumers[queue])

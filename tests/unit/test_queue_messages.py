@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shopflow.bootstrap import Runtime
+from shopflow.capabilities import event_routes
 from shopflow.kernel.queue_messages import (
     CartStepDue,
     EventMessage,
@@ -19,7 +20,6 @@ from shopflow.kernel.queue_messages import (
     UnroutableMessage,
     legacy_body,
 )
-from shopflow.outbox.dispatch import ROUTES
 
 
 def recording_router() -> tuple[MessageRouter, list[Any]]:
@@ -122,7 +122,7 @@ def test_a_body_queued_before_typed_bodies_reaches_the_same_handler(
 def test_notify_routes_every_body_its_queue_carries() -> None:
     consumer = Runtime(stage="test", table_name="shopflow-test").notifier  # as the notify function builds it
 
-    routed_to_notify = {event for event, concerns in ROUTES.items() if "notify" in concerns}
+    routed_to_notify = {event for event, concerns in event_routes().items() if "notify" in concerns}
     assert routed_to_notify <= consumer.router.types  # dispatch sends nothing notify cannot route
     assert consumer.router.types == {
         "OrderPlaced",

@@ -9,7 +9,7 @@ and import their flow modules inside, so a function loads only what it runs (col
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,9 @@ class Capability:
     name: str
     settings: tuple[Setting, ...] = ()
     kinds: tuple[MessageKind, ...] = ()  # the messages it sends: templates/<locale>/<kind>.*
+    # Outbox events it publishes -> the queues (by concern) dispatch sends them to; each
+    # concern is a queue in template.yaml whose URL the dispatch function gets.
+    events: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # The flows of its messages, for the notify function.
     message_flows: Callable[[Runtime], Sequence[MessageFlow]] = _none
     # Timer action name -> what runs when such a timer fires, for the timers function.

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from shopflow.kernel.capability import Capability, OrderTimers, TimerAction
 from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting
-from shopflow.orders.model import OrderStatus
 
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
@@ -23,27 +22,27 @@ KINDS: tuple[MessageKind, ...] = tuple(
 )
 
 # The status an order moved to -> the message it causes. `processing` and `returned` cause none.
-_BY_STATUS: dict[OrderStatus, str] = {
-    OrderStatus.PAID: "paid",
-    OrderStatus.SHIPPED: "shipped",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
+_BY_STATUS: dict[str, str] = {
+    "paid": "paid",
+    "shipped": "shipped",
+    "delivered": "delivered",
+    "cancelled": "cancelled",
+    "refunded": "refunded",
 }
 
 # A new order gets one message, the one for the status it arrives in: before it ships, the
 # confirmation (a shop that takes payment at checkout sends one confirmation, not a confirmation
 # and a "paid"); once shipped or later, that status's message, which also lists the order (the
 # confirmation would promise to say when it ships). `returned` sends nothing, as a change does.
-_FIRST_BY_STATUS: dict[OrderStatus, str] = {
+_FIRST_BY_STATUS: dict[str, str] = {
     **_BY_STATUS,
-    OrderStatus.PENDING: "confirmation",
-    OrderStatus.PAID: "confirmation",
-    OrderStatus.PROCESSING: "confirmation",
+    "pending": "confirmation",
+    "paid": "confirmation",
+    "processing": "confirmation",
 }
 
 
-def kinds_for(event_type: str, status: OrderStatus) -> tuple[str, ...]:
+def kinds_for(event_type: str, status: str) -> tuple[str, ...]:
     """The messages an outbox event causes: for a new order (`OrderPlaced`) the one message of the
     status it arrives in (`_FIRST_BY_STATUS`); for a status change, that status's message."""
     if event_type == "OrderPlaced":
@@ -108,6 +107,7 @@ CAPABILITY = Capability(
     name="orders",
     settings=SETTINGS,
     kinds=KINDS,
+    events={event: ("notify",) for event in ("OrderPlaced", "OrderStatusChanged", "OrderDelayed")},
     message_flows=message_flows,
     timer_actions=timer_actions,
     order_timers=order_timers,

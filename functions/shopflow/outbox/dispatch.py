@@ -17,15 +17,6 @@ from shopflow.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-# Which queues (by concern) hear of each event type. Adding a concern: a queue in
-# template.yaml, its URL in the dispatch function's environment, and a line here.
-ROUTES: dict[str, tuple[str, ...]] = {
-    "OrderPlaced": ("notify",),
-    "OrderStatusChanged": ("notify",),
-    "OrderDelayed": ("notify",),
-}
-
-
 class UnroutableEvent(Exception):
     pass
 
@@ -35,13 +26,21 @@ def message_body(outbox_id: str, event_type: str, payload: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, sqs_client: Callable[[], Any], queue_urls: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        sqs_client: Callable[[], Any],
+        queue_urls: Mapping[str, str],
+        routes: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        """`routes`: event type -> the concerns whose queues hear it (each capability declares
+        the events it publishes, shopflow/capabilities.py); `queue_urls`: concern -> queue URL."""
         self._sqs = sqs_client
         self._queue_urls = queue_urls
+        self._routes = routes
 
     def queue_urls_for(self, event_type: str) -> tuple[str, ...]:
         """The queues an event of this type is sent to (none: it is unroutable)."""
-        return tuple(self._queue_urls[concern] for concern in ROUTES.get(event_type, ()))
+        return tuple(self._queue_urls[concern] for concern in self._routes.get(event_type, ()))
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Imported here: the batch utility pulls in asyncio (~80 ms), which only dispatch needs,
@@ -62,7 +61,7 @@ class Dispatcher:
         ):
             return  # the event source filter already drops these; stay safe if it is ever widened
         outbox_id, event_type = str(image["outbox_id"]), str(image["event_type"])
-        concerns = ROUTES.get(event_type)
+        concerns = self._routes.get(event_type)
         if not concerns:
             raise UnroutableEvent(f"no queue is routed for {event_type}")
         body = message_body(outbox_id, event_type, str(image["payload"]))
