@@ -16,7 +16,7 @@ from typing import Any
 from shopflow.carts.flow import CartReminders
 from shopflow.carts.model import Cart, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
-from shopflow.carts.reminders import CART_REMINDER
+from shopflow.carts.reminders import CART_REMINDER, cart_timing
 from shopflow.carts.service import record_cart_delivery
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
@@ -24,7 +24,6 @@ from shopflow.kernel.queue_messages import CartStepDue
 from shopflow.messaging.delivery import SesSender, SnsSender
 from shopflow.messaging.render import Renderer
 from shopflow.notifications.consumer import NotifyConsumer
-from shopflow.notifications.policy import policy_from
 from shopflow.orders.model import Consent, Customer, OrderLine
 from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import record_delivery
@@ -130,7 +129,7 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
     clock = FakeClock(START)
     orders = DynamoOrderStore()
     carts = DynamoCartStore(orders)
-    timing = policy_from(SETTINGS).cart_timing
+    timing = cart_timing(SETTINGS)
     retention = timedelta(days=8)
 
     def seen(n: int) -> None:
