@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from shopflow.config import Settings, SettingsLoader
-    from shopflow.kernel.capability import OrderTimers, TimerAction
+    from shopflow.kernel.capability import IntakeHandler, OrderTimers, TimerAction
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
@@ -214,6 +214,19 @@ class Runtime:
                     raise ValueError(f"two timer actions named {name!r}")
                 actions[name] = action
         return TimerConsumer(actions)
+
+    @cached_property
+    def intake_handlers(self) -> dict[type, IntakeHandler]:
+        """A received input's type -> the capability's handler that records it (the api)."""
+        from shopflow.capabilities import CAPABILITIES
+
+        handlers: dict[type, IntakeHandler] = {}
+        for capability in CAPABILITIES:
+            for received, handler in capability.intake(self).items():
+                if received in handlers:
+                    raise ValueError(f"two capabilities record {received.__name__}")
+                handlers[received] = handler
+        return handlers
 
     def order_timers(self, settings: Settings) -> tuple[OrderTimers, ...]:
         """What every capability arms when an order changes, as these settings time it."""

@@ -7,6 +7,7 @@ actions and order timers into the Runtime (`kernel/capability.py`).
 from __future__ import annotations
 
 from shopflow.carts.capability import CAPABILITY as CARTS
+from shopflow.catalog.capability import CAPABILITY as CATALOG
 from shopflow.kernel.capability import Capability
 from shopflow.kernel.messages import MessageKind
 from shopflow.kernel.settings import Setting
@@ -14,7 +15,7 @@ from shopflow.orders.capability import CAPABILITY as ORDERS
 from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
 from shopflow.reviews.capability import CAPABILITY as REVIEWS
 
-CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS)
+CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG)
 
 
 def event_routes() -> dict[str, tuple[str, ...]]:

@@ -19,12 +19,12 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
 
-from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.conflicts import MAX_ATTEMPTS, ConcurrentUpdates, VersionConflict
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.orders.changes import OrderSnapshot
 from shopflow.orders.model import OrderStatus, can_transition
 from shopflow.orders.ports import ReceivedChange, delivery_digest
-from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, Recorded, record_delivery
+from shopflow.orders.service import Recorded, record_delivery
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.unit_of_work import DynamoUnitOfWork
 from shopflow.webhooks import shopify

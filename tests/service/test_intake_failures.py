@@ -14,6 +14,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from shopflow.observability import logger
+from shopflow.orders import service as orders_service
 from shopflow.webhooks import http
 from tests.service.conftest import Stack
 from tests.support import corpus, dumps, shopify_headers, woo_headers
@@ -110,7 +111,7 @@ def test_a_fault_of_shopflow_is_a_logged_500_without_the_values(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("bob.norman@hostmail.com")  # an error whose message quotes customer data
 
-    monkeypatch.setattr(http, "record_delivery", broken)
+    monkeypatch.setattr(orders_service, "record_delivery", broken)
     body = dumps(corpus("shopify/order.json"))
 
     response = stack.client.http.post(

@@ -15,14 +15,14 @@ from shopflow.carts.model import Cart, CartSnapshot
 from shopflow.carts.ports import LoadedCart, ReceivedCartChange
 from shopflow.carts.reminders import CartTiming
 from shopflow.carts.service import record_cart_delivery
-from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.conflicts import MAX_ATTEMPTS, ConcurrentUpdates, VersionConflict
 from shopflow.kernel.outbox import outbox_id
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import AlreadyCommitted, InMemoryUnitOfWork, StagedTwice
 from shopflow.orders.late import late_checks
 from shopflow.orders.model import Customer, OrderLine
 from shopflow.orders.ports import Loaded, ReceivedChange
-from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, record_delivery
+from shopflow.orders.service import record_delivery
 from shopflow.store.carts import InMemoryCartStore
 from shopflow.store.orders import InMemoryOrderStore
 from shopflow.store.timers import InMemoryTimers

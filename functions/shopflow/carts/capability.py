@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from shopflow.kernel.capability import Capability, TimerAction
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler, TimerAction
 from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting
 
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
+    from shopflow.config.settings import Settings
 
 KINDS: tuple[MessageKind, ...] = (
     MessageKind("cart_reminder", transactional=False),
@@ -62,6 +64,26 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
+    # Cold start: an order webhook loads no cart intake.
+    from shopflow.carts.ports import ReceivedCartChange
+    from shopflow.carts.reminders import cart_timing
+    from shopflow.carts.service import record_cart_delivery
+
+    def record(received: ReceivedCartChange, settings: Settings) -> Intake:
+        recorded = record_cart_delivery(
+            received,
+            runtime.carts,
+            now=runtime.clock.now(),
+            dedup_retention=timedelta(days=settings.dedup_retention_days),
+            timing=cart_timing(settings),
+        )
+        details = {"cart_status": recorded.cart_status.value} if recorded.cart_status is not None else {}
+        return Intake(recorded.status, {"cart_id": recorded.cart_id}, recorded.reason, details)
+
+    return {ReceivedCartChange: record}
+
+
 def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
     from shopflow.carts.flow import CartReminders  # only notify loads flows
 
@@ -84,5 +106,10 @@ def timer_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
 
 
 CAPABILITY = Capability(
-    name="carts", settings=SETTINGS, kinds=KINDS, message_flows=message_flows, timer_actions=timer_actions
+    name="carts",
+    settings=SETTINGS,
+    kinds=KINDS,
+    intake=intake,
+    message_flows=message_flows,
+    timer_actions=timer_actions,
 )

@@ -12,10 +12,15 @@ from typing import Literal
 from shopflow.carts.model import CartStatus, apply_cart_change
 from shopflow.carts.ports import CartCommit, CartStore, ReceivedCartChange
 from shopflow.carts.reminders import CART_REMINDER, STEPS, CartTiming, timer_id, timer_payload
-from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.conflicts import (
+    MAX_ATTEMPTS,
+    ConcurrentUpdates,
+    DuplicateDelivery,
+    VersionConflict,
+    back_off,
+)
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
-from shopflow.orders.service import MAX_ATTEMPTS, ConcurrentUpdates, back_off
 
 
 @dataclass(frozen=True)
@@ -89,4 +94,4 @@ def record_cart_delivery(
             back_off(attempt, sleep)
             continue
         return CartRecorded("accepted", cart.cart_id, cart.status)
-    raise ConcurrentUpdates(change.cart_id)
+    raise ConcurrentUpdates("cart", {"cart_id": change.cart_id})

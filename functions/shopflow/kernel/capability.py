@@ -11,13 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting
 from shopflow.kernel.timers import TimerRequest
 
 TimerAction = Callable[[dict[str, Any]], None]  # a due timer's payload -> what it does
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a verified input did, as the sender's answer says it (200 with these fields)."""
+
+    status: Literal["accepted", "duplicate", "ignored"]
+    ids: Mapping[str, str]  # {"order_id": ...}: what it was about
+    reason: str | None = None  # why it was ignored
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (the received input, the settings of the request) -> what it did; raises the kernel's
+# ConcurrentUpdates when the subject kept changing (the sender is asked to retry).
+IntakeHandler = Callable[[Any, Any], Intake]
 # (the order's events from one commit, the order after it, now) -> timers that commit arms
 OrderTimers = Callable[[tuple[Any, ...], Any, datetime], tuple[TimerRequest, ...]]
 # Hooks receive the Runtime (bootstrap.Runtime); typed Any here: the kernel knows no wiring.
@@ -44,6 +59,9 @@ class Capability:
     message_flows: Callable[[Runtime], Sequence[MessageFlow]] = _none
     # Timer action name -> what runs when such a timer fires, for the timers function.
     timer_actions: Callable[[Runtime], Mapping[str, TimerAction]] = _no_actions
+    # The inputs it records: a received input's type (what the webhook normalizers make of a
+    # delivery) -> what records it, for the api function.
+    intake: Callable[[Runtime], Mapping[type, IntakeHandler]] = lambda runtime: {}
     # Timers an order's commit arms (a late-order check, a review request), for the intake;
     # given the settings of the request, once per delivery.
     order_timers: Callable[[Runtime, Any], Sequence[OrderTimers]] = lambda runtime, settings: ()

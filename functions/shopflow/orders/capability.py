@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from shopflow.kernel.capability import Capability, OrderTimers, TimerAction
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler, OrderTimers, TimerAction
 from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting
 
@@ -82,6 +82,24 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
+    from shopflow.orders import service
+    from shopflow.orders.ports import ReceivedChange  # cold start: loaded with the first input
+
+    def record(received: ReceivedChange, settings: Settings) -> Intake:
+        recorded = service.record_delivery(
+            received, runtime.orders, now=runtime.clock.now(), timers=runtime.order_timers(settings)
+        )
+        details: dict[str, Any] = {}
+        if recorded.order_status is not None:
+            details["order_status"] = recorded.order_status.value
+        if recorded.changes:
+            details["changes"] = list(recorded.changes)
+        return Intake(recorded.status, {"order_id": recorded.order_id}, recorded.reason, details)
+
+    return {ReceivedChange: record}
+
+
 def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
     from shopflow.orders.status_messages import OrderStatusMessages  # only notify loads flows
 
@@ -108,6 +126,7 @@ CAPABILITY = Capability(
     settings=SETTINGS,
     kinds=KINDS,
     events={event: ("notify",) for event in ("OrderPlaced", "OrderStatusChanged", "OrderDelayed")},
+    intake=intake,
     message_flows=message_flows,
     timer_actions=timer_actions,
     order_timers=order_timers,

@@ -3,7 +3,6 @@ retry only on a lost race, with a new read and a new unit of work."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,16 +10,10 @@ from datetime import datetime
 from typing import Literal
 
 from shopflow.kernel.capability import OrderTimers
-from shopflow.kernel.conflicts import VersionConflict
+from shopflow.kernel.conflicts import MAX_ATTEMPTS, ConcurrentUpdates, VersionConflict, back_off
 from shopflow.orders.changes import apply_change
 from shopflow.orders.model import OrderStatus
 from shopflow.orders.ports import Commit, OrderStore, ReceivedChange, StoredOrder
-
-MAX_ATTEMPTS = 6
-
-
-class ConcurrentUpdates(Exception):
-    """The order (or cart) kept changing under us; the sender should retry later (answer 503)."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +85,4 @@ def record_delivery(
                 "ignored", order_id, outcome.order.status, reason=outcome.ignored_because, wrote=True
             )
         return Recorded("accepted", order_id, outcome.order.status, outcome.timeline.changes, wrote=True)
-    raise ConcurrentUpdates(order_id)
-
-
-def back_off(attempt: int, sleep: Callable[[float], None]) -> None:
-    # Someone else is changing the order right now: wait a little (full jitter), read again.
-    sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+    raise ConcurrentUpdates("order", {"order_id": order_id})

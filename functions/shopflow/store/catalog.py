@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from pynamodb.exceptions import PutError
 
@@ -15,16 +14,6 @@ from shopflow.store.orders import iso
 
 def product_pk(key: str) -> str:
     return f"PRODUCT#{key}"
-
-
-class Catalog(Protocol):
-    def save(self, product: Product) -> bool:
-        """Store `product` unless one as new or newer is stored; True when it was written."""
-        ...
-
-    def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """The tags of each known product among `keys` (`source:product_id`)."""
-        ...
 
 
 class DynamoCatalog:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, ValidationError
 
 from shopflow.carts.ports import ReceivedCartChange
-from shopflow.catalog.model import Product
+from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import AMOUNT_PLACES
 from shopflow.orders.model import MAX_TEXT_CHARS
 from shopflow.orders.ports import ReceivedChange
@@ -40,15 +40,7 @@ class PayloadError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class ProductDelivery:
-    """A verified delivery describing a product (its tags): newest wins, a repeat changes nothing."""
-
-    product: Product
-    via: str
-
-
-Received = ReceivedChange | ReceivedCartChange | ProductDelivery
+Received = ReceivedChange | ReceivedCartChange | ReceivedProduct
 
 
 @dataclass(frozen=True)

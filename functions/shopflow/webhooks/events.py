@@ -21,6 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
@@ -37,7 +38,6 @@ from shopflow.orders.ports import ReceivedChange
 from shopflow.webhooks.common import (
     Ignored,
     Moment,
-    ProductDelivery,
     Received,
     as_utc,
     optional_header,
@@ -227,7 +227,7 @@ def receive(
         return Ignored(f"event type {envelope.type} is not handled")
     event = validate(model, envelope.model_dump())
     if isinstance(event, ProductUpdatedBody):
-        return ProductDelivery(to_product(event), via=f"{event.data.source} {event.type}")
+        return ReceivedProduct(to_product(event), via=f"{event.data.source} {event.type}")
     if isinstance(event, CartUpdatedBody | CartConvertedBody):
         return ReceivedCartChange(
             dedup_keys=(f"events:{msg_id}",),

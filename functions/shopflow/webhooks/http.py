@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import ValidationError
 
-from shopflow.carts.ports import ReceivedCartChange
+from shopflow.kernel.conflicts import ConcurrentUpdates
 from shopflow.observability import logger
-from shopflow.orders.service import ConcurrentUpdates, record_delivery
 from shopflow.webhooks.common import (
     MAX_BODY_BYTES,
     MAX_HEADER_ID_CHARS,
     Ignored,
     PayloadError,
-    ProductDelivery,
     Received,
     payload_error,
 )
@@ -125,52 +122,15 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
     if isinstance(received, Ignored):
         logger.info("webhook ignored", extra={"sender": sender, "reason": received.reason})
         return 200, {"status": "ignored", "reason": received.reason}
-    if isinstance(received, ReceivedCartChange):
-        return _answer_cart(sender, received, settings, runtime)
-    if isinstance(received, ProductDelivery):
-        product = received.product
-        written = runtime.catalog.save(product)
-        status, reason = ("accepted", None) if written else ("ignored", "not newer than the stored product")
-        return _recorded(
-            sender, received.via, status, {"product_id": product.key}, reason, {"tags": list(product.tags)}
-        )
+    record = runtime.intake_handlers.get(type(received))
+    if record is None:  # a normalizer made an input no capability registered
+        raise TypeError(f"no capability records {type(received).__name__}")
     try:
-        recorded = record_delivery(
-            received,
-            runtime.orders,
-            now=runtime.clock.now(),
-            timers=runtime.order_timers(settings),
-        )
-    except ConcurrentUpdates:
-        return _busy("order", {"order_id": received.change.order_id})
-    details: dict[str, Any] = {}
-    if recorded.order_status is not None:
-        details["order_status"] = recorded.order_status.value
-    if recorded.changes:
-        details["changes"] = list(recorded.changes)
+        intake = record(received, settings)
+    except ConcurrentUpdates as busy:
+        return _busy(busy.what, busy.ids)
     return _recorded(
-        sender, received.via, recorded.status, {"order_id": recorded.order_id}, recorded.reason, details
-    )
-
-
-def _answer_cart(sender: str, received: ReceivedCartChange, settings: Settings, runtime: Runtime) -> Answer:
-    # Cold start: an order webhook loads no cart intake.
-    from shopflow.carts.reminders import cart_timing
-    from shopflow.carts.service import record_cart_delivery
-
-    try:
-        recorded = record_cart_delivery(
-            received,
-            runtime.carts,
-            now=runtime.clock.now(),
-            dedup_retention=timedelta(days=settings.dedup_retention_days),
-            timing=cart_timing(settings),
-        )
-    except ConcurrentUpdates:
-        return _busy("cart", {"cart_id": received.change.cart_id})
-    details = {"cart_status": recorded.cart_status.value} if recorded.cart_status is not None else {}
-    return _recorded(
-        sender, received.via, recorded.status, {"cart_id": recorded.cart_id}, recorded.reason, details
+        sender, received.via, intake.status, dict(intake.ids), intake.reason, dict(intake.details)
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
 from shopflow.orders.model import (
@@ -36,7 +37,6 @@ from shopflow.webhooks.common import (
     PayloadError,
     PlatformId,
     PlatformRef,
-    ProductDelivery,
     ProductName,
     Received,
     Text,
@@ -224,7 +224,7 @@ def receive(
         return Ignored(f"topic {topic} is not handled")
     data = parse_json_object(body)
     if topic in PRODUCT_TOPICS:
-        return ProductDelivery(normalize_product(data), via=f"shopify {topic}")
+        return ReceivedProduct(normalize_product(data), via=f"shopify {topic}")
     # One marker a delivery (decision 45): the event id is shared by a retry and by every
     # subscription the event reaches, so when Shopify sends it the webhook id adds nothing.
     dedup_keys = [f"shopify:event:{topic}:{event_id}" if event_id else f"shopify:webhook:{webhook_id}"]

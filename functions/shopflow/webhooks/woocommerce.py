@@ -15,6 +15,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from shopflow.catalog.model import Product, normalize_tags
+from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
@@ -34,7 +35,6 @@ from shopflow.webhooks.common import (
     Moment,
     PlatformId,
     PlatformRef,
-    ProductDelivery,
     ProductName,
     Text,
     as_utc,
@@ -137,7 +137,7 @@ def normalize_product(data: Mapping[str, object]) -> Product:
 
 def receive(
     headers: Mapping[str, str], body: bytes, *, secrets: Iterable[str], now: datetime
-) -> ReceivedChange | ProductDelivery | Ignored:
+) -> ReceivedChange | ReceivedProduct | Ignored:
     """Verify and normalize one WooCommerce delivery. Raises `SignatureError` or `PayloadError`."""
     if not headers.get("X-WC-Webhook-Topic") and _PING.match(body.strip()):
         return Ignored("webhook creation ping")
@@ -147,7 +147,7 @@ def receive(
         return Ignored(f"topic {topic} is not handled")
     data = parse_json_object(body)
     if topic in PRODUCT_TOPICS:
-        return ProductDelivery(normalize_product(data), via=f"woocommerce {topic}")
+        return ReceivedProduct(normalize_product(data), via=f"woocommerce {topic}")
     if topic == "order.deleted":
         deleted = validate(_Deleted, data)
         external_id = str(deleted.id)

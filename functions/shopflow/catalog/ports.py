@@ -1,0 +1,27 @@
+"""What the catalog capability receives and the repository it reaches its products through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from shopflow.catalog.model import Product
+
+
+@dataclass(frozen=True)
+class ReceivedProduct:
+    """A verified delivery describing a product (its tags): newest wins, a repeat changes nothing."""
+
+    product: Product
+    via: str
+
+
+class Catalog(Protocol):
+    def save(self, product: Product) -> bool:
+        """Store `product` unless one as new or newer is stored; True when it was written."""
+        ...
+
+    def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The tags of each known product among `keys` (`source:product_id`)."""
+        ...
