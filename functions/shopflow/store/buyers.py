@@ -18,22 +18,16 @@ from datetime import datetime
 
 from shopflow.orders.model import Order, PastOrder
 from shopflow.orders.purchases import order_buyer_keys, order_products
-from shopflow.store.models import BuyerItem
+from shopflow.store.models import BuyerItem, iso
 
 
 def buyer_pk(key: str) -> str:
     return "BUYER#" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _iso(moment: datetime) -> str:
-    from shopflow.store.orders import iso
-
-    return iso(moment)
-
-
 def buyer_items(order: Order, placed_at: datetime) -> list[BuyerItem]:
     """The index entries of a newly placed order."""
-    stamp = _iso(placed_at)
+    stamp = iso(placed_at)
     products = json.dumps(sorted(order_products(order)))
     return [
         BuyerItem(
@@ -60,7 +54,7 @@ class DynamoBuyerIndex:
 
     def orders_since(self, keys: Sequence[str], since: datetime) -> list[PastOrder]:
         found: dict[str, PastOrder] = {}
-        lower = f"PLACED#{_iso(since)}"
+        lower = f"PLACED#{iso(since)}"
         for key in keys:
             for item in BuyerItem.query(buyer_pk(key), BuyerItem.sk >= lower, consistent_read=True):
                 found[item.order_id] = PastOrder(
