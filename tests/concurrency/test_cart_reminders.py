@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shopflow.carts import capability as carts_capability
 from shopflow.carts.flow import CartReminders
 from shopflow.carts.model import Cart, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
@@ -24,6 +25,7 @@ from shopflow.kernel.queue_messages import CartStepDue
 from shopflow.messaging.delivery import SesSender, SnsSender
 from shopflow.messaging.render import Renderer
 from shopflow.notifications.consumer import NotifyConsumer
+from shopflow.orders import capability as orders_capability
 from shopflow.orders.model import Consent, Customer, OrderLine
 from shopflow.orders.ports import ReceivedChange
 from shopflow.orders.service import record_delivery
@@ -184,8 +186,8 @@ def test_a_thousand_abandoned_carts_get_exactly_800_first_reminders_once_each(ta
         clock=clock,
         consent=DynamoConsentStore(),
         flows=[
-            OrderStatusMessages(get_order=orders.get, buyers=buyers),
-            CartReminders(carts, buyers, lambda: SETTINGS, clock.now),
+            OrderStatusMessages(get_order=orders.get, buyers=buyers, kinds=orders_capability.KINDS),
+            CartReminders(carts, buyers, lambda: SETTINGS, clock.now, kinds=carts_capability.KINDS),
         ],
         api_url="https://api.example/prod",
     )

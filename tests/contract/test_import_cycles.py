@@ -72,6 +72,21 @@ def test_no_import_cycle_between_packages() -> None:
     assert not cycles, f"import cycles between shopflow's packages:\n{described(cycles, edges)}"
 
 
+def test_no_import_cycle_between_modules() -> None:
+    """Inside a package too: a module that imports one importing it back (even inside a
+    function) loads half-initialised or hides a dependency."""
+    graph = shopflow_graph()
+    cycles = sorted(
+        {
+            tuple(sorted((module, imported)))
+            for module in graph.modules
+            for imported in graph.find_modules_directly_imported_by(module)
+            if graph.chain_exists(importer=imported, imported=module)
+        }
+    )
+    assert not cycles, f"modules importing each other, directly or through others: {cycles}"
+
+
 def test_a_cycle_through_any_number_of_packages_is_found_with_its_import_lines() -> None:
     graph = grimp.ImportGraph()
     for importer, imported in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopflow.orders.capability import kinds_for
+from shopflow.orders.message_kinds import kinds_for
 from shopflow.orders.model import OrderStatus
 
 

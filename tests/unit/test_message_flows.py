@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from shopflow.carts import capability as carts_capability
 from shopflow.carts.flow import CartKeptChanging, CartReminders, NoSuchCart
 from shopflow.carts.model import Cart, CartStatus
 from shopflow.carts.ports import StoredCart
@@ -23,13 +24,16 @@ from shopflow.config.settings import Settings
 from shopflow.kernel.messages import CHANNELS, Channel, Extras, NotYet
 from shopflow.kernel.queue_messages import CartStepDue, EventMessage, HeldMessage, ReplenishmentDue
 from shopflow.kernel.skip import Skip
+from shopflow.orders import capability as orders_capability
 from shopflow.orders.changes import DomainEvent, OrderDelayed, OrderPlaced, OrderStatusChanged
 from shopflow.orders.model import Customer, DiscountCode, Order, OrderLine, OrderStatus
 from shopflow.orders.ports import StoredOrder
 from shopflow.orders.purchases import order_buyer_keys
 from shopflow.orders.status_messages import BadOrderEvent, OrderStatusMessages
+from shopflow.replenishment import capability as replenishment_capability
 from shopflow.replenishment.flow import NoSuchOrder, ReplenishmentReminders
 from shopflow.replenishment.timers import replenishment_planner
+from shopflow.reviews import capability as reviews_capability
 from shopflow.reviews.flow import ReviewRequests
 from shopflow.reviews.timers import fan_out, review_requests
 from shopflow.store.buyers import InMemoryBuyerIndex
@@ -122,7 +126,13 @@ class CartWorld:
             self.carts.carts[CART_ID] = StoredCart(self.the_cart, 1)
 
     def flow(self, carts: Any = None) -> CartReminders:
-        return CartReminders(carts or self.carts, self.buyers, lambda: self.settings, lambda: self.now)
+        return CartReminders(
+            carts or self.carts,
+            self.buyers,
+            lambda: self.settings,
+            lambda: self.now,
+            kinds=carts_capability.KINDS,
+        )
 
     def stored(self) -> StoredCart:
         stored = self.carts.get(CART_ID)
@@ -326,7 +336,9 @@ KETTLE = OrderLine(product_id="p2", name="Kettle", quantity=1, unit_price=Decima
 
 def reviews(settings: Settings, *orders: Order, buyers: InMemoryBuyerIndex | None = None) -> ReviewRequests:
     stored = {o.order_id: StoredOrder(o, 1) for o in orders}
-    return ReviewRequests(stored.get, buyers or InMemoryBuyerIndex(), lambda: settings)
+    return ReviewRequests(
+        stored.get, buyers or InMemoryBuyerIndex(), lambda: settings, kinds=reviews_capability.KINDS
+    )
 
 
 def test_a_review_request_is_skipped_for_an_order_refunded_since_delivery() -> None:
@@ -413,7 +425,13 @@ class ReplenishmentWorld:
 
     def flow(self) -> ReplenishmentReminders:
         stored = {self.the_order.order_id: StoredOrder(self.the_order, 1)} if self.the_order else {}
-        return ReplenishmentReminders(stored.get, self.buyers, lambda: self.settings, lambda: REMINDED_AT)
+        return ReplenishmentReminders(
+            stored.get,
+            self.buyers,
+            lambda: self.settings,
+            lambda: REMINDED_AT,
+            kinds=replenishment_capability.KINDS,
+        )
 
     def remind(self) -> None:
         self.flow().remind(ReplenishmentDue(order_id="shopify:1"), self.outbound)
@@ -547,7 +565,7 @@ class OrderWorld:
 
     def hear(self, event_type: str, event: dict[str, Any]) -> None:
         stored = {self.the_order.order_id: StoredOrder(self.the_order, 1)}
-        flow = OrderStatusMessages(get_order=stored.get, buyers=self.buyers)
+        flow = OrderStatusMessages(get_order=stored.get, buyers=self.buyers, kinds=orders_capability.KINDS)
         handlers = {name: handler for name, _, handler in flow.routes(self.outbound)}
         message = EventMessage(type=event_type, outbox_id=f"shopify:1#v2#{event_type}", event=event)
         handlers[event_type](message)

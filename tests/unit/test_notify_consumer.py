@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shopflow.carts import capability as carts_capability
 from shopflow.carts.flow import CartReminders
 from shopflow.clock import FakeClock
 from shopflow.config.settings import Settings
@@ -19,10 +20,13 @@ from shopflow.messaging.render import EmailContent, RenderError, SmsContent
 from shopflow.messaging.unsubscribe import read_token
 from shopflow.notifications.consumer import LEASE, NotifyConsumer, RetryLater
 from shopflow.notifications.policy import policy_from
+from shopflow.orders import capability as orders_capability
 from shopflow.orders.model import Consent, Order, OrderStatus
 from shopflow.orders.ports import StoredOrder
 from shopflow.orders.status_messages import OrderEvent, OrderStatusMessages
+from shopflow.replenishment import capability as replenishment_capability
 from shopflow.replenishment.flow import ReplenishmentReminders
+from shopflow.reviews import capability as reviews_capability
 from shopflow.reviews.flow import ReviewRequests
 from shopflow.store.buyers import InMemoryBuyerIndex
 from shopflow.store.carts import InMemoryCartStore
@@ -114,7 +118,9 @@ class World:
         self.sms = overrides.pop("sms", FakeSms())
         self.settings = overrides.pop("settings", settings())
         self.buyers = InMemoryBuyerIndex()
-        self.order_messages = OrderStatusMessages(get_order=self.orders.get, buyers=self.buyers)
+        self.order_messages = OrderStatusMessages(
+            get_order=self.orders.get, buyers=self.buyers, kinds=orders_capability.KINDS
+        )
         self.consumer = NotifyConsumer(
             messages=self.messages,
             settings=lambda: self.settings,
@@ -125,9 +131,23 @@ class World:
             consent=self.consent,
             flows=[
                 self.order_messages,
-                ReviewRequests(self.orders.get, self.buyers, lambda: self.settings),
-                ReplenishmentReminders(self.orders.get, self.buyers, lambda: self.settings, self.clock.now),
-                CartReminders(InMemoryCartStore(), self.buyers, lambda: self.settings, self.clock.now),
+                ReviewRequests(
+                    self.orders.get, self.buyers, lambda: self.settings, kinds=reviews_capability.KINDS
+                ),
+                ReplenishmentReminders(
+                    self.orders.get,
+                    self.buyers,
+                    lambda: self.settings,
+                    self.clock.now,
+                    kinds=replenishment_capability.KINDS,
+                ),
+                CartReminders(
+                    InMemoryCartStore(),
+                    self.buyers,
+                    lambda: self.settings,
+                    self.clock.now,
+                    kinds=carts_capability.KINDS,
+                ),
             ],
             api_url="https://api.example/prod",
             sleep=lambda seconds: None,

@@ -93,6 +93,7 @@ def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
             buyers=runtime.buyers,
             settings=runtime.settings.load,
             clock_now=runtime.clock.now,
+            kinds=KINDS,
         ),
     )
 

@@ -10,12 +10,11 @@ cart before any message shows it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from shopflow.carts.capability import KINDS
 from shopflow.carts.model import CART_SUBJECT_PREFIX, Cart
 from shopflow.carts.ports import StoredCart
 from shopflow.carts.reminders import (
@@ -60,7 +59,8 @@ class CartReminders:
     buyers: BuyerIndex | None
     settings: Callable[[], Settings]
     clock_now: Callable[[], datetime]
-    kinds: tuple[MessageKind, ...] = KINDS
+    # Its capability's message kinds (capability.py), handed in: the declaration imports the flow.
+    kinds: tuple[MessageKind, ...] = field(kw_only=True)
 
     def routes(self, outbound: Outbound) -> Iterable[Route]:
         return [(CART_REMINDER, CartStepDue, lambda message: self.remind(message, outbound))]

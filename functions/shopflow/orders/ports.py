@@ -17,8 +17,8 @@ from shopflow.kernel.outbox import OutboxMessage, outbox_id
 from shopflow.kernel.timeline import TimelineEntry
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import UnitOfWork
-from shopflow.orders.capability import kinds_for
 from shopflow.orders.changes import DomainEvent, OrderChange, OrderPlaced
+from shopflow.orders.message_kinds import kinds_for
 from shopflow.orders.model import Order
 
 

@@ -9,14 +9,14 @@ to the notify pipeline, which decides, sends once and settles it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shopflow.kernel.messages import Extras, MessageKind, Outbound, Route
 from shopflow.kernel.queue_messages import EventMessage
 from shopflow.kernel.skip import Skip
-from shopflow.orders.capability import KINDS, kinds_for
+from shopflow.orders.message_kinds import kinds_for
 from shopflow.orders.model import Order, OrderStatus
 from shopflow.orders.purchases import BuyerIndex
 
@@ -65,7 +65,8 @@ class OrderEvent:
 class OrderStatusMessages:
     get_order: Callable[[str], StoredOrder | None]
     buyers: BuyerIndex | None = None
-    kinds: tuple[MessageKind, ...] = KINDS
+    # Its capability's message kinds (capability.py), handed in: the declaration imports the flow.
+    kinds: tuple[MessageKind, ...] = field(kw_only=True)
 
     def routes(self, outbound: Outbound) -> Iterable[Route]:
         def heard(message: EventMessage) -> None:

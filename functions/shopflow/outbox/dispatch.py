@@ -17,6 +17,7 @@ from shopflow.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+
 class UnroutableEvent(Exception):
     pass
 

@@ -64,6 +64,7 @@ def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
             settings=runtime.settings.load,
             clock_now=runtime.clock.now,
             read_tags=runtime.catalog.tags,
+            kinds=KINDS,
         ),
     )
 

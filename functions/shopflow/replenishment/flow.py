@@ -9,7 +9,7 @@ message names only what was not bought again, each linked to its page (or the sh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,6 @@ from shopflow.orders.model import Order
 from shopflow.orders.pages import shop_links
 from shopflow.orders.ports import StoredOrder
 from shopflow.orders.purchases import BuyerIndex, buyer_keys, pause_after_order
-from shopflow.replenishment.capability import KINDS
 from shopflow.replenishment.rules import (
     REPLENISHMENT,
     TagLookup,
@@ -44,7 +43,8 @@ class ReplenishmentReminders:
     settings: Callable[[], Settings]
     clock_now: Callable[[], datetime]
     read_tags: TagLookup | None = None  # the catalog's product tags, for tag rules
-    kinds: tuple[MessageKind, ...] = KINDS
+    # Its capability's message kinds (capability.py), handed in: the declaration imports the flow.
+    kinds: tuple[MessageKind, ...] = field(kw_only=True)
 
     def routes(self, outbound: Outbound) -> Iterable[Route]:
         return [(REPLENISHMENT, ReplenishmentDue, lambda message: self.remind(message, outbound))]

@@ -37,7 +37,9 @@ def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
     from shopflow.reviews.flow import ReviewRequests  # only notify loads flows
 
     return (
-        ReviewRequests(get_order=runtime.orders.get, buyers=runtime.buyers, settings=runtime.settings.load),
+        ReviewRequests(
+            get_order=runtime.orders.get, buyers=runtime.buyers, settings=runtime.settings.load, kinds=KINDS
+        ),
     )
 
 

@@ -10,7 +10,7 @@ review page to link to. Marketing: it needs the customer's consent for the chann
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,6 @@ from shopflow.orders.model import Order, OrderStatus, ordered_recently
 from shopflow.orders.pages import product_links
 from shopflow.orders.ports import StoredOrder
 from shopflow.orders.purchases import BuyerIndex, buyer_keys, pause_after_order
-from shopflow.reviews.capability import KINDS
 
 if TYPE_CHECKING:  # settings are handed in; reading them needs no import
     from shopflow.config.settings import Settings
@@ -31,7 +30,8 @@ class ReviewRequests:
     get_order: Callable[[str], StoredOrder | None]
     buyers: BuyerIndex | None
     settings: Callable[[], Settings]
-    kinds: tuple[MessageKind, ...] = KINDS
+    # Its capability's message kinds (capability.py), handed in: the declaration imports the flow.
+    kinds: tuple[MessageKind, ...] = field(kw_only=True)
 
     def routes(self, outbound: Outbound) -> Iterable[Route]:
         return ()  # each channel's request arrives as a HeldMessage (reviews/timers.py)
