@@ -12,7 +12,7 @@ import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shopflow.capabilities import capability_settings
-from shopflow.kernel.settings import Setting, SettingError, Value, split_list, url_check
+from shopflow.kernel.settings import Setting, SettingError, Value, email_check, split_list, url_check
 from shopflow.kernel.standard_webhooks import standard_webhooks_key
 
 # Setting, SettingError and Value are the kernel's (each capability declares its own settings);
@@ -57,11 +57,7 @@ def _shop_domains(value: str) -> str | None:
     return f"not a *.myshopify.com domain: {', '.join(bad)}" if bad else None
 
 
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
-
-
-def _email(value: str) -> str | None:
-    return None if _EMAIL.match(value) else "must be an email address like orders@example.com"
+_email = email_check  # the kernel's, so a capability's email setting is checked alike
 
 
 def _timezone(value: str) -> str | None:

@@ -44,6 +44,13 @@ def url_check(value: str) -> str | None:
     return None if re.match(r"^https?://[^\s/]+\.[^\s]+$", value) else "must be an http(s):// URL"
 
 
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+
+def email_check(value: str) -> str | None:
+    return None if _EMAIL.match(value) else "must be an email address like orders@example.com"
+
+
 def product_url_check(value: str) -> str | None:
     """A product page template: a URL with {product_id} or {sku} (and nothing else) to fill in."""
     if complaint := url_check(value):
