@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shopflow.store.catalog import DynamoCatalog
     from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.orders import DynamoOrderStore
+    from shopflow.store.stock import DynamoStockRepository
     from shopflow.timers.consumer import TimerConsumer
     from shopflow.timers.sweep import Sweeper
 
@@ -132,6 +133,12 @@ class Runtime:
         from shopflow.store.carts import DynamoCartStore
 
         return DynamoCartStore(self.orders)
+
+    @cached_property
+    def stock(self) -> DynamoStockRepository:
+        from shopflow.store.stock import DynamoStockRepository
+
+        return DynamoStockRepository(self.orders)
 
     @cached_property
     def buyers(self) -> DynamoBuyerIndex:

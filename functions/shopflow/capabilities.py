@@ -14,8 +14,9 @@ from shopflow.kernel.settings import Setting
 from shopflow.orders.capability import CAPABILITY as ORDERS
 from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
 from shopflow.reviews.capability import CAPABILITY as REVIEWS
+from shopflow.stock.capability import CAPABILITY as STOCK
 
-CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG)
+CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG, STOCK)
 
 
 def event_routes() -> dict[str, tuple[str, ...]]:

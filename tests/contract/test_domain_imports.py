@@ -47,6 +47,10 @@ DOMAIN = (
     "shopflow.webhooks.shopify",
     "shopflow.webhooks.woocommerce",
     "shopflow.webhooks.events",
+    "shopflow.stock.model",
+    "shopflow.stock.ports",
+    "shopflow.stock.service",
+    "shopflow.stock.capability",
 )
 AWS = ("pynamodb", "botocore", "boto3")
 

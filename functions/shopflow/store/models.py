@@ -151,6 +151,35 @@ class ProductItem(_Item):
     updated_at = UnicodeAttribute()  # the platform's last change: an older delivery does not win
 
 
+class StockLevelItem(_Item):
+    """pk `STOCK#{sku}`, sk `STOCK`: a SKU's numbers (stock/model.py). `atp` is stored so a
+    condition can guard it (`atp >= :quantity`); every write moves it with what it changes."""
+
+    on_hand = NumberAttribute()
+    reserved = NumberAttribute()
+    committed = NumberAttribute()
+    safety = NumberAttribute()
+    atp = NumberAttribute()
+    oversold = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute()
+
+
+class ReservationItem(_Item):
+    """pk `RESERVATION#{reservation_id}`, sk `RESERVATION`: a checkout's hold, its lines as JSON
+    (`[[sku, quantity], ...]`), and its end; put on condition it does not exist, so it is also
+    the request's dedup marker. `status` `refused` records a request that held nothing, with
+    what was short, so its retry is answered the same (kept for `dedup.retention_days`)."""
+
+    checkout_token = UnicodeAttribute()
+    status = UnicodeAttribute()
+    lines = UnicodeAttribute()
+    skus = UnicodeAttribute()  # space-separated, for the owner's look-up of a SKU's reservations
+    created_at = UnicodeAttribute()
+    hold_until = UnicodeAttribute(null=True)  # `expires_at` is the table's TTL attribute
+    ended_at = UnicodeAttribute(null=True)
+    short = UnicodeAttribute(null=True)  # a refusal's `[[sku, requested, available], ...]`
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due.
 
@@ -197,6 +226,8 @@ MODELS: tuple[type[_Item], ...] = (
     CartItem,
     BuyerItem,
     ProductItem,
+    StockLevelItem,
+    ReservationItem,
 )
 
 

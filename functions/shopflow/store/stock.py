@@ -1,0 +1,287 @@
+"""Where stock is kept: a SKU's numbers (`STOCK#{sku}`) and reservations (`RESERVATION#{id}`)
+in the single table, staged into the unit of work of the change (`shopflow.stock.ports` says
+what each stage means; decision 59 why).
+
+A hold is, in one TransactWriteItems: the reservation (put on `attribute_not_exists`, so it is
+also the request's dedup marker), one conditional update per SKU (`atp >= :q`: SET atp = atp - q,
+reserved = reserved + q) and the expiry timer (`store/timers.py`). No read before it: an unknown
+SKU fails its condition (`atp` does not exist), so it is short with 0 available.
+
+`InMemoryStockRepository` is its twin for unit tests: the same conditions, checked in the
+same order, all before any write (`kernel/unit_of_work.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError
+
+from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.timers import TimerRequest
+from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
+from shopflow.stock.model import (
+    Reservation,
+    ReservationStatus,
+    ReservedLine,
+    Shortage,
+    StockItem,
+    StockMovement,
+)
+from shopflow.stock.ports import InsufficientStock, NotHeld, Refusal
+from shopflow.store.models import ReservationItem, StockLevelItem, iso
+from shopflow.store.orders import DynamoOrderStore
+from shopflow.store.timers import DynamoTimers, InMemoryTimers
+from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
+
+REFUSAL_RETENTION = timedelta(days=8)  # a refused request's answer outlives its sender's retries
+REFUSED = "refused"
+_BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+
+
+def stock_pk(sku: str) -> str:
+    return f"STOCK#{sku}"
+
+
+def reservation_pk(reservation_id: str) -> str:
+    return f"RESERVATION#{reservation_id}"
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class DynamoStockRepository:
+    """The stock repository on DynamoDB: stages holds and their ends, reads SKUs and reservations."""
+
+    def __init__(self, orders: DynamoOrderStore) -> None:
+        self._orders = orders  # shares its connection for transactions
+        self.timers = DynamoTimers()
+
+    def unit_of_work(self) -> DynamoUnitOfWork:
+        return DynamoUnitOfWork(self._orders.connection)
+
+    def stage_hold(self, reservation: Reservation, timer: TimerRequest, work: UnitOfWork) -> None:
+        transaction = dynamo(work)
+        now = iso(reservation.created_at)
+        transaction.put(  # staged first: a retried request is a duplicate before it is short
+            ReservationItem(
+                reservation_pk(reservation.reservation_id),
+                "RESERVATION",
+                item_type="RESERVATION",
+                checkout_token=reservation.checkout_token,
+                status=reservation.status.value,
+                lines=_lines_json(reservation.lines),
+                skus=" ".join(line.sku for line in reservation.lines),
+                created_at=now,
+                hold_until=iso(reservation.expires_at),
+            ),
+            condition=ReservationItem.pk.does_not_exist(),
+            if_condition_fails=DuplicateDelivery,
+        )
+        for line in reservation.lines:
+            transaction.update(
+                StockLevelItem(stock_pk(line.sku), "STOCK"),
+                [
+                    StockLevelItem.atp.add(-line.quantity),
+                    StockLevelItem.reserved.add(line.quantity),
+                    StockLevelItem.updated_at.set(now),
+                ],
+                condition=StockLevelItem.atp >= line.quantity,
+                if_condition_fails=InsufficientStock,
+            )
+        self.timers.arm(timer, now=reservation.created_at, work=work)
+
+    def stage_end(self, ended: Reservation, work: UnitOfWork, *, cancel_timer: str | None) -> None:
+        transaction = dynamo(work)
+        assert ended.ended_at is not None
+        at = iso(ended.ended_at)
+        transaction.update(
+            ReservationItem(reservation_pk(ended.reservation_id), "RESERVATION"),
+            [ReservationItem.status.set(ended.status.value), ReservationItem.ended_at.set(at)],
+            condition=ReservationItem.status == ReservationStatus.HELD.value,
+            if_condition_fails=NotHeld,
+        )
+        for line in ended.lines:
+            transaction.update(
+                StockLevelItem(stock_pk(line.sku), "STOCK"),
+                [
+                    StockLevelItem.atp.add(line.quantity),
+                    StockLevelItem.reserved.add(-line.quantity),
+                    StockLevelItem.updated_at.set(at),
+                ],
+            )
+        if cancel_timer is not None:
+            self.timers.cancel(cancel_timer, work=work)
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        item = ReservationItem(
+            reservation_pk(refusal.reservation_id),
+            "RESERVATION",
+            item_type="RESERVATION",
+            checkout_token=refusal.checkout_token,
+            status=REFUSED,
+            lines="[]",
+            skus=" ".join(s.sku for s in refusal.short),
+            created_at=iso(refusal.refused_at),
+            short=json.dumps([[s.sku, s.requested, s.available] for s in refusal.short]),
+            expires_at=int((refusal.refused_at + REFUSAL_RETENTION).timestamp()),
+        )
+        try:
+            item.save(condition=ReservationItem.pk.does_not_exist())
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise DuplicateDelivery() from exc
+            raise
+
+    def reservation(self, reservation_id: str) -> Reservation | Refusal | None:
+        try:
+            item = ReservationItem.get(reservation_pk(reservation_id), "RESERVATION", consistent_read=True)
+        except ReservationItem.DoesNotExist:
+            return None
+        return _reservation(reservation_id, item)
+
+    def items(self, skus: Iterable[str]) -> Mapping[str, StockItem]:
+        keys = [(stock_pk(sku), "STOCK") for sku in dict.fromkeys(skus)]
+        found: dict[str, StockItem] = {}
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            for item in StockLevelItem.batch_get(
+                keys[start : start + _BATCH_GET_LIMIT], consistent_read=True
+            ):
+                stock = _stock(item)
+                found[stock.sku] = stock
+        return found
+
+    def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:
+        assert item.atp is not None
+        dynamo(work).put(
+            StockLevelItem(
+                stock_pk(item.sku),
+                "STOCK",
+                item_type="STOCK",
+                on_hand=item.on_hand,
+                reserved=item.reserved,
+                committed=item.committed,
+                safety=item.safety,
+                atp=item.atp,
+                oversold=item.oversold,
+                updated_at=iso(now),
+            )
+        )
+
+
+def _lines_json(lines: Iterable[ReservedLine]) -> str:
+    return json.dumps([[line.sku, line.quantity] for line in lines], separators=(",", ":"))
+
+
+def _stock(item: StockLevelItem) -> StockItem:
+    return StockItem(
+        sku=item.pk.removeprefix("STOCK#"),
+        on_hand=int(item.on_hand),
+        reserved=int(item.reserved),
+        committed=int(item.committed),
+        safety=int(item.safety),
+        atp=int(item.atp),
+        oversold=int(item.oversold or 0),
+    )
+
+
+def _reservation(reservation_id: str, item: ReservationItem) -> Reservation | Refusal:
+    if item.status == REFUSED:
+        short = tuple(Shortage(sku, int(r), int(a)) for sku, r, a in json.loads(item.short or "[]"))
+        return Refusal(reservation_id, item.checkout_token, short, _time(item.created_at))
+    return Reservation(
+        reservation_id=reservation_id,
+        checkout_token=item.checkout_token,
+        lines=tuple(ReservedLine(sku, int(q)) for sku, q in json.loads(item.lines)),
+        status=ReservationStatus(item.status),
+        created_at=_time(item.created_at),
+        expires_at=_time(item.hold_until or item.created_at),
+        ended_at=_time(item.ended_at) if item.ended_at else None,
+    )
+
+
+@dataclass
+class InMemoryStockRepository:
+    stock: dict[str, StockItem] = field(default_factory=dict)
+    reservations: dict[str, Reservation | Refusal] = field(default_factory=dict)
+    timers: dict[str, TimerRequest] = field(default_factory=dict)
+    commits: list[int] = field(default_factory=list)  # writes of each committed unit of work
+    reads: int = 0  # reads made (reservation look-ups and batch reads of SKUs)
+    # Called before each commit's checks: a test makes another transaction "hold an item".
+    conflicts: list[bool] = field(default_factory=list)
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(log=self.commits)
+
+    def stage_hold(self, reservation: Reservation, timer: TimerRequest, work: UnitOfWork) -> None:
+        unit = in_memory(work)
+        rid = reservation.reservation_id
+
+        def check_new() -> None:
+            if self.conflicts and self.conflicts.pop(0):
+                raise VersionConflict()
+            if rid in self.reservations:
+                raise DuplicateDelivery()
+
+        unit.stage(("RESERVATION", rid), lambda: self.reservations.__setitem__(rid, reservation), check_new)
+        for movement in reservation.movements("reserve", reservation.created_at):
+            line_sku, quantity = movement.sku, movement.reserved
+
+            def check(sku: str = line_sku, quantity: int = quantity) -> None:
+                item = self.stock.get(sku)
+                if item is None or item.atp is None or item.atp < quantity:
+                    raise InsufficientStock()
+
+            def apply(move: StockMovement = movement) -> None:
+                self.stock[move.sku] = move.applied_to(self.stock[move.sku])
+
+            unit.stage(("STOCK", line_sku), apply, check)
+        InMemoryTimers(self.timers).arm(timer, now=reservation.created_at, work=work)
+
+    def stage_end(self, ended: Reservation, work: UnitOfWork, *, cancel_timer: str | None) -> None:
+        unit = in_memory(work)
+        rid = ended.reservation_id
+        assert ended.ended_at is not None
+
+        def check_held() -> None:
+            if self.conflicts and self.conflicts.pop(0):
+                raise VersionConflict()
+            current = self.reservations.get(rid)
+            if not isinstance(current, Reservation) or current.status is not ReservationStatus.HELD:
+                raise NotHeld()
+
+        def end() -> None:
+            current = self.reservations[rid]
+            assert isinstance(current, Reservation) and ended.ended_at is not None
+            self.reservations[rid] = current.ended(ended.status, ended.ended_at)
+
+        unit.stage(("RESERVATION", rid), end, check_held)
+        action = "release" if ended.status is ReservationStatus.RELEASED else "expire"
+        for movement in ended.movements(action, ended.ended_at):
+
+            def apply(move: StockMovement = movement) -> None:
+                self.stock[move.sku] = move.applied_to(self.stock[move.sku])
+
+            unit.stage(("STOCK", movement.sku), apply)
+        if cancel_timer is not None:
+            InMemoryTimers(self.timers).cancel(cancel_timer, work=work)
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        if refusal.reservation_id in self.reservations:
+            raise DuplicateDelivery()
+        self.reservations[refusal.reservation_id] = refusal
+
+    def reservation(self, reservation_id: str) -> Reservation | Refusal | None:
+        self.reads += 1
+        return self.reservations.get(reservation_id)
+
+    def items(self, skus: Iterable[str]) -> Mapping[str, StockItem]:
+        self.reads += 1
+        return {sku: self.stock[sku] for sku in skus if sku in self.stock}
+
+    def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:
+        in_memory(work).stage(("STOCK", item.sku), lambda: self.stock.__setitem__(item.sku, item))
