@@ -53,7 +53,7 @@ def repo(stack: Stack) -> DynamoStockRepository:
 def request(*lines: tuple[str, int], request_id: str = "msg_1") -> ReservationRequest:
     return ReservationRequest(
         checkout_token="chk-1",
-        lines=[{"sku": sku, "quantity": quantity} for sku, quantity in lines],  # type: ignore[misc]
+        lines=[{"sku": sku, "quantity": quantity} for sku, quantity in lines],
         request_id=request_id,
     )
 
