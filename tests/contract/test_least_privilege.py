@@ -273,6 +273,21 @@ def allowed(statements: list[dict[str, Any]], call: Call) -> bool:
 # ---------------------------------------------------------------- a shop's life on moto
 
 
+def hold_stock_for_the_checkout(stack: Stack) -> None:
+    """A checkout's stock held (set-up: no function makes it yet), so its expiry timer fires."""
+    from shopflow.stock.model import ReservationRequest, StockItem
+    from shopflow.stock.service import reserve
+
+    repo = bootstrap.runtime().stock
+    work = repo.unit_of_work()
+    repo.stage_item(StockItem("IPOD2008PINK", on_hand=5), stack.clock.now(), work)
+    work.commit()
+    request = ReservationRequest.model_validate(
+        {"checkout_token": "chk-1", "lines": [{"sku": "IPOD2008PINK", "quantity": 1}], "request_id": "msg_1"}
+    )
+    reserve(request, repo, now=stack.clock.now(), hold=timedelta(minutes=15))
+
+
 def a_shops_life(stack: Stack) -> None:
     from app import dispatch
 
@@ -302,6 +317,7 @@ def a_shops_life(stack: Stack) -> None:
     checkout["buyer_accepts_marketing"] = True
     checkout["customer"] = {**checkout["customer"], "accepts_marketing": True}
     post_shopify(stack, "checkouts/create", checkout)
+    hold_stock_for_the_checkout(stack)  # not paid: its hold expires with the first reminder's sweep
     stack.clock.advance(timedelta(minutes=61))
     run_due(stack)  # the first cart reminder
 
