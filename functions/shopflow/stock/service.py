@@ -18,6 +18,10 @@ succeeds; the SKUs' conditions, not a read, decide (decision 59):
 Lost races (another transaction held an item: `VersionConflict`) are retried after the
 kernel's `back_off`, `MAX_ATTEMPTS` times in all; then `ConcurrentUpdates` (the route's 503).
 
+A route calls, with the verified body and its `webhook-id`:
+`reserve(ReservationRequest.model_validate({**body, "request_id": webhook_id}), runtime.stock,
+now=runtime.clock.now(), hold=request.hold(stock.capability.hold_minutes(settings)))`.
+
 What the routes answer (issue 14): `Held` -> 201 `{"reservation_id", "status": "held",
 "expires_at", "lines"}`; `Short` -> 409 `{"error": "insufficient_stock", "short": [...]}`;
 `ReservationNotFound` -> 404; `AlreadyCommitted` -> 409; `Ended` -> 200 with its status;
