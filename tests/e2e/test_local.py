@@ -222,7 +222,7 @@ def test_a_kill_during_webhooks_loses_no_acknowledged_order(launch: Any, tmp_pat
         FilterExpression="item_type = :t",
         ExpressionAttributeValues={":t": {"S": "OUTBOX"}},
     )["Items"]
-    outbox_orders = sorted(i["outbox_id"]["S"].split("#v")[0] for i in items)
+    outbox_orders = sorted(json.loads(i["payload"]["S"])["order_id"] for i in items)
     assert outbox_orders == sorted(listed)
     # Every order's confirmation is sent: once, or, when the crash cut a send short between the
     # provider's answer and its record, again after the lease, and its record says so.
