@@ -65,12 +65,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
-    # Cold start: an order webhook loads no cart intake.
-    from shopflow.carts.ports import ReceivedCartChange
-    from shopflow.carts.reminders import cart_timing
-    from shopflow.carts.service import record_cart_delivery
+    from shopflow.carts.ports import ReceivedCartChange  # the intake's normalizers load it anyway
 
     def record(received: ReceivedCartChange, settings: Settings) -> Intake:
+        # Cold start: an order webhook loads no cart intake.
+        from shopflow.carts.reminders import cart_timing
+        from shopflow.carts.service import record_cart_delivery
+
         recorded = record_cart_delivery(
             received,
             runtime.carts,
