@@ -74,6 +74,35 @@ def events_webhook() -> Response:
     return _respond("events")
 
 
+def _raw_body() -> bytes:
+    request = app.current_request
+    assert request is not None
+    return request.raw_body if isinstance(request.raw_body, bytes) else request.raw_body.encode()
+
+
+def _json_reply(status: int, answer: dict[str, Any], headers: dict[str, str]) -> Response:
+    return Response(body=answer, status_code=status, headers={"Content-Type": "application/json", **headers})
+
+
+# The storefront's checkout holds its lines (signed like /webhooks/events; docs/stock.md).
+@app.route("/reservations", methods=["POST"], content_types=JSON)
+def hold_reservation() -> Response:
+    from shopflow.webhooks.reservations import answer_hold
+
+    request = app.current_request
+    assert request is not None
+    return _json_reply(*answer_hold(request.headers, _raw_body(), bootstrap.runtime()))
+
+
+@app.route("/reservations/{reservation_id}", methods=["DELETE"], content_types=JSON)
+def release_reservation(reservation_id: str) -> Response:
+    from shopflow.webhooks.reservations import answer_release
+
+    request = app.current_request
+    assert request is not None
+    return _json_reply(*answer_release(reservation_id, request.headers, _raw_body(), bootstrap.runtime()))
+
+
 # GET shows a page that asks; POST unsubscribes (the page's button, or RFC 8058 one-click).
 @app.route(
     "/unsubscribe/{token}",

@@ -40,7 +40,7 @@ from shopflow.local.template import _PSEUDO, Template
 from shopflow.messaging.unsubscribe import make_token
 from shopflow.store.orders import iso
 from tests.service.conftest import STAGE, Stack, deliver_notify, post_shopify, run_due, stack, stream_event
-from tests.support import corpus
+from tests.support import corpus, dumps, events_headers
 
 __all__ = ["stack"]  # the moto fixture of the service tests
 
@@ -274,18 +274,30 @@ def allowed(statements: list[dict[str, Any]], call: Call) -> bool:
 
 
 def hold_stock_for_the_checkout(stack: Stack) -> None:
-    """A checkout's stock held (set-up: no function makes it yet), so its expiry timer fires."""
-    from shopflow.stock.model import ReservationRequest, StockItem
-    from shopflow.stock.service import reserve
+    """A checkout's stock held through the api's signed route (the SKU's count is set-up: no input
+    sets it yet), so its expiry timer fires; a second checkout short of stock is refused (the SKUs
+    read once), and a third one's hold is given back by the storefront."""
+    from shopflow.stock.model import StockItem
 
     repo = bootstrap.runtime().stock
     work = repo.unit_of_work()
-    repo.stage_item(StockItem("IPOD2008PINK", on_hand=5), stack.clock.now(), work)
+    repo.stage_item(StockItem("IPOD2008PINK", on_hand=2), stack.clock.now(), work)
     work.commit()
-    request = ReservationRequest.model_validate(
-        {"checkout_token": "chk-1", "lines": [{"sku": "IPOD2008PINK", "quantity": 1}], "request_id": "msg_1"}
+
+    def signed(body: bytes) -> dict[str, str]:
+        return events_headers(body, timestamp=int(stack.clock.now().timestamp()))
+
+    def reserve(token: str, quantity: int) -> Any:
+        body = dumps({"checkout_token": token, "lines": [{"sku": "IPOD2008PINK", "quantity": quantity}]})
+        return stack.client.http.post("/reservations", headers=signed(body), body=body)
+
+    assert reserve("chk-1", 1).status_code == 201
+    assert reserve("chk-2", 2).status_code == 409
+    given_back = reserve("chk-3", 1).json_body["reservation_id"]
+    assert (
+        stack.client.http.delete(f"/reservations/{given_back}", headers=signed(b""), body=b"").status_code
+        == 200
     )
-    reserve(request, repo, now=stack.clock.now(), hold=timedelta(minutes=15))
 
 
 def a_shops_life(stack: Stack) -> None:
