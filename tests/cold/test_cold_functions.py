@@ -29,7 +29,7 @@ from shopflow.store.models import bind_table
 from shopflow.store.timers import timer_item
 from tests.cold.container import REGION, ColdStack, rest_api_event
 from tests.service.conftest import SECRETS
-from tests.support import SHOP_DOMAIN, corpus, dumps, moto_server, shopify_headers
+from tests.support import SHOP_DOMAIN, corpus, dumps, events_headers, moto_server, shopify_headers
 
 SENDER = "orders@demo-shop.example"
 ORDER = corpus("shopify/order.json")
@@ -222,3 +222,23 @@ def test_the_first_call_in_a_cold_container_does_its_job(stack: ColdStack, funct
     scenario = SCENARIOS.get(handler)
     assert scenario is not None, f"{function} ({handler}) has no cold-container scenario: add one here"
     scenario(stack, function)
+
+
+def test_a_checkout_hold_in_a_cold_api_container_holds_the_stock(stack: ColdStack) -> None:
+    """The api's other route: its first call loads the stock capability and its repository."""
+    from shopflow.stock.model import StockItem
+
+    repo = bootstrap.runtime().stock
+    work = repo.unit_of_work()
+    repo.stage_item(StockItem("MUG-01", on_hand=1), datetime.now(UTC), work)
+    work.commit()
+    body = dumps({"checkout_token": "chk-1", "lines": [{"sku": "MUG-01", "quantity": 1}]})
+
+    answer = stack.invoke_cold(
+        "ApiFunction", rest_api_event("/reservations", events_headers(body), body)
+    ).answer
+
+    assert answer["statusCode"] == 201 and json.loads(answer["body"])["status"] == "held", answer
+    [level] = items(stack, "STOCK")
+    assert (level["atp"]["N"], level["reserved"]["N"]) == ("0", "1")
+    assert [t["action"]["S"] for t in items(stack, "TIMER")] == ["stock_reservation_expiry"]
