@@ -150,6 +150,8 @@ def test_a_bad_or_missing_signature_is_401_and_an_oversized_body_413_with_nothin
     big = padded + b"a" * MAX_BODY_BYTES + b'"}'
     assert hold(shelf, big).status_code == 413
     assert release(shelf, "rsv_" + "a" * 26, headers=unsigned).status_code == 401
+    too_long = hold(shelf, body, msg_id="m" * 201)  # signed, but no request id that long is kept
+    assert (too_long.status_code, too_long.json_body["field"]) == (400, "header webhook-id")
     assert written(shelf) == [] and numbers(shelf, "CAP") == (1, 0)
 
 
