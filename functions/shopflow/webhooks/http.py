@@ -99,8 +99,8 @@ def answer_webhook(sender: str, headers: Mapping[str, str], body: bytes, runtime
     try:
         status, answer = _answer(sender, headers, body, runtime)
     except Exception as exc:  # a sender must never get a bare 500 and a lost delivery
-        return _failed(sender, headers, delivery_id, exc)
-    # Only a lost race (`_busy`) answers 503 here.
+        return failed_answer(sender, headers, delivery_id, exc)
+    # Only a lost race (`busy_answer`) answers 503 here.
     return status, answer, {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)} if status == 503 else {}
 
 
@@ -128,13 +128,13 @@ def _answer(sender: str, headers: Mapping[str, str], body: bytes, runtime: Runti
     try:
         intake = record(received, settings)
     except ConcurrentUpdates as busy:
-        return _busy(busy.what, busy.ids)
+        return busy_answer(busy.what, busy.ids)
     return _recorded(
         sender, received.via, intake.status, dict(intake.ids), intake.reason, dict(intake.details)
     )
 
 
-def _failed(sender: str, headers: Mapping[str, str], delivery_id: str | None, exc: Exception) -> Reply:
+def failed_answer(sender: str, headers: Mapping[str, str], delivery_id: str | None, exc: Exception) -> Reply:
     """Log what failed and where (error type and code lines, never values: a message or a
     traceback may quote the customer's data) and answer so that a sender that retries does."""
     topic = headers.get(_TOPIC_HEADERS.get(sender, ""))
@@ -188,7 +188,7 @@ def unavailable_cause(exc: BaseException) -> str | None:
     return None
 
 
-def _busy(what: str, ids: dict[str, str]) -> Answer:
+def busy_answer(what: str, ids: dict[str, str]) -> Answer:
     logger.warning(f"{what} busy; asking the sender to retry", extra=ids)
     return 503, {"error": "busy", "message": f"the {what} is being changed concurrently; retry later"}
 

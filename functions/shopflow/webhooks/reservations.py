@@ -28,7 +28,7 @@ from shopflow.webhooks.common import (
 )
 
 # The webhook routes' answers to a lost race and to a fault, so a storefront sees the same ones.
-from shopflow.webhooks.http import RETRY_AFTER_BUSY_SECONDS, Answer, Reply, _busy, _failed
+from shopflow.webhooks.http import RETRY_AFTER_BUSY_SECONDS, Answer, Reply, busy_answer, failed_answer
 from shopflow.webhooks.signatures import SignatureError, verify_standard_webhook
 
 if TYPE_CHECKING:  # the runtime is handed in: a handler imports no wiring
@@ -68,9 +68,9 @@ def _answering(headers: Mapping[str, str], act: Callable[[], Answer], body: byte
         logger.warning("reservation request invalid", extra={"sender": SENDER, "field": error.field})
         return 400, {"error": "invalid_payload", "field": error.field, "message": error.message}, {}
     except ConcurrentUpdates as busy:
-        return (*_busy(busy.what, busy.ids), {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)})
+        return (*busy_answer(busy.what, busy.ids), {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)})
     except Exception as exc:  # the storefront must get an answer it can retry on (503) or report
-        return _failed(SENDER, headers, delivery_id, exc)
+        return failed_answer(SENDER, headers, delivery_id, exc)
     return status, answer, {}
 
 
