@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.client
 import pytest
 from chalice.test import Client
 from moto import mock_aws
@@ -95,6 +97,24 @@ def deliver_notify(stack: Stack) -> None:
     records = drain(stack, "NotifyQueue")
     if records:
         assert notify({"Records": records}, None) == {"batchItemFailures": []}
+
+
+@pytest.fixture
+def dynamodb_calls() -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation, counted at botocore while the test runs."""
+    calls: Counter[str] = Counter()
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            calls[operation] += 1
+        return real(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
 
 
 @pytest.fixture

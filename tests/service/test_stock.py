@@ -5,11 +5,8 @@ due, gives the stock back through the action the stock capability registered."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import botocore.client
 import pytest
 
 from shopflow import bootstrap
@@ -19,23 +16,6 @@ from shopflow.store.stock import DynamoStockRepository
 from tests.service.conftest import Stack, run_due
 
 HOLD = timedelta(minutes=15)
-
-
-@pytest.fixture
-def dynamodb_calls() -> Iterator[Counter[str]]:
-    calls: Counter[str] = Counter()
-    real = botocore.client.BaseClient._make_api_call
-
-    def counting(client: Any, operation: str, params: Any) -> Any:
-        if client.meta.service_model.service_name == "dynamodb":
-            calls[operation] += 1
-        return real(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ DynamoDB's 100 actions is sent in chunks with its guards first."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import TransactWriteError
@@ -25,23 +23,6 @@ from tests.service.conftest import Stack
 from tests.support import corpus, dumps, shopify_headers
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def dynamodb_calls() -> Iterator[Counter[str]]:
-    calls: Counter[str] = Counter()
-    real = botocore.client.BaseClient._make_api_call
-
-    def counting(client: Any, operation: str, params: Any) -> Any:
-        if client.meta.service_model.service_name == "dynamodb":
-            calls[operation] += 1
-        return real(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = real  # type: ignore[method-assign]
 
 
 def timer(n: int) -> TimerRequest:
