@@ -41,8 +41,8 @@ class ReviewRequests:
         return stored.order if stored else None
 
     def recheck(self, subject: Order, kind: str, now: datetime) -> Order | Skip:
-        if subject.status is not OrderStatus.DELIVERED:
-            return Skip(f"order is {subject.status} now")
+        if returned := _not_delivered(subject):
+            return returned
         pause = pause_after_order(self.settings())
         keys = buyer_keys(subject.source, subject.customer)
         recent = self.buyers.orders_since(keys, now - pause) if (keys and self.buyers) else []
@@ -50,8 +50,8 @@ class ReviewRequests:
         return Skip(why) if why else subject
 
     def extras(self, subject: Order, kind: str) -> Extras | Skip:
-        if subject.status is not OrderStatus.DELIVERED:
-            return Skip(f"order is {subject.status} now")
+        if returned := _not_delivered(subject):  # also when a message is delivered without a recheck
+            return returned
         template = self.settings().get("notify.review.url_template")
         if not isinstance(template, str) or not template:
             return Skip("no review page configured (notify.review.url_template)")
@@ -59,3 +59,8 @@ class ReviewRequests:
         if not links:
             return Skip("no product of the order has a review page")
         return Extras(product_links=links)
+
+
+def _not_delivered(order: Order) -> Skip | None:
+    """A review is asked only of a delivered order (not one returned or refunded since)."""
+    return Skip(f"order is {order.status} now") if order.status is not OrderStatus.DELIVERED else None
