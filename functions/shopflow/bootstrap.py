@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from shopflow.config import Settings, SettingsLoader
-    from shopflow.kernel.capability import IntakeHandler, OrderTimers, TimerAction
+    from shopflow.kernel.capability import IntakeHandler, OrderTimers, OrderWrites, TimerAction
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
@@ -240,6 +240,12 @@ class Runtime:
         from shopflow.capabilities import CAPABILITIES
 
         return tuple(planner for c in CAPABILITIES for planner in c.order_timers(self, settings))
+
+    def order_writes(self, settings: Settings) -> tuple[OrderWrites, ...]:
+        """What every capability writes with an order's commit (stock moves), for one delivery."""
+        from shopflow.capabilities import CAPABILITIES
+
+        return tuple(writes for c in CAPABILITIES for writes in c.order_writes(self, settings))
 
 
 def _pynamodb_sessions_from(thread_session: Callable[[], Any]) -> None:

@@ -35,6 +35,11 @@ class Intake:
 IntakeHandler = Callable[[Any, Any], Intake]
 # (the order's events from one commit, the order after it, now) -> timers that commit arms
 OrderTimers = Callable[[tuple[Any, ...], Any, datetime], tuple[TimerRequest, ...]]
+# What an order's commit also writes (stock committing its lines, ...), staged into the order's
+# unit of work: (the order as read, or None; the order after; the commit's events; now; the unit
+# of work). Made once per delivery, so it may keep state: called again for the same delivery
+# means the attempt before lost a race (a VersionConflict, its own conditions' too).
+OrderWrites = Callable[[Any, Any, tuple[Any, ...], datetime, Any], None]
 # Hooks receive the Runtime (bootstrap.Runtime); typed Any here: the kernel knows no wiring.
 Runtime = Any
 
@@ -65,3 +70,5 @@ class Capability:
     # Timers an order's commit arms (a late-order check, a review request), for the intake;
     # given the settings of the request, once per delivery.
     order_timers: Callable[[Runtime, Any], Sequence[OrderTimers]] = lambda runtime, settings: ()
+    # Writes an order's commit carries for it (stock moves), for the intake; once per delivery.
+    order_writes: Callable[[Runtime, Any], Sequence[OrderWrites]] = lambda runtime, settings: ()

@@ -48,7 +48,11 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
 
     def record(received: ReceivedChange, settings: Settings) -> Intake:
         recorded = service.record_delivery(
-            received, runtime.orders, now=runtime.clock.now(), timers=runtime.order_timers(settings)
+            received,
+            runtime.orders,
+            now=runtime.clock.now(),
+            timers=runtime.order_timers(settings),
+            writes=runtime.order_writes(settings),
         )
         details: dict[str, Any] = {}
         if recorded.order_status is not None:

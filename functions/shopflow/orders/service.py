@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from shopflow.kernel.capability import OrderTimers
+from shopflow.kernel.capability import OrderTimers, OrderWrites
 from shopflow.kernel.conflicts import MAX_ATTEMPTS, ConcurrentUpdates, VersionConflict, back_off
 from shopflow.orders.changes import apply_change
 from shopflow.orders.model import OrderStatus
@@ -34,10 +34,12 @@ def record_delivery(
     *,
     now: datetime,
     timers: Sequence[OrderTimers] = (),
+    writes: Sequence[OrderWrites] = (),
     sleep: Callable[[float], None] = time.sleep,
 ) -> Recorded:
     """`timers`: what the capabilities arm when an order changes (a late-order check when it is
-    paid, a review request when it is delivered, ...), committed with the change."""
+    paid, a review request when it is delivered, ...), committed with the change; `writes`: what
+    they write with it (stock committing the order's lines), staged into the same unit of work."""
     change = delivery.change
     order_id = change.order_id
     read_first = not delivery.expect_new
@@ -75,6 +77,8 @@ def record_delivery(
             ),
             work,
         )
+        for stage_more in writes:
+            stage_more(stored.order if stored else None, outcome.order, outcome.events, now, work)
         try:
             work.commit()
         except VersionConflict:

@@ -117,6 +117,8 @@ class StockMovement:
     committed: int = 0
     on_hand: int = 0
     safety: int = 0
+    # Units of this movement a paid order took beyond what was there to sell (atp went below 0).
+    oversold: int = 0
 
     def applied_to(self, item: StockItem) -> StockItem:
         assert item.atp is not None
@@ -128,9 +130,27 @@ class StockMovement:
                 committed=item.committed + self.committed,
                 safety=item.safety + self.safety,
                 atp=item.atp + self.atp,
-                oversold=item.oversold,
+                oversold=item.oversold + self.oversold,
             )
         )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One input's movements as the ledger keeps them: what caused them (an inventory event, an
+    order), what it did (`set`, `adjust`, `commit`, `ship`, `release`), when, and how each SKU
+    it touched moved. A reservation's hold and end are ledgered by the reservation itself
+    (decision 59); every other movement by one of these, written in the same transaction."""
+
+    cause: Cause
+    action: str
+    at: datetime
+    movements: tuple[StockMovement, ...]
+    note: str | None = None  # what the owner should know: the adjustment's reason, a stale sequence
+
+    @property
+    def skus(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.sku for m in self.movements))
 
 
 class ReservationStatus(StrEnum):

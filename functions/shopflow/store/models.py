@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -160,8 +160,22 @@ class StockLevelItem(_Item):
     committed = NumberAttribute()
     safety = NumberAttribute()
     atp = NumberAttribute()
-    oversold = NumberAttribute(default=0)
+    oversold = NumberAttribute(default=0)  # units ever paid for beyond what was there
+    sequence = NumberAttribute(null=True)  # the highest `inventory.set` sequence applied
     updated_at = UnicodeAttribute()
+
+
+class StockMoveItem(_Item):
+    """pk `STOCKMOVE#{cause kind}#{cause id}` (an inventory event's webhook-id, an order id), sk
+    the action (`set`, `adjust`, `commit`, `ship`, `release`): one input's ledger entry
+    (stock/model.py `LedgerEntry`), written in the transaction that moves the SKUs. `moves` is
+    JSON `[[sku, atp, reserved, committed, on_hand, safety, oversold], ...]` (deltas)."""
+
+    skus = UnicodeSetAttribute()  # a SKU's history: scan on `contains(skus, :sku)`
+    action = UnicodeAttribute()
+    at = UnicodeAttribute()
+    moves = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
 
 
 class ReservationItem(_Item):
@@ -173,7 +187,7 @@ class ReservationItem(_Item):
     checkout_token = UnicodeAttribute()
     status = UnicodeAttribute()
     lines = UnicodeAttribute()
-    skus = UnicodeAttribute()  # space-separated, for the owner's look-up of a SKU's reservations
+    skus = UnicodeSetAttribute()  # for the owner's look-up of a SKU's reservations
     created_at = UnicodeAttribute()
     hold_until = UnicodeAttribute(null=True)  # `expires_at` is the table's TTL attribute
     ended_at = UnicodeAttribute(null=True)
@@ -228,6 +242,7 @@ MODELS: tuple[type[_Item], ...] = (
     ProductItem,
     StockLevelItem,
     ReservationItem,
+    StockMoveItem,
 )
 
 
