@@ -69,6 +69,7 @@ class StockItem:
     safety: int = 0
     atp: int | None = None  # None: computed from the others (a new item)
     oversold: int = 0
+    sequence: int | None = None  # the highest `inventory.set` sequence applied
 
     def __post_init__(self) -> None:
         if self.atp is None:
@@ -131,6 +132,7 @@ class StockMovement:
                 safety=item.safety + self.safety,
                 atp=item.atp + self.atp,
                 oversold=item.oversold + self.oversold,
+                sequence=item.sequence,
             )
         )
 
@@ -325,3 +327,144 @@ def parse_safety(entries: Iterable[str]) -> SafetyRules:
         else:
             raise ValueError(f"{entry!r} is not sku:<SKU>=<units> or default=<units>")
     return SafetyRules(by_sku, default)
+
+
+# --- what the stock master says: absolute counts and adjustments ------------------------------
+
+MAX_ON_HAND = 10_000_000
+
+
+@dataclass(frozen=True)
+class InventorySet:
+    """An absolute count from the stock master: the highest `sequence` wins, not the last to arrive.
+
+    `counts` says what the count is: `on_hand` (the ERP's physical count) or `available`
+    (Shopify's: what it can still sell, its unfulfilled orders already taken out; those are the
+    paid orders shopflow holds as `committed`, so on_hand = available + committed)."""
+
+    sku: str
+    count: int
+    sequence: int
+    counts: Literal["on_hand", "available"] = "on_hand"
+
+    def on_hand(self, item: StockItem | None) -> int:
+        if self.counts == "available":
+            return self.count + (item.committed if item else 0)
+        return self.count
+
+
+@dataclass(frozen=True)
+class InventoryAdjusted:
+    """A change by `delta` units (a count correction, breakage, a delivery in), applied once."""
+
+    sku: str
+    delta: int
+    reason: str
+
+
+StockChange = InventorySet | InventoryAdjusted
+
+
+def set_movement(
+    item: StockItem | None, change: InventorySet, safety: int, cause: Cause, at: datetime
+) -> StockMovement:
+    """What setting on_hand to `change.on_hand` (and the safety buffer to `safety`, as the rules
+    say now) moves on `item` (None: a SKU counted for the first time)."""
+    on_hand = change.on_hand(item) - (item.on_hand if item else 0)
+    safety_delta = safety - (item.safety if item else 0)
+    return StockMovement(
+        change.sku, cause, at, "set", atp=on_hand - safety_delta, on_hand=on_hand, safety=safety_delta
+    )
+
+
+def adjust_movement(change: InventoryAdjusted, cause: Cause, at: datetime) -> StockMovement:
+    return StockMovement(change.sku, cause, at, "adjust", atp=change.delta, on_hand=change.delta)
+
+
+# --- what an order does to stock ---------------------------------------------------------------
+
+
+class StockPhase(StrEnum):
+    """Where an order's units are: not yet taken, paid (committed), gone (shipped), given back."""
+
+    NONE = "none"
+    COMMITTED = "committed"
+    SHIPPED = "shipped"
+    VOID = "void"
+
+
+OrderStep = Literal["commit", "ship", "release"]
+
+
+def stock_phase(status: str | None, *, before: StockPhase = StockPhase.NONE) -> StockPhase:
+    """The phase of an order in `status` (an OrderStatus value), coming from `before`. Once
+    shipped, an order stays shipped for stock (a refund or a return is not a restock: returns
+    come later); once void, nothing moves again."""
+    if before in (StockPhase.SHIPPED, StockPhase.VOID):
+        return before
+    if status in ("paid", "processing"):
+        return StockPhase.COMMITTED
+    if status in ("shipped", "delivered", "returned"):
+        return StockPhase.SHIPPED
+    if status in ("cancelled", "refunded"):
+        return StockPhase.VOID if before is StockPhase.COMMITTED else StockPhase.NONE
+    return before  # pending
+
+
+def order_step(before: str | None, after: str) -> OrderStep | None:
+    """What stock does when an order moves from status `before` (None: first seen) to `after`:
+    commit (paid), ship (committed units leave on_hand; first seen shipped: both at once),
+    release (cancelled or refunded before shipping), or nothing."""
+    was = stock_phase(before)
+    now = stock_phase(after, before=was)
+    if was is now:
+        return None
+    if now is StockPhase.COMMITTED:
+        return "commit"
+    if now is StockPhase.SHIPPED:
+        return "ship"
+    if now is StockPhase.VOID:
+        return "release"
+    return None
+
+
+@dataclass(frozen=True)
+class OrderUnits:
+    """How many units of one SKU an order step moves: `held` of them come out of a reservation
+    (reserved), the rest (`ordered - held`, may be negative: a hold larger than the order gives
+    the difference back) out of atp."""
+
+    sku: str
+    ordered: int
+    held: int = 0
+
+    @property
+    def from_atp(self) -> int:
+        return self.ordered - self.held
+
+
+def order_movement(
+    units: OrderUnits,
+    step: OrderStep,
+    *,
+    committed_before: bool,
+    cause: Cause,
+    at: datetime,
+    oversold: int = 0,
+) -> StockMovement:
+    """The movement of one SKU for an order's step. `committed_before`: the order's units are in
+    `committed` already (it was paid before this step)."""
+    if step == "release":
+        return StockMovement(units.sku, cause, at, step, atp=units.ordered, committed=-units.ordered)
+    if step == "ship" and committed_before:
+        return StockMovement(units.sku, cause, at, step, committed=-units.ordered, on_hand=-units.ordered)
+    taken = {"atp": -units.from_atp, "reserved": -units.held}
+    if step == "commit":
+        return StockMovement(units.sku, cause, at, step, committed=units.ordered, oversold=oversold, **taken)
+    # first seen shipped: taken and gone at once
+    return StockMovement(units.sku, cause, at, step, on_hand=-units.ordered, oversold=oversold, **taken)
+
+
+def oversold_units(available: int, needed: int) -> int:
+    """Units of `needed` beyond what was there (`available` atp, which may already be negative)."""
+    return max(0, needed - max(available, 0)) if needed > 0 else 0

@@ -22,18 +22,31 @@ records its lines, when it was held and when and how it ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import UnitOfWork
-from shopflow.stock.model import Reservation, ReservationStatus, Shortage, StockItem
+from shopflow.stock.model import (
+    Cause,
+    LedgerEntry,
+    Reservation,
+    ReservationStatus,
+    ReservedLine,
+    Shortage,
+    StockItem,
+    StockMovement,
+)
 
 
 class InsufficientStock(Exception):
     """A SKU's `atp >= quantity` condition failed (or the SKU is unknown): nothing was held."""
+
+
+class UnknownSku(LookupError):
+    """The SKU has never been counted (no `inventory.set`, no Shopify level)."""
 
 
 class NotHeld(Exception):
@@ -48,6 +61,29 @@ class Refusal:
     checkout_token: str
     short: tuple[Shortage, ...]
     refused_at: datetime
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What must hold of a SKU's stored numbers for a move to apply; committing raises `fails()`
+    when it does not (and nothing of the unit of work is written)."""
+
+    fails: Callable[[], Exception]
+    exists: bool = True  # False: the SKU must not exist yet (its first count puts it whole)
+    atp_at_least: int | None = None
+    atp_is: int | None = None
+    committed_at_least: int | None = None
+    on_hand_at_least: int | None = None
+    as_read: StockItem | None = None  # its on_hand, safety and sequence still as read
+
+
+@dataclass(frozen=True)
+class CheckoutHold:
+    """The latest reservation a checkout made (an order names its checkout, not the hold)."""
+
+    checkout_token: str
+    reservation_id: str
+    lines: tuple[ReservedLine, ...]
 
 
 class StockRepository(Protocol):
@@ -67,6 +103,38 @@ class StockRepository(Protocol):
 
     def items(self, skus: Iterable[str]) -> Mapping[str, StockItem]:
         """The SKUs that exist, by SKU (one read)."""
+        ...
+
+    def stage_move(
+        self, movement: StockMovement, guard: Guard, work: UnitOfWork, *, sequence: int | None = None
+    ) -> None:
+        """Move one SKU's numbers by `movement` if `guard` holds; `sequence`: the count's, stored."""
+        ...
+
+    def stage_entry(
+        self, entry: LedgerEntry, work: UnitOfWork, *, once: Callable[[], Exception] | None
+    ) -> None:
+        """Write `entry` to the ledger; `once`: only if no entry of its cause and action exists
+        (committing raises `once()`), which makes the entry its input's dedup marker."""
+        ...
+
+    def stage_commit(
+        self,
+        reservation_id: str,
+        lines: tuple[ReservedLine, ...] | None,
+        at: datetime,
+        work: UnitOfWork,
+        *,
+        fails: Callable[[], Exception],
+    ) -> None:
+        """A HELD reservation becomes COMMITTED (its expiry timer removed); `lines`: only if it
+        holds exactly these (the order's, assumed without reading). Else committing raises `fails()`."""
+        ...
+
+    def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None: ...
+
+    def checkout_holds(self, checkout_tokens: Iterable[str]) -> tuple[CheckoutHold, ...]:
+        """The holds of these checkouts that exist (one read)."""
         ...
 
     def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:

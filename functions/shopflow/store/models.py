@@ -165,6 +165,14 @@ class StockLevelItem(_Item):
     updated_at = UnicodeAttribute()
 
 
+class CheckoutHoldItem(_Item):
+    """pk `CHECKOUT#{checkout_token}`, sk `HOLD`: the checkout's latest reservation, written with
+    it, so a paid order that names only its checkout finds its hold with one read."""
+
+    reservation_id = UnicodeAttribute()
+    lines = UnicodeAttribute()  # as the reservation's
+
+
 class StockMoveItem(_Item):
     """pk `STOCKMOVE#{cause kind}#{cause id}` (an inventory event's webhook-id, an order id), sk
     the action (`set`, `adjust`, `commit`, `ship`, `release`): one input's ledger entry
@@ -243,6 +251,7 @@ MODELS: tuple[type[_Item], ...] = (
     StockLevelItem,
     ReservationItem,
     StockMoveItem,
+    CheckoutHoldItem,
 )
 
 

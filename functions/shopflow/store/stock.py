@@ -14,8 +14,8 @@ same order, all before any write (`kernel/unit_of_work.py`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
@@ -24,20 +24,27 @@ from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
 from shopflow.stock.model import (
+    Cause,
+    CauseKind,
+    LedgerEntry,
     Reservation,
     ReservationStatus,
     ReservedLine,
     Shortage,
     StockItem,
     StockMovement,
+    expiry_timer_id,
 )
-from shopflow.stock.ports import InsufficientStock, NotHeld, Refusal
-from shopflow.store.models import ReservationItem, StockLevelItem, iso
+from shopflow.stock.ports import CheckoutHold, Guard, InsufficientStock, NotHeld, Refusal
+from shopflow.store.models import CheckoutHoldItem, ReservationItem, StockLevelItem, StockMoveItem, iso
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.timers import DynamoTimers, InMemoryTimers
 from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
 
 REFUSAL_RETENTION = timedelta(days=8)  # a refused request's answer outlives its sender's retries
+# A checkout's pointer to its hold outlives the hold: a payment may come after it expired.
+CHECKOUT_HOLD_RETENTION = timedelta(days=8)
+_DELTAS = ("atp", "reserved", "committed", "on_hand", "safety", "oversold")
 REFUSED = "refused"
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
@@ -48,6 +55,14 @@ def stock_pk(sku: str) -> str:
 
 def reservation_pk(reservation_id: str) -> str:
     return f"RESERVATION#{reservation_id}"
+
+
+def checkout_pk(checkout_token: str) -> str:
+    return f"CHECKOUT#{checkout_token}"
+
+
+def ledger_pk(cause: Cause) -> str:
+    return f"STOCKMOVE#{cause.kind}#{cause.id}"
 
 
 def _time(value: str) -> datetime:
@@ -93,6 +108,16 @@ class DynamoStockRepository:
                 condition=StockLevelItem.atp >= line.quantity,
                 if_condition_fails=InsufficientStock,
             )
+        transaction.put(
+            CheckoutHoldItem(
+                checkout_pk(reservation.checkout_token),
+                "HOLD",
+                item_type="CHECKOUT_HOLD",
+                reservation_id=reservation.reservation_id,
+                lines=_lines_json(reservation.lines),
+                expires_at=int((reservation.expires_at + CHECKOUT_HOLD_RETENTION).timestamp()),
+            )
+        )
         self.timers.arm(timer, now=reservation.created_at, work=work)
 
     def stage_end(self, ended: Reservation, work: UnitOfWork, *, cancel_timer: str | None) -> None:
@@ -155,22 +180,161 @@ class DynamoStockRepository:
                 found[stock.sku] = stock
         return found
 
-    def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:
-        assert item.atp is not None
-        dynamo(work).put(
-            StockLevelItem(
-                stock_pk(item.sku),
-                "STOCK",
-                item_type="STOCK",
-                on_hand=item.on_hand,
-                reserved=item.reserved,
-                committed=item.committed,
-                safety=item.safety,
-                atp=item.atp,
-                oversold=item.oversold,
-                updated_at=iso(now),
+    def stage_move(
+        self, movement: StockMovement, guard: Guard, work: UnitOfWork, *, sequence: int | None = None
+    ) -> None:
+        transaction = dynamo(work)
+        at = iso(movement.at)
+        if not guard.exists:  # its first count: the whole item, on condition there is none
+            first = replace(movement.applied_to(StockItem(movement.sku, 0, atp=0)), sequence=sequence)
+            transaction.put(
+                _level_item(first, at),
+                condition=StockLevelItem.pk.does_not_exist(),
+                if_condition_fails=guard.fails,
             )
+            return
+        actions = [
+            getattr(StockLevelItem, name).add(getattr(movement, name))
+            for name in _DELTAS
+            if getattr(movement, name)
+        ]
+        actions.append(StockLevelItem.updated_at.set(at))
+        if sequence is not None:
+            actions.append(StockLevelItem.sequence.set(sequence))
+        condition = StockLevelItem.atp.exists()
+        if guard.atp_at_least is not None:
+            condition &= StockLevelItem.atp >= guard.atp_at_least
+        if guard.atp_is is not None:
+            condition &= StockLevelItem.atp == guard.atp_is
+        if guard.committed_at_least is not None:
+            condition &= StockLevelItem.committed >= guard.committed_at_least
+        if guard.on_hand_at_least is not None:
+            condition &= StockLevelItem.on_hand >= guard.on_hand_at_least
+        if guard.as_read is not None:
+            read = guard.as_read
+            condition &= (StockLevelItem.on_hand == read.on_hand) & (StockLevelItem.safety == read.safety)
+            condition &= (
+                StockLevelItem.sequence.does_not_exist()
+                if read.sequence is None
+                else StockLevelItem.sequence == read.sequence
+            )
+        transaction.update(
+            StockLevelItem(stock_pk(movement.sku), "STOCK"),
+            actions,
+            condition=condition,
+            if_condition_fails=guard.fails,
         )
+
+    def stage_entry(
+        self, entry: LedgerEntry, work: UnitOfWork, *, once: Callable[[], Exception] | None
+    ) -> None:
+        item = StockMoveItem(
+            ledger_pk(entry.cause),
+            entry.action,
+            item_type="STOCKMOVE",
+            skus=set(entry.skus),
+            action=entry.action,
+            at=iso(entry.at),
+            moves=json.dumps(
+                [[m.sku, *(getattr(m, name) for name in _DELTAS)] for m in entry.movements],
+                separators=(",", ":"),
+            ),
+            note=entry.note,
+        )
+        if once is None:
+            dynamo(work).put(item)
+        else:
+            dynamo(work).put(item, condition=StockMoveItem.pk.does_not_exist(), if_condition_fails=once)
+
+    def stage_commit(
+        self,
+        reservation_id: str,
+        lines: tuple[ReservedLine, ...] | None,
+        at: datetime,
+        work: UnitOfWork,
+        *,
+        fails: Callable[[], Exception],
+    ) -> None:
+        condition = ReservationItem.status == ReservationStatus.HELD.value
+        if lines is not None:
+            condition &= ReservationItem.lines == _lines_json(lines)
+        dynamo(work).update(
+            ReservationItem(reservation_pk(reservation_id), "RESERVATION"),
+            [
+                ReservationItem.status.set(ReservationStatus.COMMITTED.value),
+                ReservationItem.ended_at.set(iso(at)),
+            ],
+            condition=condition,
+            if_condition_fails=fails,
+        )
+        self.timers.cancel(expiry_timer_id(reservation_id), work=work)
+
+    def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None:
+        try:
+            item = StockMoveItem.get(ledger_pk(cause), action, consistent_read=True)
+        except StockMoveItem.DoesNotExist:
+            return None
+        return ledger_entry(item)
+
+    def checkout_holds(self, checkout_tokens: Iterable[str]) -> tuple[CheckoutHold, ...]:
+        keys = [(checkout_pk(token), "HOLD") for token in dict.fromkeys(checkout_tokens)]
+        if not keys:
+            return ()
+        return tuple(
+            CheckoutHold(
+                item.pk.removeprefix("CHECKOUT#"),
+                item.reservation_id,
+                tuple(ReservedLine(sku, int(q)) for sku, q in json.loads(item.lines)),
+            )
+            for item in CheckoutHoldItem.batch_get(keys[:_BATCH_GET_LIMIT], consistent_read=True)
+        )
+
+    def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:
+        dynamo(work).put(_level_item(item, iso(now)))
+
+
+def _level_item(item: StockItem, at: str) -> StockLevelItem:
+    assert item.atp is not None
+    return StockLevelItem(
+        stock_pk(item.sku),
+        "STOCK",
+        item_type="STOCK",
+        on_hand=item.on_hand,
+        reserved=item.reserved,
+        committed=item.committed,
+        safety=item.safety,
+        atp=item.atp,
+        oversold=item.oversold,
+        sequence=item.sequence,
+        updated_at=at,
+    )
+
+
+def ledger_entry(item: StockMoveItem) -> LedgerEntry:
+    """A ledger item as the model's entry (the owner's view reads them too)."""
+    kind, _, cause_id = item.pk.removeprefix("STOCKMOVE#").partition("#")
+    cause = Cause(_cause_kind(kind), cause_id)
+    at = _time(item.at)
+    return LedgerEntry(
+        cause,
+        item.action,
+        at,
+        tuple(
+            StockMovement(
+                sku, cause, at, item.action, **dict(zip(_DELTAS, (int(n) for n in numbers), strict=True))
+            )
+            for sku, *numbers in json.loads(item.moves)
+        ),
+        item.note,
+    )
+
+
+def _cause_kind(kind: str) -> CauseKind:
+    if kind == "event":
+        return "event"
+    if kind == "order":
+        return "order"
+    return "reservation"
 
 
 def _lines_json(lines: Iterable[ReservedLine]) -> str:
@@ -186,6 +350,7 @@ def _stock(item: StockLevelItem) -> StockItem:
         safety=int(item.safety),
         atp=int(item.atp),
         oversold=int(item.oversold or 0),
+        sequence=int(item.sequence) if item.sequence is not None else None,
     )
 
 
@@ -209,6 +374,8 @@ class InMemoryStockRepository:
     stock: dict[str, StockItem] = field(default_factory=dict)
     reservations: dict[str, Reservation | Refusal] = field(default_factory=dict)
     timers: dict[str, TimerRequest] = field(default_factory=dict)
+    ledger: dict[tuple[CauseKind, str, str], LedgerEntry] = field(default_factory=dict)
+    holds: dict[str, CheckoutHold] = field(default_factory=dict)  # by checkout token
     commits: list[int] = field(default_factory=list)  # writes of each committed unit of work
     reads: int = 0  # reads made (reservation look-ups and batch reads of SKUs)
     # Called before each commit's checks: a test makes another transaction "hold an item".
@@ -240,6 +407,10 @@ class InMemoryStockRepository:
                 self.stock[move.sku] = move.applied_to(self.stock[move.sku])
 
             unit.stage(("STOCK", line_sku), apply, check)
+        hold = CheckoutHold(reservation.checkout_token, rid, reservation.lines)
+        unit.stage(
+            ("CHECKOUT", hold.checkout_token), lambda: self.holds.__setitem__(hold.checkout_token, hold)
+        )
         InMemoryTimers(self.timers).arm(timer, now=reservation.created_at, work=work)
 
     def stage_end(self, ended: Reservation, work: UnitOfWork, *, cancel_timer: str | None) -> None:
@@ -285,3 +456,82 @@ class InMemoryStockRepository:
 
     def stage_item(self, item: StockItem, now: datetime, work: UnitOfWork) -> None:
         in_memory(work).stage(("STOCK", item.sku), lambda: self.stock.__setitem__(item.sku, item))
+
+    def stage_move(
+        self, movement: StockMovement, guard: Guard, work: UnitOfWork, *, sequence: int | None = None
+    ) -> None:
+        sku = movement.sku
+
+        def check() -> None:
+            item = self.stock.get(sku)
+            if not guard.exists:
+                if item is not None:
+                    raise guard.fails()
+                return
+            read = guard.as_read
+            if (
+                item is None
+                or item.atp is None
+                or (guard.atp_at_least is not None and item.atp < guard.atp_at_least)
+                or (guard.atp_is is not None and item.atp != guard.atp_is)
+                or (guard.committed_at_least is not None and item.committed < guard.committed_at_least)
+                or (guard.on_hand_at_least is not None and item.on_hand < guard.on_hand_at_least)
+                or (
+                    read is not None
+                    and (item.on_hand, item.safety, item.sequence)
+                    != (read.on_hand, read.safety, read.sequence)
+                )
+            ):
+                raise guard.fails()
+
+        def apply() -> None:
+            current = self.stock.get(sku, StockItem(sku, 0, atp=0))
+            moved = movement.applied_to(current)
+            self.stock[sku] = replace(moved, sequence=sequence if sequence is not None else current.sequence)
+
+        in_memory(work).stage(("STOCK", sku), apply, check)
+
+    def stage_entry(
+        self, entry: LedgerEntry, work: UnitOfWork, *, once: Callable[[], Exception] | None
+    ) -> None:
+        key = (entry.cause.kind, entry.cause.id, entry.action)
+
+        def check() -> None:
+            if once is not None and key in self.ledger:
+                raise once()
+
+        in_memory(work).stage(("STOCKMOVE", key), lambda: self.ledger.__setitem__(key, entry), check)
+
+    def stage_commit(
+        self,
+        reservation_id: str,
+        lines: tuple[ReservedLine, ...] | None,
+        at: datetime,
+        work: UnitOfWork,
+        *,
+        fails: Callable[[], Exception],
+    ) -> None:
+        def check() -> None:
+            current = self.reservations.get(reservation_id)
+            if (
+                not isinstance(current, Reservation)
+                or current.status is not ReservationStatus.HELD
+                or (lines is not None and current.lines != lines)
+            ):
+                raise fails()
+
+        def commit() -> None:
+            current = self.reservations[reservation_id]
+            assert isinstance(current, Reservation)
+            self.reservations[reservation_id] = current.ended(ReservationStatus.COMMITTED, at)
+
+        in_memory(work).stage(("RESERVATION", reservation_id), commit, check)
+        InMemoryTimers(self.timers).cancel(expiry_timer_id(reservation_id), work=work)
+
+    def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None:
+        self.reads += 1
+        return self.ledger.get((cause.kind, cause.id, action))
+
+    def checkout_holds(self, checkout_tokens: Iterable[str]) -> tuple[CheckoutHold, ...]:
+        self.reads += 1
+        return tuple(self.holds[t] for t in dict.fromkeys(checkout_tokens) if t in self.holds)
