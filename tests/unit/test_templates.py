@@ -28,11 +28,14 @@ from shopflow.messaging.render import (
 )
 from shopflow.orders.model import Order, Tracking
 from shopflow.orders.pages import product_links
+from shopflow.stock.capability import KINDS as STOCK_MESSAGE_KINDS
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
+from tests.unit.test_oversell import oversell_notice
 
 CART_KINDS = tuple(kind.name for kind in CART_MESSAGE_KINDS)
-ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS)
+STOCK_KINDS = tuple(kind.name for kind in STOCK_MESSAGE_KINDS)  # to the owner: tests/unit/test_oversell.py
+ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS + STOCK_KINDS)
 
 RENDERER = Renderer()
 SHOP = Shop("Demo Shop", url="https://demo-shop.example")
@@ -548,6 +551,8 @@ def test_a_shop_without_a_name_is_not_named_in_any_message(kind: str, locale: st
     subject = (
         corpus_cart() if kind in CART_KINDS else ORDERS["shopify"].model_copy(update={"tracking": TRACKING})
     )
+    if kind in STOCK_KINDS:
+        subject = oversell_notice(locale)
     ctx = MessageContext(
         subject=subject,
         locale=locale,

@@ -67,7 +67,9 @@ class Coupon:
 
 @dataclass(frozen=True)
 class MessageContext:
-    subject: Order | Cart  # templates see it as `order` or `cart`
+    # Templates see an order as `order`, a cart as `cart`, and every subject as `subject`
+    # (another flow's own subject: the owner's oversell notice, stock/flow.py).
+    subject: Order | Cart | Any
     locale: str  # one of LOCALES, already resolved
     timezone: str  # IANA, e.g. "Europe/Warsaw"
     shop: Shop
@@ -242,6 +244,7 @@ class Renderer:
             return template.render(
                 order=subject if isinstance(subject, Order) else None,
                 cart=subject if isinstance(subject, Cart) else None,
+                subject=subject,  # any other flow's subject (an oversell notice) as it is
                 customer_name=subject.customer.name,
                 shop=context.shop,
                 coupon=context.coupon,

@@ -6,10 +6,11 @@ Registers its settings and the expiry timer's action. Its repository is `runtime
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from shopflow.kernel.capability import Capability, TimerAction
+from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting, email_check, split_list
 
 if TYPE_CHECKING:
@@ -76,4 +77,21 @@ def timer_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
     return {RESERVATION_EXPIRY: expire_reservation}
 
 
-CAPABILITY = Capability(name="stock", settings=SETTINGS, timer_actions=timer_actions)
+# The owner's email about an oversell (stock/oversell.py, stock/flow.py): transactional, email.
+KINDS: tuple[MessageKind, ...] = (MessageKind("stock_oversold", transactional=True),)
+
+
+def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
+    from shopflow.stock.flow import OversellMessages  # only notify loads flows
+
+    return (OversellMessages(get_order=runtime.orders.get, settings=runtime.settings.load, kinds=KINDS),)
+
+
+CAPABILITY = Capability(
+    name="stock",
+    settings=SETTINGS,
+    kinds=KINDS,
+    events={"StockOversold": ("notify",)},
+    message_flows=message_flows,
+    timer_actions=timer_actions,
+)
