@@ -141,6 +141,13 @@ class Target:
             for service, url in self.endpoints.items():
                 os.environ[endpoint_variable(service)] = url
 
+    def bind_table(self) -> None:
+        """Point this process at the target and PynamoDB's models at its table (commands that read it)."""
+        from shopflow.store.models import bind_table  # cold start: only such a command loads PynamoDB
+
+        self.apply_environment()
+        bind_table(self.table, region=self.region)
+
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("where to act (default: AWS, from your AWS profile)")

@@ -31,11 +31,9 @@ def register(commands: Any) -> None:
 
 def _store(target: Target) -> Any:
     # Cold start: imported on use, so the other `shopflow` commands load no PynamoDB.
-    from shopflow.store.models import bind_table
     from shopflow.store.orders import DynamoOrderStore
 
-    target.apply_environment()
-    bind_table(target.table, region=target.region)
+    target.bind_table()
     return DynamoOrderStore()
 
 
