@@ -138,7 +138,8 @@ def test_a_hold_moves_atp_into_reserved_with_its_timer_in_one_commit() -> None:
     assert (numbers(repo, "MUG-01"), numbers(repo, "TEE-M")) == ((7, 3), (3, 1))
     (timer,) = repo.timers.values()
     assert (timer.action, timer.due_at) == (RESERVATION_EXPIRY, NOW + HOLD)
-    assert repo.commits == [4] and repo.reads == 0  # the reservation, two SKUs, the timer; no read
+    # the reservation, two SKUs, the checkout's hold pointer, the timer; no read
+    assert repo.commits == [5] and repo.reads == 0
 
 
 def test_two_lines_of_one_sku_that_fit_alone_but_not_together_are_refused() -> None:
