@@ -12,11 +12,14 @@ Ledger entries are written as the stock inputs write them (`StockMoveItem`).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from pynamodb.connection import Connection
 
 from shopflow import bootstrap
 from shopflow.stock.model import Cause, ReservationDue, ReservationRequest, StockItem, StockMovement
@@ -176,6 +179,24 @@ def test_stock_get_json_is_one_object_with_the_numbers_reservations_and_movement
         "oversold": 0,
         "note": None,
     }
+
+
+def test_a_sku_s_history_is_found_across_scan_pages(
+    shop: Stack, run: Run, monkeypatch: pytest.MonkeyPatch, dynamodb_calls: Counter[str]
+) -> None:
+    assert run("stock", "get", "MUG-01", "--json") == 0
+    whole = json.loads(run.out)
+    real = Connection.scan
+
+    def small_pages(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        return real(self, *args, **{**kwargs, "limit": 3})  # 3 items read per page
+
+    monkeypatch.setattr(Connection, "scan", small_pages)
+    dynamodb_calls.clear()
+    assert run("stock", "get", "MUG-01", "--json") == 0
+
+    assert json.loads(run.out) == whole
+    assert dynamodb_calls["Scan"] > 5
 
 
 def test_an_oversold_sku_says_what_paid_orders_are_owed(shop: Stack, run: Run) -> None:

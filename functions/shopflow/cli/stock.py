@@ -33,7 +33,9 @@ def register(commands: Any) -> None:
     listing.set_defaults(run=_list)
     get = actions.add_parser("get", help="one SKU: its numbers, reservations and last movements")
     get.add_argument("sku", help="e.g. MUG-01 (as `stock list` shows it)")
-    get.add_argument("--limit", type=_positive, default=20, help="at most this many movements (20)")
+    get.add_argument(
+        "--limit", type=_positive, default=20, help="at most this many movements and ended reservations (20)"
+    )
     get.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     add_target_arguments(get)
     get.set_defaults(run=_get)

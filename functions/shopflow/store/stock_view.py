@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
-
 from shopflow.stock.model import LedgerEntry, Reservation, StockItem
-from shopflow.store.models import ReservationItem, StockLevelItem, StockMoveItem, connection_settings
+from shopflow.store.models import ReservationItem, StockLevelItem, StockMoveItem
 from shopflow.store.stock import _reservation, _stock, _time, ledger_entry, stock_pk  # one parser per item
 
 _RESERVATION_PREFIX = "RESERVATION#"
@@ -78,17 +76,15 @@ def history(sku: str) -> SkuHistory:
 
 
 def _scan_for(sku: str) -> Iterator[dict[str, Any]]:
-    # Raw pages, not a model's scan: one pass over the table finds both kinds of item.
+    # Raw pages, not a model's scan: one pass over the table finds both kinds of item. The
+    # model's table connection knows the key schema, which a page's start key needs.
     condition = ReservationItem.skus.contains(sku) & (
         ReservationItem.pk.startswith(_RESERVATION_PREFIX) | ReservationItem.pk.startswith(_LEDGER_PREFIX)
     )
-    connection = Connection(**connection_settings())
-    table = ReservationItem.Meta.table_name
+    table = ReservationItem._get_connection()
     start: Any = None
     while True:
-        page = connection.scan(
-            table, filter_condition=condition, exclusive_start_key=start, consistent_read=True
-        )
+        page = table.scan(filter_condition=condition, exclusive_start_key=start, consistent_read=True)
         yield from page.get("Items", [])
         start = page.get("LastEvaluatedKey")
         if not start:
