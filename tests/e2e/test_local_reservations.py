@@ -72,3 +72,16 @@ def test_the_last_unit_is_held_for_one_checkout_and_refused_to_the_next(launch: 
     )
     assert released == (200, {"reservation_id": first[1]["reservation_id"], "status": "released"})
     assert hold("chk-2")[0] == 201
+    # The owner sees the story: chk-2's hold now, chk-1's given back, the refusal nowhere.
+    shown = instance.cli("stock", "get", "MUG-01", "--json")
+    assert shown.returncode == 0, shown.stderr
+    story = json.loads(shown.stdout)
+    assert (story["on_hand"], story["reserved"], story["atp"]) == (1, 1, 0)
+    assert [(r["checkout_token"], r["status"]) for r in story["reservations"]] == [
+        ("chk-2", "held"),
+        ("chk-1", "released"),
+    ]
+    assert [(m["action"], m["cause"]["id"]) for m in story["movements"]][1:] == [
+        ("release", first[1]["reservation_id"]),
+        ("reserve", first[1]["reservation_id"]),
+    ]
