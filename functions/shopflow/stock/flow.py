@@ -3,7 +3,7 @@
 A `StockOversold` event (`stock/oversell.py`) reaches the notify queue as an `EventMessage`;
 this flow makes the message's subject, `OversellNotice`, and hands it to the notify pipeline,
 which sends it once and settles it. The notice is filed under the order (its send-once record
-and its timeline line are the order's: the owner finds it in `shopflow orders show`), and it is
+and its timeline line are the order's: the owner finds it in `shopflow orders get`), and it is
 addressed to the owner (`shop.owner_email`, in the shop's language and time zone), not to the
 order's customer. Without an owner address the message is skipped, the reason on that timeline.
 Transactional: the owner's own business needs no marketing consent.

@@ -3,7 +3,7 @@
 A paid order is never refused for lack of stock (the money is taken): when its commit drives a
 SKU's atp below zero, the order's commit (`stock/orders.py`) builds an `OversellReport` and
 stages `oversell_message(report)` into the same unit of work, so the report is written if and
-only if the commit is (the transactional outbox, decision 61). The stream carries it to
+only if the commit is (the transactional outbox, decision 62). The stream carries it to
 dispatch, dispatch to the notify queue, and the owner's flow (`stock/flow.py`) emails the owner
 at `shop.owner_email`, once: the send-once record is filed under the order.
 
