@@ -145,7 +145,7 @@ def _reservations(sku: str, history: SkuHistory, limit: int) -> list[dict[str, A
         (r for r in history.reservations if r.status is ReservationStatus.HELD), key=lambda r: r.expires_at
     )
     ended = sorted(
-        (r for r in history.reservations if r.status is not ReservationStatus.HELD and r.ended_at),
+        (r for r in history.reservations if r.status is not ReservationStatus.HELD),
         key=lambda r: r.ended_at or r.created_at,
         reverse=True,
     )
