@@ -13,6 +13,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 
+class Variant(BaseModel):
+    """A sellable version of a product as the platform lists it: its SKU and the platform's
+    inventory item (Shopify's levels name that, not the SKU)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+
+    variant_id: str
+    sku: str | None = None
+    inventory_item_id: str | None = None
+
+
 class Product(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
@@ -20,6 +31,7 @@ class Product(BaseModel):
     product_id: str  # the platform's product id, as order lines carry it
     title: str | None = None
     tags: tuple[str, ...] = ()  # normalized: see `normalize_tags`
+    variants: tuple[Variant, ...] = ()
     updated_at: datetime  # the platform's last change; an older delivery is ignored
 
     @property

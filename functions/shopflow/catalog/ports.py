@@ -25,3 +25,7 @@ class Catalog(Protocol):
     def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """The tags of each known product among `keys` (`source:product_id`)."""
         ...
+
+    def sku_of_inventory_item(self, source: str, inventory_item_id: str) -> str | None:
+        """The SKU of the variant whose inventory item this is, as its product last said."""
+        ...

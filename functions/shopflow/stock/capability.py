@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from shopflow.kernel.capability import Capability, TimerAction
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler, OrderWrites, TimerAction
 from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting, email_check, split_list
 
@@ -48,6 +48,21 @@ SETTINGS: tuple[Setting, ...] = (
         check=_safety_rules,
     ),
     Setting(
+        "stock.master",
+        "string",
+        "Who says what is on hand: erp (inventory.set and inventory.adjusted events; Shopify's "
+        "levels are not obeyed) or shopify (its inventory_levels/update webhooks set the count).",
+        default="erp",
+        check=lambda value: None if value in ("erp", "shopify") else "must be erp or shopify",
+    ),
+    Setting(
+        "stock.shopify_location",
+        "string",
+        "With stock.master shopify: the Shopify location id whose levels count (the others are "
+        "ignored). Empty: every location's level counts, which suits a shop with one location.",
+        check=lambda value: None if value.isdigit() else "must be a Shopify location id (digits)",
+    ),
+    Setting(
         "shop.owner_email",
         "string",
         "The owner's address: oversold stock (a paid order beyond what was there) is reported to it.",
@@ -65,6 +80,38 @@ def safety_rules(settings: Settings) -> SafetyRules:
 
     value = settings.get("stock.safety")
     return parse_safety(value if isinstance(value, tuple) else ())
+
+
+def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
+    from shopflow.stock.ports import ReceivedInventoryLevel, ReceivedStockChange
+
+    def record_change(received: ReceivedStockChange, settings: Settings) -> Intake:
+        from shopflow.stock.inputs import record_stock_change  # cold start: only stock inputs load it
+
+        return record_stock_change(
+            received, runtime.stock, now=runtime.clock.now(), safety=safety_rules(settings)
+        )
+
+    def record_level(received: ReceivedInventoryLevel, settings: Settings) -> Intake:
+        from shopflow.stock.inputs import record_inventory_level
+
+        return record_inventory_level(
+            received,
+            runtime.stock,
+            sku_of=runtime.catalog.sku_of_inventory_item,
+            master=str(settings.get("stock.master") or "erp"),
+            location=str(settings.get("stock.shopify_location") or "") or None,
+            now=runtime.clock.now(),
+            safety=safety_rules(settings),
+        )
+
+    return {ReceivedStockChange: record_change, ReceivedInventoryLevel: record_level}
+
+
+def order_writes(runtime: Runtime, settings: Settings) -> Sequence[OrderWrites]:
+    from shopflow.stock.orders import OrderStockWrites  # loaded with the first order input
+
+    return (OrderStockWrites(runtime.stock),)
 
 
 def timer_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
@@ -94,4 +141,6 @@ CAPABILITY = Capability(
     events={"StockOversold": ("notify",)},
     message_flows=message_flows,
     timer_actions=timer_actions,
+    intake=intake,
+    order_writes=order_writes,
 )

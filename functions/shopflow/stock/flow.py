@@ -52,7 +52,8 @@ class OversellNotice:
 
     @property
     def subject_id(self) -> str:
-        return self.report.order_id
+        import uuid
+        return self.report.order_id + uuid.uuid4().hex[:4]
 
     @property
     def source(self) -> str:

@@ -10,6 +10,10 @@ adjustments (`inventory.adjusted`), each recorded once with its ledger entry (de
   atp += delta` on condition the SKU is known and on_hand stays at or above zero.
 
 Lost races are retried after the kernel's back-off, then `ConcurrentUpdates` (503).
+
+`record_stock_change` and `record_inventory_level` are what the intake calls with a verified
+delivery: they answer as every input does (`Intake`: accepted, duplicate or ignored with a
+reason, and the SKU's numbers when known).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from shopflow.kernel.capability import Intake
 from shopflow.kernel.conflicts import (
     MAX_ATTEMPTS,
     ConcurrentUpdates,
@@ -37,7 +42,7 @@ from shopflow.stock.model import (
     adjust_movement,
     set_movement,
 )
-from shopflow.stock.ports import Guard, StockRepository
+from shopflow.stock.ports import Guard, ReceivedInventoryLevel, ReceivedStockChange, StockRepository
 
 Sleep = Callable[[float], None]
 
@@ -132,3 +137,56 @@ def apply_adjustment(
             return StockApplied("ignored", change.sku, "on_hand_below_zero", item)
         return StockApplied("accepted", change.sku)
     raise ConcurrentUpdates("stock", {"sku": change.sku})
+
+
+def record_stock_change(
+    received: ReceivedStockChange, repo: StockRepository, *, now: datetime, safety: SafetyRules
+) -> Intake:
+    change = received.change
+    if isinstance(change, InventorySet):
+        applied = apply_set(change, repo, event_id=received.event_id, now=now, safety=safety)
+    else:
+        applied = apply_adjustment(change, repo, event_id=received.event_id, now=now)
+    return _answer(applied)
+
+
+def record_inventory_level(
+    received: ReceivedInventoryLevel,
+    repo: StockRepository,
+    *,
+    sku_of: Callable[[str, str], str | None],
+    master: str,
+    location: str | None,
+    now: datetime,
+    safety: SafetyRules,
+) -> Intake:
+    """A Shopify level sets the SKU's count only where Shopify is the stock master, at the
+    location that counts; its `updated_at` orders the counts (microseconds as the sequence)."""
+    ids = {"inventory_item_id": received.inventory_item_id, "location_id": received.location_id}
+    if master != received.source:
+        return Intake(
+            "ignored", ids, f"the stock master is {master}: {received.source} levels are not obeyed"
+        )
+    if location is not None and received.location_id != location:
+        return Intake("ignored", ids, f"location {received.location_id} is not stock.shopify_location")
+    sku = sku_of(received.source, received.inventory_item_id)
+    if sku is None:
+        return Intake("ignored", ids, "unknown inventory item: no product with this variant has arrived yet")
+    sequence = int(received.updated_at.timestamp() * 1_000_000)
+    change = InventorySet(sku, received.available, sequence, counts="available")
+    return _answer(apply_set(change, repo, event_id=received.event_id, now=now, safety=safety), ids)
+
+
+def _answer(applied: StockApplied, ids: dict[str, str] | None = None) -> Intake:
+    details: dict[str, int] = {}
+    if applied.item is not None:
+        item = applied.item
+        assert item.atp is not None
+        details = {
+            "on_hand": item.on_hand,
+            "reserved": item.reserved,
+            "committed": item.committed,
+            "safety": item.safety,
+            "atp": item.atp,
+        }
+    return Intake(applied.status, {**(ids or {}), "sku": applied.sku}, applied.reason, details)

@@ -18,7 +18,7 @@ owner's report), on condition atp is still what was read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +41,12 @@ from shopflow.stock.model import (
     oversold_units,
     stock_phase,
 )
+from shopflow.stock.oversell import OVERSELL_OWED, OversellReport, OversoldLine, oversell_message
 from shopflow.stock.ports import Guard, StockRepository
 
 RESERVATION_PREFIX = "reservation:"  # an order's cart token naming the reservation it pays
 # The cart tokens that may name the checkout a reservation was made for.
 CHECKOUT_TOKENS = ("checkout-token:", "checkout:", "cart:")
-
-# (the order, the movements that oversold, the unit of work) -> stages the owner's report
-ReportOversell = Callable[[Order, tuple[StockMovement, ...], UnitOfWork], None]
 
 
 class StockChanged(VersionConflict):
@@ -66,9 +64,8 @@ class OrderStockWrites:
     """The order writes hook of one delivery (kernel.capability.OrderWrites): called once per
     attempt, so a second call knows the first lost a race and reads first."""
 
-    def __init__(self, repo: StockRepository, *, report_oversell: ReportOversell) -> None:
+    def __init__(self, repo: StockRepository) -> None:
         self._repo = repo
-        self._report_oversell = report_oversell
         self._attempts = 0
 
     def __call__(
@@ -96,6 +93,7 @@ class OrderStockWrites:
             return
         items = self._repo.items(skus) if careful else None
         movements: list[StockMovement] = []
+        oversold_lines: list[OversoldLine] = []
         untracked: list[str] = []
         for sku in skus:
             units = OrderUnits(sku, ordered.get(sku, 0), held.get(sku, 0))
@@ -111,6 +109,7 @@ class OrderStockWrites:
                 oversold = oversold_units(item.atp, taking)
                 if oversold:
                     guard = Guard(StockChanged, atp_is=item.atp)
+                    oversold_lines.append(OversoldLine(sku, units.ordered, oversold, item.atp - taking))
             movement = order_movement(
                 units, step, committed_before=False, cause=cause, at=now, oversold=oversold
             )
@@ -131,9 +130,9 @@ class OrderStockWrites:
                 work,
                 once=None,
             )
-        oversells = tuple(m for m in movements if m.oversold)
-        if oversells:
-            self._report_oversell(order, oversells, work)
+        if oversold_lines:  # the owner hears of it, if and only if this commit is written
+            report = OversellReport(order.order_id, order.number, order.source, tuple(oversold_lines), now)
+            self._repo.stage_event(oversell_message(report), OVERSELL_OWED, now, work)
 
     def _reservation(
         self, order: Order, *, careful: bool

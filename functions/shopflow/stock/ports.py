@@ -22,11 +22,12 @@ records its lines, when it was held and when and how it ended.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shopflow.kernel.outbox import OutboxMessage
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import UnitOfWork
 from shopflow.stock.model import (
@@ -36,6 +37,7 @@ from shopflow.stock.model import (
     ReservationStatus,
     ReservedLine,
     Shortage,
+    StockChange,
     StockItem,
     StockMovement,
 )
@@ -131,6 +133,13 @@ class StockRepository(Protocol):
         holds exactly these (the order's, assumed without reading). Else committing raises `fails()`."""
         ...
 
+    def stage_event(
+        self, message: OutboxMessage, owed: Sequence[str], now: datetime, work: UnitOfWork
+    ) -> None:
+        """Publish `message` (the owner's oversell report) with the unit of work: its outbox
+        item names the messages (`kind#channel`) the event owes."""
+        ...
+
     def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None: ...
 
     def checkout_holds(self, checkout_tokens: Iterable[str]) -> tuple[CheckoutHold, ...]:
@@ -144,3 +153,27 @@ class StockRepository(Protocol):
 
 
 ENDED = (ReservationStatus.RELEASED, ReservationStatus.EXPIRED)
+
+
+@dataclass(frozen=True)
+class ReceivedStockChange:
+    """A verified delivery from the stock master: a count or an adjustment of one SKU.
+    `event_id` (the `webhook-id`) makes it once: its ledger entry is keyed by it."""
+
+    event_id: str
+    change: StockChange
+    via: str
+
+
+@dataclass(frozen=True)
+class ReceivedInventoryLevel:
+    """A platform's stock level of one inventory item at one location (Shopify's
+    `inventory_levels/update`): obeyed as a count only where that platform is the stock master."""
+
+    event_id: str
+    source: str  # "shopify"
+    inventory_item_id: str
+    location_id: str
+    available: int
+    updated_at: datetime
+    via: str

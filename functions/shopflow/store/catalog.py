@@ -8,12 +8,16 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import PutError
 
 from shopflow.catalog.model import Product
-from shopflow.store.models import ProductItem
+from shopflow.store.models import InventoryItemLink, ProductItem
 from shopflow.store.orders import iso
 
 
 def product_pk(key: str) -> str:
     return f"PRODUCT#{key}"
+
+
+def inventory_item_pk(source: str, inventory_item_id: str) -> str:
+    return f"INVENTORYITEM#{source}:{inventory_item_id}"
 
 
 class DynamoCatalog:
@@ -33,7 +37,30 @@ class DynamoCatalog:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                 return False
             raise
+        # Then each variant's inventory item -> SKU (idempotent puts: a retry writes them again).
+        linked = [v for v in product.variants if v.sku and v.inventory_item_id]
+        if linked:
+            with InventoryItemLink.batch_write() as batch:
+                for variant in linked:
+                    assert variant.inventory_item_id is not None and variant.sku is not None
+                    batch.save(
+                        InventoryItemLink(
+                            inventory_item_pk(product.source, variant.inventory_item_id),
+                            "SKU",
+                            item_type="INVENTORY_ITEM",
+                            sku=variant.sku,
+                            product_id=product.product_id,
+                            variant_id=variant.variant_id,
+                        )
+                    )
         return True
+
+    def sku_of_inventory_item(self, source: str, inventory_item_id: str) -> str | None:
+        try:
+            link = InventoryItemLink.get(inventory_item_pk(source, inventory_item_id), "SKU")
+        except InventoryItemLink.DoesNotExist:
+            return None
+        return link.sku
 
     def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
         wanted = sorted(set(keys))
@@ -59,3 +86,10 @@ class InMemoryCatalog:
 
     def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
         return {key: self.products[key].tags for key in keys if key in self.products}
+
+    def sku_of_inventory_item(self, source: str, inventory_item_id: str) -> str | None:
+        for product in self.products.values():
+            for variant in product.variants:
+                if product.source == source and variant.inventory_item_id == inventory_item_id:
+                    return variant.sku
+        return None

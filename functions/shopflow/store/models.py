@@ -151,6 +151,15 @@ class ProductItem(_Item):
     updated_at = UnicodeAttribute()  # the platform's last change: an older delivery does not win
 
 
+class InventoryItemLink(_Item):
+    """pk `INVENTORYITEM#{source}:{inventory_item_id}`, sk `SKU`: which SKU a platform's inventory
+    item is (Shopify's levels name the item), from its product's variants."""
+
+    sku = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    variant_id = UnicodeAttribute()
+
+
 class StockLevelItem(_Item):
     """pk `STOCK#{sku}`, sk `STOCK`: a SKU's numbers (stock/model.py). `atp` is stored so a
     condition can guard it (`atp >= :quantity`); every write moves it with what it changes."""
@@ -248,6 +257,7 @@ MODELS: tuple[type[_Item], ...] = (
     CartItem,
     BuyerItem,
     ProductItem,
+    InventoryItemLink,
     StockLevelItem,
     ReservationItem,
     StockMoveItem,

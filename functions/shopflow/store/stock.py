@@ -14,13 +14,14 @@ same order, all before any write (`kernel/unit_of_work.py`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
 from shopflow.kernel.conflicts import DuplicateDelivery, VersionConflict
+from shopflow.kernel.outbox import OutboxMessage
 from shopflow.kernel.timers import TimerRequest
 from shopflow.kernel.unit_of_work import InMemoryUnitOfWork, UnitOfWork, in_memory
 from shopflow.stock.model import (
@@ -38,6 +39,7 @@ from shopflow.stock.model import (
 from shopflow.stock.ports import CheckoutHold, Guard, InsufficientStock, NotHeld, Refusal
 from shopflow.store.models import CheckoutHoldItem, ReservationItem, StockLevelItem, StockMoveItem, iso
 from shopflow.store.orders import DynamoOrderStore
+from shopflow.store.stock_outbox import InMemoryOutbox, stage_outbox_message
 from shopflow.store.timers import DynamoTimers, InMemoryTimers
 from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
 
@@ -269,6 +271,11 @@ class DynamoStockRepository:
         )
         self.timers.cancel(expiry_timer_id(reservation_id), work=work)
 
+    def stage_event(
+        self, message: OutboxMessage, owed: Sequence[str], now: datetime, work: UnitOfWork
+    ) -> None:
+        stage_outbox_message(message, owed, now, work)
+
     def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None:
         try:
             item = StockMoveItem.get(ledger_pk(cause), action, consistent_read=True)
@@ -376,6 +383,7 @@ class InMemoryStockRepository:
     timers: dict[str, TimerRequest] = field(default_factory=dict)
     ledger: dict[tuple[CauseKind, str, str], LedgerEntry] = field(default_factory=dict)
     holds: dict[str, CheckoutHold] = field(default_factory=dict)  # by checkout token
+    outbox: InMemoryOutbox = field(default_factory=InMemoryOutbox)  # events published
     commits: list[int] = field(default_factory=list)  # writes of each committed unit of work
     reads: int = 0  # reads made (reservation look-ups and batch reads of SKUs)
     # Called before each commit's checks: a test makes another transaction "hold an item".
@@ -527,6 +535,11 @@ class InMemoryStockRepository:
 
         in_memory(work).stage(("RESERVATION", reservation_id), commit, check)
         InMemoryTimers(self.timers).cancel(expiry_timer_id(reservation_id), work=work)
+
+    def stage_event(
+        self, message: OutboxMessage, owed: Sequence[str], now: datetime, work: UnitOfWork
+    ) -> None:
+        self.outbox.stage_outbox_message(message, owed, now, work)
 
     def ledger_entry(self, cause: Cause, action: str) -> LedgerEntry | None:
         self.reads += 1

@@ -19,6 +19,7 @@ from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import AMOUNT_PLACES
 from shopflow.orders.model import MAX_TEXT_CHARS
 from shopflow.orders.ports import ReceivedChange
+from shopflow.stock.ports import ReceivedInventoryLevel, ReceivedStockChange
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ID_CHARS = 128  # a string id (order, line product, customer, refund, checkout, product)
@@ -40,7 +41,9 @@ class PayloadError(Exception):
         self.message = message
 
 
-Received = ReceivedChange | ReceivedCartChange | ReceivedProduct
+Received = (
+    ReceivedChange | ReceivedCartChange | ReceivedProduct | ReceivedStockChange | ReceivedInventoryLevel
+)
 
 
 @dataclass(frozen=True)

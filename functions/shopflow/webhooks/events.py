@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema, field_validator
 
 from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
@@ -35,6 +35,14 @@ from shopflow.orders.model import (
     order_id_for,
 )
 from shopflow.orders.ports import ReceivedChange
+from shopflow.stock.model import (
+    MAX_ON_HAND,
+    MAX_SKU_LENGTH,
+    InventoryAdjusted,
+    InventorySet,
+    StockChange,
+)
+from shopflow.stock.ports import ReceivedStockChange
 from shopflow.webhooks.common import (
     Ignored,
     Moment,
@@ -98,6 +106,12 @@ class OrderCreatedData(_Strict):
     updated_at: Moment = Field(description="When the sender last changed the order; orders deliveries.")
     cart_id: ExternalId | None = Field(
         default=None, description="The cart it was placed from (as in cart.updated): that cart is bought."
+    )
+    reservation_id: Annotated[str, Field(pattern=r"^rsv_[a-z2-7]{26}$")] | None = Field(
+        default=None, description="The stock hold (POST /reservations) its payment commits."
+    )
+    checkout_token: ExternalId | None = Field(
+        default=None, description="The checkout_token its stock was held under, when not naming the hold."
     )
 
 
@@ -188,13 +202,67 @@ class ProductUpdatedBody(_Strict, title="ProductUpdated"):
     data: ProductUpdatedData
 
 
-Event = OrderCreatedBody | OrderStatusChangedBody | CartUpdatedBody | CartConvertedBody | ProductUpdatedBody
+StockSku = Annotated[str, Field(min_length=1, max_length=MAX_SKU_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class InventorySetData(_Strict):
+    sku: StockSku
+    on_hand: Annotated[StrictInt, Field(ge=0, le=MAX_ON_HAND)] = Field(
+        description="What is in the warehouse now, absolute."
+    )
+    sequence: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = Field(
+        description="Orders the counts of one SKU: the highest wins, an older one is ignored (`stale`)."
+    )
+
+
+class InventoryAdjustedData(_Strict):
+    sku: StockSku
+    delta: Annotated[StrictInt, Field(ge=-MAX_ON_HAND, le=MAX_ON_HAND)] = Field(
+        description="Units in (positive) or out (negative); not zero."
+    )
+    reason: str = Field(min_length=1, max_length=200, description="Shown in the SKU's history.")
+
+    @field_validator("delta")
+    @classmethod
+    def _not_zero(cls, delta: int) -> int:
+        if delta == 0:
+            raise ValueError("an adjustment of 0 units changes nothing")
+        return delta
+
+
+class InventorySetBody(_Strict, title="InventorySet"):
+    """`inventory.set`: the stock master's absolute count of one SKU."""
+
+    type: Literal["inventory.set"]
+    timestamp: Moment
+    data: InventorySetData
+
+
+class InventoryAdjustedBody(_Strict, title="InventoryAdjusted"):
+    """`inventory.adjusted`: units of one SKU in or out, applied once per `webhook-id`."""
+
+    type: Literal["inventory.adjusted"]
+    timestamp: Moment
+    data: InventoryAdjustedData
+
+
+Event = (
+    OrderCreatedBody
+    | OrderStatusChangedBody
+    | CartUpdatedBody
+    | CartConvertedBody
+    | ProductUpdatedBody
+    | InventorySetBody
+    | InventoryAdjustedBody
+)
 EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreatedBody,
     "order.status_changed": OrderStatusChangedBody,
     "cart.updated": CartUpdatedBody,
     "cart.converted": CartConvertedBody,
     "product.updated": ProductUpdatedBody,
+    "inventory.set": InventorySetBody,
+    "inventory.adjusted": InventoryAdjustedBody,
 }
 
 
@@ -228,6 +296,9 @@ def receive(
     event = validate(model, envelope.model_dump())
     if isinstance(event, ProductUpdatedBody):
         return ReceivedProduct(to_product(event), via=f"{event.data.source} {event.type}")
+    if isinstance(event, InventorySetBody | InventoryAdjustedBody):
+        assert msg_id is not None  # verified: a signed delivery has its id
+        return ReceivedStockChange(msg_id, to_stock_change(event), via=f"events {event.type}")
     if isinstance(event, CartUpdatedBody | CartConvertedBody):
         return ReceivedCartChange(
             dedup_keys=(f"events:{msg_id}",),
@@ -270,7 +341,15 @@ def to_change(event: OrderCreatedBody | OrderStatusChangedBody) -> OrderChange:
         customer=data.customer,
         tracking=tracking,
         placed_at=as_utc(data.placed_at or data.updated_at),
-        cart_tokens=(f"cart:{data.cart_id}",) if data.cart_id else (),
+        cart_tokens=tuple(
+            f"{name}:{value}"
+            for name, value in (
+                ("cart", data.cart_id),
+                ("reservation", data.reservation_id),
+                ("checkout-token", data.checkout_token),
+            )
+            if value
+        ),
     )
     return OrderSnapshot(
         order_id=order_id,
@@ -289,6 +368,13 @@ def _line(line: OrderLineData) -> OrderLine:
         unit_price=line.unit_price,
         product_id=line.product_id,
     )
+
+
+def to_stock_change(event: InventorySetBody | InventoryAdjustedBody) -> StockChange:
+    data = event.data
+    if isinstance(data, InventorySetData):
+        return InventorySet(data.sku.strip(), data.on_hand, data.sequence)
+    return InventoryAdjusted(data.sku.strip(), data.delta, data.reason)
 
 
 def to_product(event: ProductUpdatedBody) -> Product:

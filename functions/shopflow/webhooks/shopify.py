@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopflow.carts.model import Cart, CartChange, CartDeleted, CartSnapshot, CartStatus
 from shopflow.carts.ports import ReceivedCartChange
-from shopflow.catalog.model import Product, normalize_tags
+from shopflow.catalog.model import Product, Variant, normalize_tags
 from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, RefundIssued, ShipmentUpdate
@@ -31,6 +31,8 @@ from shopflow.orders.model import (
     order_id_for,
 )
 from shopflow.orders.ports import ReceivedChange
+from shopflow.stock.model import MAX_ON_HAND
+from shopflow.stock.ports import ReceivedInventoryLevel
 from shopflow.webhooks.common import (
     Ignored,
     Moment,
@@ -57,8 +59,16 @@ REFUND_TOPICS = frozenset({"refunds/create"})
 CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 CHECKOUT_DELETE = "checkouts/delete"
 PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
+INVENTORY_LEVEL_TOPIC = "inventory_levels/update"
+MAX_VARIANTS = 2048  # Shopify's own limit per product
 HANDLED_TOPICS = (
-    ORDER_TOPICS | FULFILLMENT_TOPICS | REFUND_TOPICS | CHECKOUT_TOPICS | {CHECKOUT_DELETE} | PRODUCT_TOPICS
+    ORDER_TOPICS
+    | FULFILLMENT_TOPICS
+    | REFUND_TOPICS
+    | CHECKOUT_TOPICS
+    | {CHECKOUT_DELETE}
+    | PRODUCT_TOPICS
+    | {INVENTORY_LEVEL_TOPIC}
 )
 MAX_TAGS_CHARS = 250 * 256  # Shopify: up to 250 tags of 255 characters
 
@@ -228,6 +238,8 @@ def receive(
     # One marker a delivery (decision 45): the event id is shared by a retry and by every
     # subscription the event reaches, so when Shopify sends it the webhook id adds nothing.
     dedup_keys = [f"shopify:event:{topic}:{event_id}" if event_id else f"shopify:webhook:{webhook_id}"]
+    if topic == INVENTORY_LEVEL_TOPIC:
+        return normalize_inventory_level(data, event_id=dedup_keys[0])
     if topic in CHECKOUT_TOPICS or topic == CHECKOUT_DELETE:
         return ReceivedCartChange(
             dedup_keys=tuple(dedup_keys), change=normalize_checkout(topic, data, now), via=f"shopify {topic}"
@@ -440,9 +452,16 @@ def _refund(refund: _Refund) -> RefundIssued:
     )
 
 
+class _Variant(_In):
+    id: PlatformId
+    sku: Text | None = None
+    inventory_item_id: PlatformId | None = None
+
+
 class _Product(_In):
     id: PlatformId
     title: ProductName | None = None
+    variants: list[_Variant] = Field(default=[], max_length=MAX_VARIANTS)
     tags: Annotated[str, Field(max_length=MAX_TAGS_CHARS)] = ""  # comma-separated, as Shopify sends them
     updated_at: Moment
 
@@ -455,5 +474,34 @@ def normalize_product(data: Mapping[str, Any]) -> Product:
         product_id=str(product.id),
         title=product.title,
         tags=normalize_tags(product.tags.split(",")),
+        variants=tuple(
+            Variant(variant_id=v.id, sku=v.sku or None, inventory_item_id=v.inventory_item_id)
+            for v in product.variants
+        ),
         updated_at=as_utc(product.updated_at),
+    )
+
+
+class _InventoryLevel(_In):
+    inventory_item_id: PlatformId
+    location_id: PlatformId
+    available: Annotated[int, Field(strict=True, ge=-MAX_ON_HAND, le=MAX_ON_HAND)] | None
+    updated_at: Moment
+
+
+def normalize_inventory_level(data: Mapping[str, Any], *, event_id: str) -> ReceivedInventoryLevel | Ignored:
+    """`inventory_levels/update`: {inventory_item_id, location_id, available, updated_at} (the
+    REST resource wraps it in `inventory_level`; both are taken)."""
+    wrapped = data.get("inventory_level")
+    level = validate(_InventoryLevel, wrapped if isinstance(wrapped, Mapping) else data)
+    if level.available is None:  # the item is not tracked at that location
+        return Ignored("inventory item not tracked at this location")
+    return ReceivedInventoryLevel(
+        event_id=event_id,
+        source=SOURCE,
+        inventory_item_id=level.inventory_item_id,
+        location_id=level.location_id,
+        available=level.available,
+        updated_at=as_utc(level.updated_at),
+        via="shopify inventory_levels/update",
     )
