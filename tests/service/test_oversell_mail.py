@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import boto3
+import pytest
 
 from app import dispatch
 from shopflow import bootstrap
 from shopflow.kernel.outbox import OutboxMessage
-from shopflow.stock.flow import NO_OWNER_ADDRESS
+from shopflow.stock.flow import NO_OWNER_ADDRESS, OversellMessages
 from shopflow.stock.oversell import OVERSELL_OWED, OversellReport, OversoldLine, oversell_message
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.stock_outbox import stage_outbox_message
@@ -60,8 +62,16 @@ def owner_emails() -> list[str]:
 
 
 def test_an_oversell_reaches_the_owner_in_one_email_naming_each_sku_also_when_delivered_twice(
-    shop: Stack,
+    shop: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    heard: list[str] = []
+    real_notify = OversellMessages.notify
+
+    def counting(flow: OversellMessages, report: OversellReport, outbound: Any, *, cause: str) -> None:
+        heard.append(cause)
+        real_notify(flow, report, outbound, cause=cause)
+
+    monkeypatch.setattr(OversellMessages, "notify", counting)
     shop.put_setting("shop/owner_email", OWNER)
     webhook(shop, "orders/create", corpus("shopify/order.json"))
     message = commit_report(shop)
@@ -73,6 +83,7 @@ def test_an_oversell_reaches_the_owner_in_one_email_naming_each_sku_also_when_de
     answers += run_pipeline(shop)
 
     assert all(answer == {"batchItemFailures": []} for answer in answers)
+    assert heard.count(message.outbox_id) >= 2  # the flow heard it twice (or more)
     (sent,) = owner_emails()
     assert sent.startswith("Oversold in order #1001: MUG-01, TEE-L \N{EN DASH} Demo Shop")
     assert "- MUG-01: ordered 3, oversold 2, available to sell now -2" in sent

@@ -52,8 +52,7 @@ class OversellNotice:
 
     @property
     def subject_id(self) -> str:
-        import uuid
-        return self.report.order_id + uuid.uuid4().hex[:4]
+        return self.report.order_id
 
     @property
     def source(self) -> str:
