@@ -20,6 +20,7 @@ from shopflow.store.stock_outbox import stage_outbox_message
 from tests.service.conftest import Stack, stream_event
 from tests.service.test_dispatch import notify_messages
 from tests.service.test_notify import emails, run_pipeline, shop, timeline_details, webhook
+from tests.service.test_stock_inputs import count, event
 from tests.support import corpus
 
 __all__ = ["shop"]  # the fixture, shared with test_notify
@@ -131,3 +132,29 @@ def test_without_the_owners_address_nothing_is_sent_and_the_orders_timeline_says
     queue_again(shop, message)
     run_pipeline(shop)
     assert owner_emails() == []
+
+
+def test_a_paid_order_beyond_the_stock_emails_the_owner_once_through_signed_webhooks_only(
+    shop: Stack,
+) -> None:
+    shop.put_setting("shop/owner_email", OWNER)
+    count(shop, "MUG-01", 1, 1)
+
+    data = {
+        "source": "erp",
+        "external_id": "7",
+        "status": "paid",
+        "currency": "EUR",
+        "total": "30.00",
+        "lines": [{"sku": "MUG-01", "name": "Mug", "quantity": 3, "unit_price": "10.00"}],
+        "customer": {"email": "ann@example.com"},
+        "updated_at": shop.clock.now().isoformat(),
+    }
+    paid = [event(shop, "order.created", data, msg_id="msg_paid_7").json_body for _ in range(2)]
+    answers = run_pipeline(shop)
+
+    assert [answer["status"] for answer in paid] == ["accepted", "duplicate"]
+    assert all(answer == {"batchItemFailures": []} for answer in answers)
+    (sent,) = owner_emails()
+    assert "- MUG-01: ordered 3, oversold 2, available to sell now -2" in sent
+    assert "email stock_oversold sent to o***@demo-shop.example (en)" in timeline_details("erp:7")
