@@ -1,4 +1,5 @@
-"""Stock figures: DynamoDB requests and write units per reserve, release and expiry (moto,
+"""Stock figures: DynamoDB requests and write units per reserve, release, expiry, and an
+order's commit, fulfilment and cancellation (moto,
 counted at botocore), reservations per second with p50/p99 latency at 1, 8 and 32 threads on
 DynamoDB Local (across 1,000 SKUs and on one hot SKU), and the oversell check repeated.
 
@@ -49,11 +50,15 @@ from shopflow.bootstrap import build_models  # noqa: E402
 from shopflow.kernel.conflicts import ConcurrentUpdates  # noqa: E402
 from shopflow.local.resources import provision  # noqa: E402
 from shopflow.local.template import Template  # noqa: E402
+from shopflow.orders.ports import ReceivedChange  # noqa: E402
+from shopflow.orders.service import record_delivery  # noqa: E402
 from shopflow.stock.model import ReservationDue, ReservationRequest, StockItem  # noqa: E402
+from shopflow.stock.orders import OrderStockWrites  # noqa: E402
 from shopflow.stock.service import Held, Short, expire, release, reserve  # noqa: E402
 from shopflow.store.models import bind_table  # noqa: E402
 from shopflow.store.orders import DynamoOrderStore  # noqa: E402
 from shopflow.store.stock import DynamoStockRepository  # noqa: E402
+from shopflow.webhooks.events import EVENT_MODELS, to_change  # noqa: E402
 from write_units import WriteMeter, index_keys_of  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -116,6 +121,29 @@ def measure(label: str, properties: dict[str, Any], action: Callable[[], object]
     return answer
 
 
+def order_event(n: int, status: str, lines: tuple[tuple[str, int], ...] = (), **extra: str) -> ReceivedChange:
+    """A canonical order delivery: `order.created` with lines, else `order.status_changed`."""
+    at = (NOW + timedelta(minutes=n)).isoformat()
+    data: dict[str, Any] = {"source": "erp", "external_id": str(extra.pop("order", n)), "status": status}
+    if lines:
+        data |= {
+            "currency": "EUR",
+            "total": "10.00",
+            "lines": [{"sku": sku, "name": sku, "quantity": q, "unit_price": "1.00"} for sku, q in lines],
+            "customer": {"email": "ann@example.com"},
+            **extra,
+        }
+    type_ = "order.created" if lines else "order.status_changed"
+    body = EVENT_MODELS[type_].model_validate(
+        {"type": type_, "timestamp": at, "data": {**data, "updated_at": at}}
+    )
+    return ReceivedChange((f"events:bench-{n}",), to_change(body), via=f"erp {type_}", expect_new=bool(lines))
+
+
+def record_order(delivery: ReceivedChange, repo: DynamoStockRepository, orders: DynamoOrderStore) -> object:
+    return record_delivery(delivery, orders, now=NOW, writes=(OrderStockWrites(repo),))
+
+
 def requests_per_operation() -> None:
     print("DynamoDB requests and write units per operation (moto, counted at botocore):")
     with mock_aws(), table(boto3.client("dynamodb"), "bench") as (repo, properties):
@@ -148,6 +176,45 @@ def requests_per_operation() -> None:
             assert isinstance(held, Held)
             rid = held.reservation.reservation_id
             measure("release, 90 SKUs", properties, lambda: release(rid, repo, now=NOW))
+            print("  Orders (the order, its timeline line and its stock in one TransactWriteItems):")
+            orders = DynamoOrderStore()
+            held = reserve(request(5, ("MUG-01", 2), ("TEE-M", 1)), repo, now=NOW, hold=HOLD)
+            assert isinstance(held, Held)
+            lines = (("MUG-01", 2), ("TEE-M", 1))
+            measure(
+                "paid order, its checkout's hold",
+                properties,
+                lambda: record_order(order_event(10, "paid", lines, checkout_token="chk-5"), repo, orders),
+            )
+            held = reserve(request(6, ("MUG-01", 2), ("TEE-M", 1)), repo, now=NOW, hold=HOLD)
+            assert isinstance(held, Held)
+            rid = held.reservation.reservation_id
+            measure(
+                "paid order naming its reservation",
+                properties,
+                lambda: record_order(order_event(11, "paid", lines, reservation_id=rid), repo, orders),
+            )
+            measure(
+                "paid marketplace order, direct",
+                properties,
+                lambda: record_order(order_event(12, "paid", lines), repo, orders),
+            )
+            measure(
+                "shipped (fulfilment), 2 SKUs",
+                properties,
+                lambda: record_order(order_event(13, "shipped", order="12"), repo, orders),
+            )
+            measure(
+                "cancelled before shipping",
+                properties,
+                lambda: record_order(order_event(14, "cancelled", order="11"), repo, orders),
+            )
+            stock(repo, {"LAST-1": 1})
+            measure(
+                "paid order beyond atp (oversold)",
+                properties,
+                lambda: record_order(order_event(15, "paid", (("LAST-1", 3),)), repo, orders),
+            )
         finally:
             botocore.client.BaseClient._make_api_call = _real_call  # type: ignore[method-assign]
 

@@ -21,10 +21,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shopflow.kernel.conflicts import ConcurrentUpdates
-from shopflow.stock.model import ReservationDue, ReservationRequest, ReservationStatus, StockItem
+from shopflow.orders.ports import ReceivedChange
+from shopflow.orders.service import record_delivery
+from shopflow.stock.model import Reservation, ReservationDue, ReservationRequest, ReservationStatus, StockItem
+from shopflow.stock.orders import OrderStockWrites
 from shopflow.stock.service import Ended, Held, Short, expire, release, reserve
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.stock import DynamoStockRepository
+from shopflow.webhooks.events import OrderCreatedBody, to_change
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -218,3 +222,55 @@ def test_a_release_racing_the_expiry_gives_the_stock_back_once(repo: DynamoStock
             ReservationStatus.EXPIRED,
         )
     assert numbers(repo, "MUG-01") == {"MUG-01": (50, 50, 0)}
+
+
+def test_a_payment_racing_the_expiry_of_its_hold_commits_it_once(
+    repo: DynamoStockRepository, store: DynamoOrderStore
+) -> None:
+    """The same second: 30 paid orders, each racing the expiry of its checkout's hold. Each is
+    committed through its hold or, the hold expired first, taken from atp directly: never both
+    (reserved and committed at once), never neither (the order's units not committed)."""
+    stock(repo, **{"MUG-01": 40})
+    count = 30
+    holds = [reserve(request(n, "MUG-01"), repo, now=NOW, hold=HOLD) for n in range(count)]
+    ids = [h.reservation.reservation_id for h in holds if isinstance(h, Held)]
+    assert len(ids) == count
+
+    def one(n: int) -> object:
+        if n % 2:
+            return expire(
+                ReservationDue(reservation_id=ids[n // 2], lines=[("MUG-01", 1)]), repo, now=NOW + HOLD
+            )
+        return record_delivery(paid_order(n // 2), store, now=NOW + HOLD, writes=(OrderStockWrites(repo),))
+
+    in_threads(2 * count, one)
+
+    item = repo.items(["MUG-01"])["MUG-01"]
+    assert (item.on_hand, item.reserved, item.committed, item.atp) == (40, 0, count, 10)
+    statuses = Counter(
+        found.status for found in (repo.reservation(rid) for rid in ids) if isinstance(found, Reservation)
+    )
+    assert set(statuses) <= {ReservationStatus.COMMITTED, ReservationStatus.EXPIRED}
+    assert sum(statuses.values()) == count
+
+
+def paid_order(n: int) -> ReceivedChange:
+    at = (NOW + HOLD).isoformat()
+    body = OrderCreatedBody.model_validate(
+        {
+            "type": "order.created",
+            "timestamp": at,
+            "data": {
+                "source": "erp",
+                "external_id": str(n),
+                "status": "paid",
+                "currency": "EUR",
+                "total": "1.00",
+                "lines": [{"sku": "MUG-01", "name": "Mug", "quantity": 1, "unit_price": "1.00"}],
+                "customer": {"email": "ann@example.com"},
+                "checkout_token": f"chk-{n}",
+                "updated_at": at,
+            },
+        }
+    )
+    return ReceivedChange((f"events:pay-{n}",), to_change(body), via="erp order.created", expect_new=True)

@@ -1,5 +1,5 @@
 """What the stock master says: absolute counts (`inventory.set`, Shopify's levels) and
-adjustments (`inventory.adjusted`), each recorded once with its ledger entry (decision 61).
+adjustments (`inventory.adjusted`), each recorded once with its ledger entry (decision 63).
 
 - `apply_set`: reads the SKU once (a count is absolute: what it moves depends on what is
   there), then one TransactWriteItems: the ledger entry (once per event id) and the SKU, on

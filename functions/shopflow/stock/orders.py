@@ -1,5 +1,5 @@
 """What an order does to stock, written with the order's own commit: one TransactWriteItems
-for the order, its timeline and its stock (decision 61).
+for the order, its timeline and its stock (decision 63).
 
 `order_step` says what a status change means: paid -> commit (through its reservation when the
 checkout held one: reserved -> committed; else atp -> committed), shipped -> the committed units
