@@ -67,7 +67,7 @@ def ledger_pk(cause: Cause) -> str:
     return f"STOCKMOVE#{cause.kind}#{cause.id}"
 
 
-def _time(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -169,7 +169,7 @@ class DynamoStockRepository:
             item = ReservationItem.get(reservation_pk(reservation_id), "RESERVATION", consistent_read=True)
         except ReservationItem.DoesNotExist:
             return None
-        return _reservation(reservation_id, item)
+        return reservation_of(reservation_id, item)
 
     def items(self, skus: Iterable[str]) -> Mapping[str, StockItem]:
         keys = [(stock_pk(sku), "STOCK") for sku in dict.fromkeys(skus)]
@@ -178,7 +178,7 @@ class DynamoStockRepository:
             for item in StockLevelItem.batch_get(
                 keys[start : start + _BATCH_GET_LIMIT], consistent_read=True
             ):
-                stock = _stock(item)
+                stock = stock_of(item)
                 found[stock.sku] = stock
         return found
 
@@ -321,7 +321,7 @@ def ledger_entry(item: StockMoveItem) -> LedgerEntry:
     """A ledger item as the model's entry (the owner's view reads them too)."""
     kind, _, cause_id = item.pk.removeprefix("STOCKMOVE#").partition("#")
     cause = Cause(_cause_kind(kind), cause_id)
-    at = _time(item.at)
+    at = parse_time(item.at)
     return LedgerEntry(
         cause,
         item.action,
@@ -348,7 +348,7 @@ def _lines_json(lines: Iterable[ReservedLine]) -> str:
     return json.dumps([[line.sku, line.quantity] for line in lines], separators=(",", ":"))
 
 
-def _stock(item: StockLevelItem) -> StockItem:
+def stock_of(item: StockLevelItem) -> StockItem:
     return StockItem(
         sku=item.pk.removeprefix("STOCK#"),
         on_hand=int(item.on_hand),
@@ -361,18 +361,18 @@ def _stock(item: StockLevelItem) -> StockItem:
     )
 
 
-def _reservation(reservation_id: str, item: ReservationItem) -> Reservation | Refusal:
+def reservation_of(reservation_id: str, item: ReservationItem) -> Reservation | Refusal:
     if item.status == REFUSED:
         short = tuple(Shortage(sku, int(r), int(a)) for sku, r, a in json.loads(item.short or "[]"))
-        return Refusal(reservation_id, item.checkout_token, short, _time(item.created_at))
+        return Refusal(reservation_id, item.checkout_token, short, parse_time(item.created_at))
     return Reservation(
         reservation_id=reservation_id,
         checkout_token=item.checkout_token,
         lines=tuple(ReservedLine(sku, int(q)) for sku, q in json.loads(item.lines)),
         status=ReservationStatus(item.status),
-        created_at=_time(item.created_at),
-        expires_at=_time(item.hold_until or item.created_at),
-        ended_at=_time(item.ended_at) if item.ended_at else None,
+        created_at=parse_time(item.created_at),
+        expires_at=parse_time(item.hold_until or item.created_at),
+        ended_at=parse_time(item.ended_at) if item.ended_at else None,
     )
 
 

@@ -17,7 +17,13 @@ from typing import Any
 
 from shopflow.stock.model import LedgerEntry, Reservation, StockItem
 from shopflow.store.models import ReservationItem, StockLevelItem, StockMoveItem
-from shopflow.store.stock import _reservation, _stock, _time, ledger_entry, stock_pk  # one parser per item
+from shopflow.store.stock import (  # one parser per item
+    ledger_entry,
+    parse_time,
+    reservation_of,
+    stock_of,
+    stock_pk,
+)
 
 _RESERVATION_PREFIX = "RESERVATION#"
 _LEDGER_PREFIX = "STOCKMOVE#"
@@ -65,7 +71,7 @@ def history(sku: str) -> SkuHistory:
             reservation_item = ReservationItem.from_raw_data(raw)
             if sku not in (reservation_item.skus or set()):
                 continue
-            found = _reservation(pk.removeprefix(_RESERVATION_PREFIX), reservation_item)
+            found = reservation_of(pk.removeprefix(_RESERVATION_PREFIX), reservation_item)
             if isinstance(found, Reservation):  # a refusal held nothing
                 reservations.append(found)
         elif pk.startswith(_LEDGER_PREFIX):
@@ -92,4 +98,4 @@ def _scan_for(sku: str) -> Iterator[dict[str, Any]]:
 
 
 def _level(item: StockLevelItem) -> StockLevel:
-    return StockLevel(_stock(item), _time(item.updated_at))
+    return StockLevel(stock_of(item), parse_time(item.updated_at))
