@@ -154,14 +154,18 @@ def start(
     return instance
 
 
-@pytest.fixture
-def local_env() -> dict[str, str]:
+def user_env() -> dict[str, str]:
     """The user's environment, without the test suite's fake AWS settings."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SHOPFLOW_STAGE", "SHOPFLOW_TABLE"))
     }
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture
+def local_env() -> dict[str, str]:
+    return user_env()
 
 
 @pytest.fixture
