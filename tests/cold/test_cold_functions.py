@@ -242,3 +242,38 @@ def test_a_checkout_hold_in_a_cold_api_container_holds_the_stock(stack: ColdStac
     [level] = items(stack, "STOCK")
     assert (level["atp"]["N"], level["reserved"]["N"]) == ("0", "1")
     assert [t["action"]["S"] for t in items(stack, "TIMER")] == ["stock_reservation_expiry"]
+
+
+def test_a_stock_count_and_a_paid_order_in_cold_api_containers_move_the_stock(stack: ColdStack) -> None:
+    """The stock inputs load the stock capability lazily: a count and a paid order, each the
+    first call of its own cold container, set the SKU and commit its units."""
+    now = datetime.now(UTC).isoformat()
+    count = dumps(
+        {"type": "inventory.set", "timestamp": now, "data": {"sku": "MUG-01", "on_hand": 5, "sequence": 1}}
+    )
+    paid = dumps(
+        {
+            "type": "order.created",
+            "timestamp": now,
+            "data": {
+                "source": "erp",
+                "external_id": "SO-1",
+                "status": "paid",
+                "currency": "EUR",
+                "total": "9.00",
+                "lines": [{"sku": "MUG-01", "name": "Mug", "quantity": 2, "unit_price": "4.50"}],
+                "customer": {"email": "ann@example.com"},
+                "updated_at": now,
+            },
+        }
+    )
+
+    counted = stack.invoke_cold(
+        "ApiFunction", rest_api_event("/webhooks/events", events_headers(count), count)
+    )
+    ordered = stack.invoke_cold("ApiFunction", rest_api_event("/webhooks/events", events_headers(paid), paid))
+
+    assert json.loads(counted.answer["body"])["status"] == "accepted", counted.answer
+    assert json.loads(ordered.answer["body"])["status"] == "accepted", ordered.answer
+    [level] = items(stack, "STOCK")
+    assert (level["on_hand"]["N"], level["committed"]["N"], level["atp"]["N"]) == ("5", "2", "3")
