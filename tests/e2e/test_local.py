@@ -333,8 +333,8 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "Иван Петров (ru)" in out and "-> shipped" in out
     assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
     assert "Anna Kowalska (pl-PL)" in out and "-> paid" in out
-    assert "=== webhooks: 13 accepted, 1 duplicate, 1 ignored" in out
-    assert "=== messages: 21 sent, 15 skipped" in out
+    assert "=== webhooks: 14 accepted, 1 duplicate, 1 ignored" in out
+    assert "=== messages: 22 sent, 16 skipped" in out
     # Olivia's checkout is reminded twice, the second time with her own code; Piotr ordered.
     assert "Olivia Brown  409.94 GBP  -> open, code BACK-" in out
     assert "email cart_reminder sent to o***@example.com (en)" in out
@@ -346,6 +346,18 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "email replenishment sent to e***@example.com (en)" in out
     assert "email delayed sent to a***@example.pl (pl)" in out and "discount code SORRY-" in out
     assert "sms confirmation skipped: sms disabled for confirmation" in out
+    # The mug's stock: counted, Lena's hold committed by her payment, Tom's run out and given back.
+    assert [line.strip() for line in out.splitlines() if line.strip().startswith("MUG-01: on hand")] == [
+        "MUG-01: on hand 5 = atp 5 + reserved 0 + committed 0 + safety 0",
+        "MUG-01: on hand 5 = atp 3 + reserved 2 + committed 0 + safety 0",
+        "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",
+        "MUG-01: on hand 5 = atp 0 + reserved 3 + committed 2 + safety 0",
+        "MUG-01: on hand 5 = atp 0 + reserved 3 + committed 2 + safety 0",  # Sam refused: nothing held
+        "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",
+        "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",  # the summary
+    ]
+    assert "-> 409 insufficient_stock (0 available): nothing held" in out
+    assert "chk-lena  2 x MUG-01  -> committed" in out and "chk-tom   3 x MUG-01  -> expired" in out
     outbox = tmp_path / "demo" / "outbox"
-    assert len(list(outbox.glob("*.eml"))) == 16 and len(list(outbox.glob("*.txt"))) == 5
+    assert len(list(outbox.glob("*.eml"))) == 17 and len(list(outbox.glob("*.txt"))) == 5
     assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

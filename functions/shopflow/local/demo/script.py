@@ -6,7 +6,10 @@ sends them (the payloads are the corpus's `order.json`, `fulfillment.json` and
 `abandoned_checkout.json`, varied). Two shoppers leave checkouts: one is reminded twice (the
 second time with a code), the other orders and is left alone. The shop marks its iPods as a
 refill product, so Emma, whose parcel arrives, is reminded to reorder before hers runs out.
-Then the clock moves forward and the days are summed up.
+Then the clock moves forward. The shop's own storefront sells mugs too, and that SKU's
+stock goes through its life: the ERP counts it (`inventory.set`), a checkout holds some
+(`POST /reservations`), the payment commits the hold, and a hold nobody pays runs out and gives
+its stock back. Then the days are summed up.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shopflow.config.parameters import set_setting
 from shopflow.config.settings import ssm_path
@@ -30,7 +33,10 @@ from shopflow.local.ports import free_port
 from shopflow.local.runtime import LocalOptions, LocalRuntime
 from shopflow.observability import mask
 from shopflow.target import LocalSession, Target
-from shopflow.webhooks.signatures import sign_hmac_base64
+from shopflow.webhooks.signatures import sign_hmac_base64, sign_standard_webhook
+
+if TYPE_CHECKING:
+    from shopflow.stock.model import StockItem
 
 HERE = Path(__file__).parent
 SHOP_DOMAIN = "demo-shop.myshopify.com"
@@ -59,6 +65,9 @@ SHOPPERS = (
     DemoShopper("Olivia", "Brown", "olivia.brown@example.com", "+14155550199", "en-GB", "GBP"),
     DemoShopper("Piotr", "Wiśniewski", "piotr.wisniewski@example.pl", "+48600111222", "pl-PL", "PLN"),
 )
+# The storefront's mug: Lena's checkout holds two and she pays; Tom's holds the rest and he does not.
+MUG = "MUG-01"
+MUG_BUYER = DemoShopper("Lena", "Fischer", "lena.fischer@example.com", "+447700900123", "en-GB", "GBP")
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -86,6 +95,7 @@ class DemoShop:
             local=session,
         )
         self.secret = ""
+        self.events_secret = ""  # the ERP's and the storefront's (Standard Webhooks)
         self.answers: list[tuple[str, str, int, str]] = []
 
     def configure(self) -> None:
@@ -104,9 +114,12 @@ class DemoShop:
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
-        self.secret = ssm.get_parameter(
-            Name=f"{ssm_path(self.session.stage)}/webhooks/shopify/secret", WithDecryption=True
-        )["Parameter"]["Value"]
+        self.secret, self.events_secret = (
+            ssm.get_parameter(
+                Name=f"{ssm_path(self.session.stage)}/webhooks/{sender}/secret", WithDecryption=True
+            )["Parameter"]["Value"]
+            for sender in ("shopify", "events")
+        )
 
     def send(self, topic: str, document: dict[str, Any], *, webhook_id: str | None = None) -> str:
         body = json.dumps(document).encode()
@@ -118,20 +131,89 @@ class DemoShop:
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-API-Version": "2025-10",
         }
-        request = urllib.request.Request(  # noqa: S310 - the local API
-            f"{self.session.api_url}/webhooks/shopify", data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-                status, result = answer.status, json.loads(answer.read())
-        except urllib.error.HTTPError as error:
-            status, result = error.code, json.loads(error.read() or b"{}")
+        status, result = self._exchange("POST", "/webhooks/shopify", body, headers)
         outcome = str(result.get("status") or result.get("error") or "")
         order_id = str(result.get("order_id") or result.get("cart_id") or result.get("product_id") or "?")
         self.answers.append((topic, order_id, status, outcome))
         extra = f" ({result['reason']})" if result.get("reason") else ""
         self.say(f"shopify {topic:<20} {order_id:<22} -> {status} {outcome}{extra}")
         return outcome
+
+    def signed(self, method: str, path: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A request as the ERP or the storefront signs it: Standard Webhooks with the events
+        secret and the sender's real time (the local clock is the shop's business time)."""
+        body = json.dumps(document).encode()
+        msg_id, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign_standard_webhook(
+                body, msg_id=msg_id, timestamp=timestamp, secret=self.events_secret
+            ),
+        }
+        return self._exchange(method, path, body, headers)
+
+    def count(self, sku: str, on_hand: int, sequence: int) -> None:
+        """The ERP's count of a SKU (`inventory.set`)."""
+        event = {"sku": sku, "on_hand": on_hand, "sequence": sequence}
+        status, result = self.signed(
+            "POST", "/webhooks/events", {"type": "inventory.set", "timestamp": _utc_now(), "data": event}
+        )
+        what = f"{sku} = {on_hand} (sequence {sequence})"
+        self.say(f"erp     {'inventory.set':<20} {what:<22} -> {status} {result.get('status') or result}")
+        self.show_stock(sku)
+
+    def hold(self, checkout_token: str, sku: str, quantity: int, **extra: Any) -> str | None:
+        """The storefront's checkout holds `quantity` of `sku` (`POST /reservations`); returns the
+        reservation id, or None when refused."""
+        request = {"checkout_token": checkout_token, "lines": [{"sku": sku, "quantity": quantity}], **extra}
+        status, result = self.signed("POST", "/reservations", request)
+        what = f"{checkout_token}: {quantity} x {sku}"
+        if status == 201:
+            until = datetime.fromisoformat(str(result["expires_at"]))
+            outcome = f"held {result['reservation_id']} until {until:%H:%M} UTC"
+        elif result.get("short"):
+            short = result["short"][0]
+            outcome = f"{result['error']} ({short['available']} available): nothing held"
+        else:
+            outcome = str(result.get("error") or result)
+        self.say(f"store   {'POST /reservations':<20} {what:<22} -> {status} {outcome}")
+        self.show_stock(sku)
+        return str(result["reservation_id"]) if status == 201 else None
+
+    def stock_of(self, sku: str) -> StockItem:
+        from shopflow.store import stock_view
+        from shopflow.store.models import bind_table
+
+        bind_table(self.session.table_name, region=self.session.region)
+        found = stock_view.level(sku)
+        assert found is not None, f"{sku} was counted"
+        return found.item
+
+    def show_stock(self, sku: str) -> None:
+        """The SKU's numbers as `shopflow stock get` shows them."""
+        item = self.stock_of(sku)
+        self.say(
+            f"        {sku}: on hand {item.on_hand} = atp {item.atp} + reserved {item.reserved} "
+            f"+ committed {item.committed} + safety {item.safety}"
+        )
+
+    def _exchange(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(  # noqa: S310 - the local API
+            f"{self.session.api_url}{path}", data=body, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def order_payload(number: int, customer: DemoShopper, at: datetime, **changes: Any) -> dict[str, Any]:
@@ -289,6 +371,55 @@ def play_day(shop: DemoShop) -> list[str]:
     return [f"shopify:{o['id']}" for o in (first, second, third, fourth)]
 
 
+def mug_order(number: int, customer: DemoShopper, at: datetime, checkout: str) -> dict[str, Any]:
+    """A paid Shopify order for two mugs, placed from the checkout that held them."""
+    order = order_payload(
+        number,
+        customer,
+        at,
+        financial_status="paid",
+        checkout_token=checkout,
+        total_price="24.00",
+        subtotal_price="24.00",
+        total_line_items_price="24.00",
+        total_tax="0.00",
+        total_discounts="0.00",
+    )
+    line = {
+        **order["line_items"][0],
+        "sku": MUG,
+        "title": "Mug",
+        "name": "Mug",
+        "quantity": 2,
+        "price": "12.00",
+    }
+    order["line_items"] = [line]
+    return order
+
+
+def play_stock(shop: DemoShop, runtime: LocalRuntime) -> str:
+    """One SKU's life, through signed HTTP only; returns the paid order's id."""
+    shop.say("--- the shop's own storefront sells mugs too; the ERP counts them")
+    shop.count(MUG, 5, sequence=1)
+    shop.say("--- Lena's checkout holds 2 mugs while she pays (stock.hold_minutes: 15)")
+    checkout = "chk-lena"
+    shop.hold(checkout, MUG, 2)
+    shop.say("--- she pays: Shopify's order names her checkout, so the hold is committed to the order")
+    order = mug_order(5006, MUG_BUYER, runtime.clock.now(), checkout)
+    shop.send("orders/create", order)
+    shop.show_stock(MUG)
+    shop.say("--- Tom's checkout holds the other 3 for 5 minutes; Sam finds none left")
+    shop.hold("chk-tom", MUG, 3, hold_minutes=5)
+    shop.hold("chk-sam", MUG, 1)
+    moved = runtime.advance(timedelta(minutes=6))
+    shop.say(f"--- {moved:%H:%M} UTC: Tom never paid; the sweep ends his hold and gives its 3 mugs back")
+    deadline = time.monotonic() + 30  # the sweep fires on the next tick, its timer goes through a queue
+    while shop.stock_of(MUG).reserved and time.monotonic() < deadline:
+        time.sleep(0.1)
+    shop.show_stock(MUG)
+    return f"shopify:{order['id']}"
+
+
 def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], None] = print) -> int:
     """Run the demo on a fresh instance in `data_dir` (emptied first); returns an exit code."""
     started = time.monotonic()
@@ -335,6 +466,8 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
             say(f"--- {when}: {moved:%Y-%m-%d %H:%M} UTC; {what}")
             _wait_for_record(shop, pk, kind)
             messages = _wait_for_messages(shop)
+        order_ids.append(play_stock(shop, runtime))
+        messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
         runtime.stop()
@@ -451,6 +584,7 @@ def _summary(
         say(f"{cart_id}  {cart.customer.name}  {cart.total} {cart.currency}  -> {cart.status.value}{code}")
         for line in carts.timeline(cart_id):
             say(f"    {line.at.isoformat()[:16]}  {line.event:<16} {line.detail}")
+    _stock_summary(shop, runtime, say)
     counts: dict[str, int] = {}
     for _, _, _, outcome in shop.answers:
         counts[outcome] = counts.get(outcome, 0) + 1
@@ -462,3 +596,18 @@ def _summary(
     for item in written:
         say(f"    {item.channel} to {mask(item.to)}: {item.summary} ({item.path.name})")
     say(f"=== outbox folder: {runtime.data_dir / 'outbox'}")
+
+
+def _stock_summary(shop: DemoShop, runtime: LocalRuntime, say: Callable[[str], None]) -> None:
+    from shopflow.store import stock_view
+
+    say("")
+    story = f"shopflow stock get {MUG} --local --data-dir {runtime.data_dir}"
+    say(f"=== the day in stock (the whole story: `{story}` on a running instance)")
+    shop.show_stock(MUG)
+    for reservation in sorted(stock_view.history(MUG).reservations, key=lambda r: r.created_at):
+        quantity = sum(line.quantity for line in reservation.lines)
+        say(
+            f"    {reservation.created_at:%H:%M}  {reservation.reservation_id}  "
+            f"{reservation.checkout_token:<9} {quantity} x {MUG}  -> {reservation.status.value}"
+        )
