@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
@@ -272,6 +273,45 @@ def test_a_cancellation_after_shipping_puts_no_stock_back_before_shipping_it_doe
         ("erp:ship-2", "commit"),
         ("erp:ship-2", "release"),
     ]
+
+
+def test_a_paid_order_beyond_the_stock_is_taken_flagged_and_the_owner_is_emailed(shop: Storefront) -> None:
+    owner = "owner@demo-shop.example"
+    assert shop.instance.cli("config", "set", "shop.owner_email", owner).returncode == 0
+    shop.count("OVER-01", 1, 1)
+
+    paid = shop.order("over-1", [("OVER-01", 3)])
+
+    assert paid[0] == 200 and paid[1]["status"] == "accepted"  # never refused: the money is taken
+    (row,) = [row for row in shop.levels() if row["sku"] == "OVER-01"]
+    assert (row["atp"], row["committed"], row["oversold"], row["flagged"]) == (-2, 3, 2, True)
+    (sent,) = emails_to(shop.instance, owner)
+    assert "- OVER-01: ordered 3, oversold 2, available to sell now -2" in sent
+
+
+def emails_to(instance: Instance, address: str, timeout: float = 60.0) -> list[str]:
+    """The text of the outbox's emails to `address`, once there is one (stream, dispatch, notify, SES)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = (
+            message_from_bytes(path.read_bytes(), policy=policy.default)
+            for path in sorted((instance.data_dir / "outbox").glob("*.eml"))
+        )
+        found = [str(m.get_body(("plain",)).get_content()) for m in messages if m["To"] == address]  # type: ignore[union-attr]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_retried_hold_gets_the_first_answer_and_holds_nothing_more(shop: Storefront) -> None:
+    shop.count("RETRY-01", 4, 1)
+    body = dumps({"checkout_token": "chk-retry", "lines": [{"sku": "RETRY-01", "quantity": 3}]})
+
+    first, again = (shop.call("POST", "/reservations", body, msg_id="msg_hold_retry01") for _ in range(2))
+
+    assert first[0] == 201 and again == first
+    story = shop.stock("RETRY-01")
+    assert numbers(story) == (4, 3, 0, 1) and len(story["reservations"]) == 1
 
 
 def wait_for(shop: Storefront, sku: str, done: Any, timeout: float = 90.0) -> dict[str, Any]:
