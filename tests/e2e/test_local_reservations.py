@@ -31,6 +31,8 @@ class Storefront:
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
+        enabled = instance.cli("config", "set", "stock.enabled", "true")  # the owner keeps stock
+        assert enabled.returncode == 0, enabled.stderr
         secret = instance.cli("config", "get", "webhooks.events.secret", "--reveal")
         assert secret.returncode == 0, secret.stderr
         self.secret = secret.stdout.strip()

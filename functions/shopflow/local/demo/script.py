@@ -111,6 +111,7 @@ class DemoShop:
             ("notify.replenishment.periods", "tag:refill=8"),
             ("notify.replenishment.lead_days", "3"),
             ("notify.replenishment.url_template", "https://demo-shop.example/products/{product_id}"),
+            ("stock.enabled", "true"),  # the shop keeps stock (its mugs, below)
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
