@@ -228,6 +228,7 @@ def test_a_checkout_hold_in_a_cold_api_container_holds_the_stock(stack: ColdStac
     """The api's other route: its first call loads the stock capability and its repository."""
     from shopflow.stock.model import StockItem
 
+    stack.put_setting("stock/enabled", "true")
     repo = bootstrap.runtime().stock
     work = repo.unit_of_work()
     repo.stage_item(StockItem("MUG-01", on_hand=1), datetime.now(UTC), work)
@@ -247,6 +248,7 @@ def test_a_checkout_hold_in_a_cold_api_container_holds_the_stock(stack: ColdStac
 def test_a_stock_count_and_a_paid_order_in_cold_api_containers_move_the_stock(stack: ColdStack) -> None:
     """The stock inputs load the stock capability lazily: a count and a paid order, each the
     first call of its own cold container, set the SKU and commit its units."""
+    stack.put_setting("stock/enabled", "true")
     now = datetime.now(UTC).isoformat()
     count = dumps(
         {"type": "inventory.set", "timestamp": now, "data": {"sku": "MUG-01", "on_hand": 5, "sequence": 1}}

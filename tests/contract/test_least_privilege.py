@@ -274,18 +274,23 @@ def allowed(statements: list[dict[str, Any]], call: Call) -> bool:
 
 
 def hold_stock_for_the_checkout(stack: Stack) -> None:
-    """A checkout's stock held through the api's signed route (the SKU's count is set-up: no input
-    sets it yet), so its expiry timer fires; a second checkout short of stock is refused (the SKUs
-    read once), and a third one's hold is given back by the storefront."""
-    from shopflow.stock.model import StockItem
-
-    repo = bootstrap.runtime().stock
-    work = repo.unit_of_work()
-    repo.stage_item(StockItem("IPOD2008PINK", on_hand=2), stack.clock.now(), work)
-    work.commit()
+    """The SKU counted by the ERP's signed event, then a checkout's stock held through the api's
+    signed route, so its expiry timer fires; a second checkout short of stock is refused (the
+    SKUs read once), and a third one's hold is given back by the storefront. (Paid orders of the
+    same SKU later commit stock in their own transaction.)"""
 
     def signed(body: bytes) -> dict[str, str]:
         return events_headers(body, timestamp=int(stack.clock.now().timestamp()))
+
+    count = dumps(
+        {
+            "type": "inventory.set",
+            "timestamp": stack.clock.now().isoformat(),
+            "data": {"sku": "IPOD2008PINK", "on_hand": 2, "sequence": 1},
+        }
+    )
+    counted = stack.client.http.post("/webhooks/events", headers=signed(count), body=count)
+    assert counted.json_body["status"] == "accepted", counted.json_body
 
     def reserve(token: str, quantity: int) -> Any:
         body = dumps({"checkout_token": token, "lines": [{"sku": "IPOD2008PINK", "quantity": quantity}]})
@@ -313,6 +318,7 @@ def a_shops_life(stack: Stack) -> None:
         "notify/replenishment/periods": "tag:ipod-batteries=20",
         "notify/replenishment/lead_days": "5",
         "notify/replenishment/url_template": f"https://{SES_IDENTITY}/products/{{sku}}",
+        "stock/enabled": "true",
     }.items():
         stack.put_setting(name, value)
     stack.put_setting("notify/unsubscribe/secret", "unsubscribe-secret-0123456789", secure=True)

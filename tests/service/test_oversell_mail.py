@@ -138,6 +138,7 @@ def test_a_paid_order_beyond_the_stock_emails_the_owner_once_through_signed_webh
     shop: Stack,
 ) -> None:
     shop.put_setting("shop/owner_email", OWNER)
+    shop.put_setting("stock/enabled", "true")
     count(shop, "MUG-01", 1, 1)
 
     data = {

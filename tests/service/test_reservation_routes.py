@@ -20,6 +20,7 @@ from tests.support import events_headers
 
 @pytest.fixture
 def shelf(stack: Stack) -> Stack:
+    stack.put_setting("stock/enabled", "true")
     stock = bootstrap.runtime().stock
     work = stock.unit_of_work()
     for sku, count in (("MUG-01", 10), ("CAP", 1)):
@@ -217,3 +218,13 @@ def test_a_lost_race_and_an_unreachable_store_are_503_with_retry_after(
         "unavailable",
         "30",
     )
+
+
+def test_with_stock_off_a_hold_is_409_stock_off_and_holds_nothing(shelf: Stack) -> None:
+    shelf.put_setting("stock/enabled", "false")
+    before = shelf.items()
+
+    answer = hold(shelf, checkout(("MUG-01", 1)))
+
+    assert answer.status_code == 409 and answer.json_body["error"] == "stock_off"
+    assert shelf.items() == before

@@ -18,6 +18,11 @@ from tests.service.conftest import Stack, post_shopify, run_due
 from tests.support import dumps, events_headers
 
 
+@pytest.fixture(autouse=True)
+def keeps_stock(stack: Stack) -> None:
+    stack.put_setting("stock/enabled", "true")
+
+
 def event(stack: Stack, type_: str, data: dict[str, Any], *, msg_id: str | None = None) -> Any:
     body = dumps({"type": type_, "timestamp": "2026-11-02T09:00:00Z", "data": data})
     headers = events_headers(body, timestamp=int(stack.clock.now().timestamp()), msg_id=msg_id)
@@ -168,6 +173,20 @@ def test_bad_stock_input_is_400_naming_the_field_and_stores_nothing(
     assert answer.status_code == 400
     assert answer.json_body["field"] == field
     assert stack.items() == []
+
+
+def test_with_stock_off_counts_are_ignored_and_orders_move_nothing(stack: Stack) -> None:
+    stack.put_setting("stock/enabled", "false")  # the default; before the first request reads it
+
+    counted = count(stack, "MUG-01", 9, 1)
+    paid = order(stack, "1", "paid", [("MUG-01", 2)])
+
+    assert (counted.json_body["status"], counted.json_body["reason"]) == (
+        "ignored",
+        "stock is off: set stock.enabled to true to keep stock",
+    )
+    assert paid.json_body["status"] == "accepted"
+    assert stack.items_of("STOCK") == [] and stack.items_of("STOCKMOVE") == []
 
 
 # --- Shopify's levels -------------------------------------------------------------------------

@@ -131,4 +131,5 @@ def test_notify_routes_every_body_its_queue_carries() -> None:
         "send_message",
         "cart_reminder",
         "replenishment",
+        "StockOversold",
     }

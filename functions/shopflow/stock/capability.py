@@ -31,6 +31,14 @@ def _safety_rules(value: str) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "stock.enabled",
+        "bool",
+        "Keep stock: counts and adjustments are recorded, checkouts can hold stock, and orders "
+        "commit, ship and give back their SKUs' units. Off (the default), shopflow keeps no stock "
+        "and an order costs nothing more; turn it on, then send every SKU's count.",
+        default=False,
+    ),
+    Setting(
         "stock.hold_minutes",
         "int",
         "Minutes a checkout's reservation holds its stock unless the request asks otherwise; "
@@ -71,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+STOCK_OFF = "stock is off: set stock.enabled to true to keep stock"
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.get("stock.enabled") is True
+
+
 def hold_minutes(settings: Settings) -> int:
     return settings.int_value("stock.hold_minutes")
 
@@ -88,6 +103,8 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
     def record_change(received: ReceivedStockChange, settings: Settings) -> Intake:
         from shopflow.stock.inputs import record_stock_change  # cold start: only stock inputs load it
 
+        if not enabled(settings):
+            return Intake("ignored", {"sku": received.change.sku}, STOCK_OFF)
         return record_stock_change(
             received, runtime.stock, now=runtime.clock.now(), safety=safety_rules(settings)
         )
@@ -95,6 +112,8 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
     def record_level(received: ReceivedInventoryLevel, settings: Settings) -> Intake:
         from shopflow.stock.inputs import record_inventory_level
 
+        if not enabled(settings):
+            return Intake("ignored", {"inventory_item_id": received.inventory_item_id}, STOCK_OFF)
         return record_inventory_level(
             received,
             runtime.stock,
@@ -109,6 +128,8 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
 
 
 def order_writes(runtime: Runtime, settings: Settings) -> Sequence[OrderWrites]:
+    if not enabled(settings):  # a shop that keeps no stock: an order writes nothing more
+        return ()
     from shopflow.stock.orders import OrderStockWrites  # loaded with the first order input
 
     return (OrderStockWrites(runtime.stock),)

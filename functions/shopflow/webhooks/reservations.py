@@ -93,7 +93,7 @@ def _verify(headers: Mapping[str, str], body: bytes, runtime: Runtime) -> Answer
 
 
 def _hold(headers: Mapping[str, str], body: bytes, runtime: Runtime) -> Answer:
-    from shopflow.stock.capability import hold_minutes  # cold start: only a reservation loads stock
+    from shopflow.stock.capability import STOCK_OFF, enabled, hold_minutes  # cold start: only here
     from shopflow.stock.model import ReservationRequest
     from shopflow.stock.service import Held, reserve
 
@@ -108,6 +108,8 @@ def _hold(headers: Mapping[str, str], body: bytes, runtime: Runtime) -> Answer:
     except ValidationError as exc:
         raise payload_error(exc) from None
     settings = runtime.settings.load()
+    if not enabled(settings):  # nothing is counted, and no order would commit a hold
+        return 409, {"error": "stock_off", "message": STOCK_OFF}
     answer = reserve(
         request, runtime.stock, now=runtime.clock.now(), hold=request.hold(hold_minutes(settings))
     )
