@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shopflow.kernel.standard_webhooks import standard_webhooks_key
+from shopflow.kernel.standard_webhooks import standard_webhook_signature, standard_webhooks_key
 
 
 class SignatureError(Exception):
@@ -93,8 +93,10 @@ def verify_standard_webhook(
 
 def sign_standard_webhook(body: bytes, *, msg_id: str, timestamp: int, secret: str) -> str:
     """The `webhook-signature` value a sender puts on `body` (used by shopflow's own senders and tests)."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + _hmac_sha256_b64(_standard_webhooks_signing_key(secret), signed).decode()
+    try:
+        return standard_webhook_signature(body, msg_id=msg_id, timestamp=timestamp, secret=secret)
+    except ValueError as exc:
+        raise SignatureError(f"configured secret {exc}") from None
 
 
 def sign_hmac_base64(body: bytes, secret: str) -> str:
