@@ -207,7 +207,7 @@ def test_an_oversold_sku_says_what_paid_orders_are_owed(shop: Stack, run: Run) -
     assert report["movements"][0]["oversold"] == 1
 
     assert run("stock", "get", "CAP") == 0
-    assert "OVERSOLD: atp is below zero, paid orders are owed 1 unit(s)" in run.out
+    assert "OVERSOLD: paid orders are owed 1 unit(s) the shelf cannot cover" in run.out
     assert "oversold so far: 1 unit(s)" in run.out
 
 
@@ -228,7 +228,7 @@ def test_stock_list_puts_what_runs_out_first_on_top_and_flags_the_oversold(shop:
         ["TEE-M", "4", "2", "0", "1", "1", "0", "2026-11-02T09:31:00"],
         ["MUG-01", "9", "3", "1", "0", "5", "0", "2026-11-02T09:21:00"],
     ]
-    assert table[4] == "1 SKU(s) OVERSOLD: atp below zero, paid orders are owed units"
+    assert table[4] == "1 SKU(s) OVERSOLD: paid orders are owed units the shelf cannot cover"
 
     assert run("stock", "list", "--json", "--sort", "sku") == 0
     rows = json.loads(run.out)
@@ -278,3 +278,18 @@ def _section(out: str, title: str) -> list[str]:
             break
         rows.append(line)
     return rows
+
+
+def test_a_count_below_what_checkouts_hold_is_short_not_oversold(stack: Stack, run: Run) -> None:
+    repo = bootstrap.runtime().stock
+    work = repo.unit_of_work()
+    repo.stage_item(StockItem("MUG-01", on_hand=1, reserved=3), at(9, 0), work)  # counted 1, 3 held
+    work.commit()
+
+    assert run("stock", "list") == 0
+    assert run.out.splitlines()[1].split()[:8] == ["MUG-01", "1", "3", "0", "0", "-2", "0", "SHORT"]
+    assert "SKU(s) OVERSOLD" not in run.out
+
+    assert run("stock", "get", "MUG-01", "--json") == 0
+    report = json.loads(run.out)
+    assert (report["atp"], report["flagged"], report["owed"]) == (-2, False, 0)

@@ -61,8 +61,14 @@ def _numbers(item: StockItem) -> dict[str, int]:
 
 
 def _flagged(item: StockItem) -> bool:
-    """Paid orders are owed units: atp went below zero."""
-    return (item.atp or 0) < 0
+    """Paid orders are owed units the shelf cannot cover."""
+    return item.owed > 0
+
+
+def _flag(item: StockItem) -> str:
+    if item.owed:
+        return "OVERSOLD"
+    return "SHORT" if (item.atp or 0) < 0 else ""  # holds or the buffer exceed a lower count
 
 
 def level_row(level: StockLevel) -> dict[str, Any]:
@@ -71,6 +77,7 @@ def level_row(level: StockLevel) -> dict[str, Any]:
         "sku": level.item.sku,
         **_numbers(level.item),
         "flagged": _flagged(level.item),
+        "owed": level.item.owed,
         "updated_at": level.updated_at.isoformat(),
     }
 
@@ -89,13 +96,13 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no stock in {target.where}")
         return 0
-    for row in rows:
-        row["flag"] = "OVERSOLD" if row["flagged"] else ""
+    for level, row in zip(found, rows, strict=True):
+        row["flag"] = _flag(level.item)
         row["updated_at"] = row["updated_at"][:19]
     print_table(rows, ("sku", *NUMBERS, "oversold", "flag", "updated_at"))
     flagged = sum(1 for row in rows if row["flagged"])
     if flagged:
-        print(f"{flagged} SKU(s) OVERSOLD: atp below zero, paid orders are owed units")
+        print(f"{flagged} SKU(s) OVERSOLD: paid orders are owed units the shelf cannot cover")
     return 0
 
 
@@ -159,6 +166,7 @@ def stock_report(level: StockLevel, history: SkuHistory, limit: int) -> dict[str
         "sku": sku,
         **_numbers(level.item),
         "flagged": _flagged(level.item),
+        "owed": level.item.owed,
         "updated_at": level.updated_at.isoformat(),
         "reservations": _reservations(sku, history, limit),
         "movements": _movements(sku, history)[:limit],
@@ -192,7 +200,9 @@ def _print_story(report: dict[str, Any], limit: int) -> None:
         f"+ committed {report['committed']} + safety {report['safety']}"
     )
     if report["flagged"]:
-        print(f"  OVERSOLD: atp is below zero, paid orders are owed {-report['atp']} unit(s)")
+        print(f"  OVERSOLD: paid orders are owed {report['owed']} unit(s) the shelf cannot cover")
+    elif report["atp"] < 0:
+        print("  SHORT: holds and the safety buffer exceed what is on hand; no paid order is owed units")
     if report["oversold"]:
         print(f"  oversold so far: {report['oversold']} unit(s) paid for that were not there to sell")
     print()

@@ -80,6 +80,12 @@ class StockItem:
         """What a checkout can still hold: atp, never below zero."""
         return max(self.atp or 0, 0)
 
+    @property
+    def owed(self) -> int:
+        """Units paid for that the shelf cannot cover now (oversold and not restocked since).
+        atp below zero with nothing owed means holds or the buffer exceed a lower count."""
+        return max(0, self.committed - self.on_hand)
+
 
 def check_invariant(item: StockItem) -> StockItem:
     """`item` if its numbers add up (and none is negative that may not be); else StockNumbersBroken."""
