@@ -1,0 +1,408 @@
+"""Shopify Admin GraphQL: set `available` at the shop's location, compare-and-set, idempotent.
+
+One `push` is one `inventorySetQuantities` mutation of up to 250 rows (Shopify's input-array
+limit; a mutation costs 10 points whatever its size), each row with `changeFromQuantity` = what
+shopflow last saw there, so a sale on Shopify since then refuses the write instead of being
+overwritten. The call carries `@idempotent(key:)`, a UUIDv5 of its rows, so a retry of the same
+call (after a timeout, a 5xx, a crash) replays Shopify's first answer and applies nothing twice.
+
+Shopify does not document whether one stale row refuses the whole call; this adapter assumes
+it does (the stricter reading, research §1.2): on `CHANGE_FROM_QUANTITY_STALE` it re-reads every
+row of the call, answers the rows whose quantity moved as `stale` with the re-read value (the
+sync service decides again) and sends the others once more. Rows with other user errors are
+`rejected` and the rest sent again, so one bad item never holds back the others.
+
+`THROTTLED` (or HTTP 429) is waited out as `extensions.cost.throttleStatus` says, a bounded number
+of times, then raised as `Throttled`. Queries are constant text; every value is a GraphQL
+variable. Only the standard library is used (Lambda cold start).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from shopflow.channels.ports import (
+    ChannelConfig,
+    ChannelError,
+    Push,
+    Pushed,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
+
+BATCH_LIMIT = 250  # Shopify's limit on every input array
+READ_COST_PER_ITEM = 3  # node + inventoryLevel + quantities, in Shopify's calculated query cost
+MAX_QUERY_COST = 1000  # a single query may not cost more
+READ_CHUNK = min(BATCH_LIMIT, MAX_QUERY_COST // READ_COST_PER_ITEM)
+MAX_THROTTLE_WAITS = 3  # waits for the bucket inside one call before raising Throttled
+MAX_WAIT_SECONDS = 20.0  # a longer wait is the queue's job, not a Lambda's
+MAX_ROUNDS = 3  # mutations one push may send (after stale or rejected rows)
+KEY_NAMESPACE = uuid.uuid5(
+    uuid.NAMESPACE_URL, "https://github.com/shopflow/channels/shopify/inventorySetQuantities"
+)
+
+SET_QUANTITIES = """
+mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { reason changes { name delta quantityAfterChange } }
+    userErrors { code field message }
+  }
+}
+""".strip()
+
+READ_AVAILABLE = """
+query AvailableAt($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { name quantity } }
+    }
+  }
+}
+""".strip()
+
+_GID = re.compile(r"gid://shopify/(?P<kind>\w+)/(?P<number>\d+)")
+_STALE = "CHANGE_FROM_QUANTITY_STALE"
+_ROW_FIELD = re.compile(r"\d+")
+
+
+def gid(kind: str, number: str) -> str:
+    """Shopify's global id for a numeric id (`gid://shopify/InventoryItem/30322695`); a gid passes as is."""
+    matched = _GID.fullmatch(number)
+    if matched is not None:
+        if matched.group("kind") != kind:
+            raise ValueError(f"{number!r} is not a Shopify {kind} id")
+        return number
+    if not number.isdigit():
+        raise ValueError(f"{number!r} is not a Shopify {kind} id (digits or gid://shopify/{kind}/N)")
+    return f"gid://shopify/{kind}/{int(number)}"
+
+
+def idempotency_key(location: str, pushes: Sequence[Push], attempt: int = 0) -> str:
+    """The call's `@idempotent` key: a UUIDv5 of its rows, whatever their order.
+
+    Each row is (listing, quantity, changeFromQuantity, stock version): the same call retried
+    gets the same key, and so Shopify's first answer. The compared quantity is part of it: after
+    a stale answer the service pushes the same (listing, quantity, version) from a new
+    `seen_there`, which Shopify would refuse as IDEMPOTENCY_KEY_PARAMETER_MISMATCH under the old key.
+    `attempt` > 0 names a new attempt after IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED.
+    """
+    rows = sorted(f"{p.listing_id}|{p.quantity}|{p.seen_there}|{p.version}" for p in pushes)
+    return str(uuid.uuid5(KEY_NAMESPACE, "\n".join([location, str(attempt), *rows])))
+
+
+def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
+    """Seconds until the bucket holds the requested cost: (requested - available) / restore rate.
+
+    None when the answer carries no usable `extensions.cost`.
+    """
+    if not cost:
+        return None
+    status = cost.get("throttleStatus") or {}
+    try:
+        requested = float(cost["requestedQueryCost"])
+        available = float(status["currentlyAvailable"])
+        rate = float(status["restoreRate"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if rate <= 0:
+        return None
+    return max(0.0, (requested - available) / rate)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One mutation's answer: applied, or the user errors per row index (None: the whole call)."""
+
+    applied: bool
+    errors: list[tuple[int | None, str, str]]  # (row, code, message)
+
+
+class ShopifyChannel:
+    """A Shopify shop's location, as `channels.<name>` configures it (kind `shopify`)."""
+
+    def __init__(
+        self,
+        config: ChannelConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 10,
+        max_throttle_waits: int = MAX_THROTTLE_WAITS,
+    ) -> None:
+        if not config.location_id:
+            raise ValueError(
+                f"channel {config.name}: a Shopify channel needs channels.{config.name}.location_id"
+            )
+        self._config = config
+        self._endpoint = f"{config.url.rstrip('/')}/admin/api/{config.api_version}/graphql.json"
+        self._location = gid("Location", config.location_id)
+        self._sleep = sleep
+        self._timeout = timeout
+        self._max_throttle_waits = max_throttle_waits
+
+    @property
+    def batch_limit(self) -> int:
+        return BATCH_LIMIT
+
+    def push(self, pushes: Sequence[Push]) -> list[Pushed]:
+        if len(pushes) > BATCH_LIMIT:
+            raise ValueError(f"{len(pushes)} pushes: Shopify takes at most {BATCH_LIMIT} quantities a call")
+        listings = [p.listing_id for p in pushes]
+        if len(set(listings)) != len(listings):
+            raise ValueError("one push per listing a call: Shopify refuses an item twice in one call")
+        answers: dict[str, Pushed] = {}
+        pending: list[Push] = []
+        for p in pushes:
+            try:
+                gid("InventoryItem", p.listing_id)
+            except ValueError as error:
+                answers[p.listing_id] = Pushed(p.listing_id, "rejected", None, str(error))
+            else:
+                pending.append(p)
+        unknown = [p.listing_id for p in pending if p.seen_there is None]
+        if unknown:
+            pending = self._with_seen(pending, self.read(unknown), answers)
+        attempt = 0
+        for _round in range(MAX_ROUNDS):
+            if not pending:
+                break
+            outcome = self._set(pending, attempt)
+            if outcome.applied:
+                for p in pending:
+                    answers[p.listing_id] = Pushed(p.listing_id, "acknowledged", p.quantity)
+                pending = []
+                break
+            pending, attempt = self._after_errors(pending, outcome, answers, attempt)
+        if pending:  # rounds used up, every remaining row still matched: let the service decide again
+            for p in pending:
+                answers[p.listing_id] = Pushed(p.listing_id, "stale", p.seen_there)
+        return [answers[p.listing_id] for p in pushes]
+
+    def read(self, listing_ids: Sequence[str]) -> Mapping[str, int | None]:
+        """`available` at the location per listing; None for an unknown item or one not stocked there."""
+        found: dict[str, int | None] = {}
+        ids: dict[str, str] = {}
+        for listing in listing_ids:
+            try:
+                ids[gid("InventoryItem", listing)] = listing
+            except ValueError:
+                found[listing] = None
+        wanted = list(ids)
+        for start in range(0, len(wanted), READ_CHUNK):
+            chunk = wanted[start : start + READ_CHUNK]
+            data = self._call(READ_AVAILABLE, {"ids": chunk, "locationId": self._location})
+            nodes = data.get("nodes") or []
+            for asked, node in zip(chunk, nodes, strict=False):
+                found[ids[asked]] = _available(node)
+        for listing in listing_ids:
+            found.setdefault(listing, None)
+        return found
+
+    # -- one push, in rounds --------------------------------------------------------------------
+
+    def _with_seen(
+        self, pending: list[Push], seen: Mapping[str, int | None], answers: dict[str, Pushed]
+    ) -> list[Push]:
+        ready: list[Push] = []
+        for p in pending:
+            if p.seen_there is not None:
+                ready.append(p)
+            elif seen.get(p.listing_id) is None:
+                answers[p.listing_id] = Pushed(
+                    p.listing_id,
+                    "rejected",
+                    None,
+                    "not found: no such inventory item stocked at the location",
+                )
+            else:
+                ready.append(replace(p, seen_there=seen[p.listing_id]))
+        return ready
+
+    def _after_errors(
+        self, pending: list[Push], outcome: _Outcome, answers: dict[str, Pushed], attempt: int
+    ) -> tuple[list[Push], int]:
+        """Answer the rows the errors name; return the rows to send again (and the key attempt)."""
+        whole = [(code, message) for row, code, message in outcome.errors if row is None]
+        for code, _message in whole:
+            if code == "IDEMPOTENCY_CONCURRENT_REQUEST":  # the first attempt is still running
+                self._sleep(1.0)
+                return pending, attempt
+            if code == "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":  # "retry with a new idempotency key"
+                return pending, attempt + 1
+        if whole:
+            code, message = whole[0]
+            for p in pending:
+                answers[p.listing_id] = Pushed(p.listing_id, "rejected", None, f"{code}: {message}")
+            return [], attempt
+        stale = False
+        for row, code, message in outcome.errors:
+            assert row is not None
+            if code == _STALE:
+                stale = True
+            elif 0 <= row < len(pending):
+                p = pending[row]
+                answers[p.listing_id] = Pushed(p.listing_id, "rejected", None, f"{code}: {message}")
+        remaining = [p for p in pending if p.listing_id not in answers]
+        if not stale:
+            return remaining, attempt
+        there = self.read([p.listing_id for p in remaining])
+        again: list[Push] = []
+        for p in remaining:
+            now = there.get(p.listing_id)
+            if now is None:
+                answers[p.listing_id] = Pushed(
+                    p.listing_id, "rejected", None, "not found at the location any more"
+                )
+            elif now != p.seen_there:
+                answers[p.listing_id] = Pushed(p.listing_id, "stale", now)
+            else:
+                again.append(p)
+        return again, attempt
+
+    def _set(self, pushes: Sequence[Push], attempt: int) -> _Outcome:
+        variables = {
+            "input": {
+                "name": "available",
+                "reason": "correction",
+                "quantities": [
+                    {
+                        "inventoryItemId": gid("InventoryItem", p.listing_id),
+                        "locationId": self._location,
+                        "quantity": p.quantity,
+                        "changeFromQuantity": p.seen_there,
+                    }
+                    for p in pushes
+                ],
+            },
+            "idempotencyKey": idempotency_key(self._location, pushes, attempt),
+        }
+        data = self._call(SET_QUANTITIES, variables)
+        payload = data.get("inventorySetQuantities") or {}
+        errors = [
+            (_row_of(error.get("field")), str(error.get("code")), str(error.get("message")))
+            for error in payload.get("userErrors") or []
+        ]
+        return _Outcome(
+            applied=not errors and payload.get("inventoryAdjustmentGroup") is not None, errors=errors
+        )
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def _call(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one GraphQL request; its `data`, after waiting out THROTTLED a bounded number of times."""
+        waits = 0
+        while True:
+            status, body, retry_after = self._post({"query": query, "variables": variables})
+            listed = body.get("errors")
+            errors: list[Any] = listed if isinstance(listed, list) else []
+            throttled = status == 429 or any(_code(error) == "THROTTLED" for error in errors)
+            if not throttled:
+                break
+            cost = (body.get("extensions") or {}).get("cost")
+            wait = throttle_wait(cost)
+            if wait is None:
+                wait = retry_after if retry_after is not None else 1.0
+            if waits >= self._max_throttle_waits or wait > MAX_WAIT_SECONDS:
+                raise Throttled(wait, f"channel {self._config.name}: Shopify THROTTLED")
+            self._sleep(wait)
+            waits += 1
+        if errors:
+            first = errors[0]
+            raise ChannelError(
+                f"channel {self._config.name}: Shopify refused the query: "
+                f"{_code(first) or 'error'}: {first.get('message') if isinstance(first, dict) else first}"
+            )
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise Unavailable(f"channel {self._config.name}: Shopify answered without data")
+        return data
+
+    def _post(self, document: Mapping[str, Any]) -> tuple[int, dict[str, Any], float | None]:
+        request = urllib.request.Request(  # noqa: S310 - the URL is the owner's https shop (http only locally)
+            self._endpoint,
+            data=json.dumps(document).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "X-Shopify-Access-Token": self._config.token,
+            },
+        )
+        name = self._config.name
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                status, raw, retry_after = response.status, response.read(), None
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+            retry_after = _seconds(error.headers.get("Retry-After"))
+            if status in (401, 403):
+                raise Unauthorized(
+                    f"channel {name}: Shopify answered {status}: the token is wrong or lacks a scope"
+                ) from None
+            if status >= 500 or status in (402, 423):  # 402 frozen, 423 locked: the shop may come back
+                raise Unavailable(f"channel {name}: Shopify answered {status}") from None
+            if status != 429:
+                raise ChannelError(
+                    f"channel {name}: Shopify answered {status} (check channels.{name}.url)"
+                ) from None
+        except (OSError, TimeoutError) as error:  # refused, reset, DNS, timeout (URLError is an OSError)
+            raise Unavailable(f"channel {name}: Shopify unreachable: {error}") from None
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            raise Unavailable(
+                f"channel {name}: Shopify answered {status} with a body that is not JSON"
+            ) from None
+        if not isinstance(body, dict):
+            raise Unavailable(f"channel {name}: Shopify answered {status} with an unexpected body")
+        return status, body, retry_after
+
+
+def _available(node: Any) -> int | None:
+    if not isinstance(node, dict):
+        return None
+    level = node.get("inventoryLevel")
+    if not isinstance(level, dict):
+        return None
+    for quantity in level.get("quantities") or []:
+        if quantity.get("name") == "available":
+            return int(quantity["quantity"])
+    return None
+
+
+def _row_of(field: Any) -> int | None:
+    """The row a user error names: `["input", "quantities", "3", "changeFromQuantity"]` -> 3."""
+    if (
+        isinstance(field, list)
+        and len(field) >= 3
+        and field[:2] == ["input", "quantities"]
+        and isinstance(field[2], str)
+        and _ROW_FIELD.fullmatch(field[2])
+    ):
+        return int(field[2])
+    return None
+
+
+def _code(error: Any) -> str | None:
+    if isinstance(error, dict):
+        code = (error.get("extensions") or {}).get("code")
+        return str(code) if code is not None else None
+    return None
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        seconds = float(header) if header is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
