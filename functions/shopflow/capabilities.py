@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from shopflow.carts.capability import CAPABILITY as CARTS
 from shopflow.catalog.capability import CAPABILITY as CATALOG
+from shopflow.channels.capability import CAPABILITY as CHANNELS
 from shopflow.kernel.capability import Capability
 from shopflow.kernel.messages import MessageKind
-from shopflow.kernel.settings import Setting
+from shopflow.kernel.settings import Setting, SettingGroup
 from shopflow.orders.capability import CAPABILITY as ORDERS
 from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
 from shopflow.reviews.capability import CAPABILITY as REVIEWS
 from shopflow.stock.capability import CAPABILITY as STOCK
 
-CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG, STOCK)
+CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG, STOCK, CHANNELS)
 
 
 def event_routes() -> dict[str, tuple[str, ...]]:
@@ -32,6 +33,10 @@ def event_routes() -> dict[str, tuple[str, ...]]:
 
 def message_kinds() -> tuple[MessageKind, ...]:
     return tuple(kind for capability in CAPABILITIES for kind in capability.kinds)
+
+
+def capability_setting_groups() -> tuple[SettingGroup, ...]:
+    return tuple(group for capability in CAPABILITIES for group in capability.setting_groups)
 
 
 def capability_settings() -> tuple[Setting, ...]:

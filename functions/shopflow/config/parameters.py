@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shopflow.config.settings import SettingsLoader, ssm_path
-from shopflow.config.spec import BY_KEY, SETTINGS, Setting, SettingError, Value, key_to_name, parse_setting
+from shopflow.config.spec import (
+    BY_KEY,
+    Setting,
+    SettingError,
+    Value,
+    key_to_name,
+    name_to_key,
+    parse_setting,
+    setting_for,
+    settings_among,
+)
 from shopflow.observability import logger
 
 
@@ -71,13 +81,15 @@ def read_stored(stage: str, ssm: Any) -> dict[str, Stored]:
     return found
 
 
-def current_values(stage: str, stored: Mapping[str, Stored]) -> dict[str, Current]:
+def current_values(
+    stage: str, stored: Mapping[str, Stored], *, also: Iterable[str] = ()
+) -> dict[str, Current]:
     """Effective values exactly as `SettingsLoader` computes them, plus where each came from."""
     raw = {name: entry.value for name, entry in stored.items()}
     with _pipeline_warnings_silenced():  # the invalid ones are reported here, in the source column
         settings = SettingsLoader(stage, fetch=lambda: raw).load()
     found: dict[str, Current] = {}
-    for setting in SETTINGS:
+    for setting in settings_among([*(name_to_key(name) for name in stored), *also]):
         entry = stored.get(key_to_name(setting.key))
         problem = None
         if entry is not None:
@@ -167,9 +179,9 @@ class Planned:
 
 def plan_change(key: str, raw: str) -> Planned:
     """The checked change, or `SettingError` naming the key and why (unknown keys included)."""
-    if key not in BY_KEY:
+    setting = setting_for(key)
+    if setting is None:
         raise SettingError(unknown_key(key))
-    setting = BY_KEY[key]
     value = parse_setting(key, raw)
     text = text_form(value)
     if text:
@@ -223,7 +235,7 @@ def set_setting(target: SettingsTarget, key: str, raw: str) -> str:
     """
     planned = plan_change(key, raw)
     ssm = target.client("ssm")
-    current = current_values(target.stage, read_stored(target.stage, ssm))[planned.key]
+    current = current_values(target.stage, read_stored(target.stage, ssm), also=(planned.key,))[planned.key]
     if unchanged(planned, current):
         return f"{planned.key}: {shown(planned.setting, planned.value)} (unchanged) in {target.where}"
     write_change(ssm, target.stage, planned, current)
@@ -232,9 +244,9 @@ def set_setting(target: SettingsTarget, key: str, raw: str) -> str:
 
 def unset_plan(key: str) -> Planned:
     """Removing `key`'s parameter, or `SettingError` for an unknown or a required key."""
-    if key not in BY_KEY:
+    setting = setting_for(key)
+    if setting is None:
         raise SettingError(unknown_key(key))
-    setting = BY_KEY[key]
     if setting.required is not None:
         raise SettingError(f"{key}: {setting.required}")
     return Planned(setting, setting.default, None)
@@ -248,7 +260,7 @@ def unset_setting(target: SettingsTarget, key: str) -> str:
     if planned.value is not None and not planned.setting.secure:
         after += " (default)"
     ssm = target.client("ssm")
-    current = current_values(target.stage, read_stored(target.stage, ssm))[key]
+    current = current_values(target.stage, read_stored(target.stage, ssm), also=(key,))[key]
     if unchanged(planned, current):
         return f"{key}: not in SSM, nothing removed in {target.where}"
     write_change(ssm, target.stage, planned, current)

@@ -10,7 +10,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shopflow.config.spec import BY_KEY, SETTINGS, SettingError, Value, key_to_name, parse_setting
+from shopflow.config.spec import (
+    SettingError,
+    Value,
+    key_to_name,
+    name_to_key,
+    parse_setting,
+    setting_for,
+    settings_among,
+)
+from shopflow.kernel.settings import SettingGroup
 from shopflow.observability import logger
 
 
@@ -25,9 +34,14 @@ class Settings:
         self._values = dict(values)
 
     def get(self, key: str) -> Value:
-        if key not in BY_KEY:
+        setting = setting_for(key)
+        if setting is None:
             raise KeyError(key)
-        return self._values.get(key, BY_KEY[key].default)
+        return self._values.get(key, setting.default)
+
+    def group_names(self, group: SettingGroup) -> tuple[str, ...]:
+        """The names of `group` that have a setting (`channels.<name>.*`), sorted."""
+        return group.names(self._values)
 
     def secrets(self, sender: str) -> tuple[str, ...]:
         """The current and previous secret of a webhook sender, those that are set."""
@@ -45,14 +59,16 @@ class Settings:
 
     def int_value(self, key: str) -> int:
         value = self.get(key)
-        default = BY_KEY[key].default
+        setting = setting_for(key)
+        assert setting is not None  # get() raised otherwise
+        default = setting.default
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         assert isinstance(default, int)
         return default
 
     def as_dict(self) -> dict[str, Value]:
-        return {s.key: self.get(s.key) for s in SETTINGS}
+        return {s.key: self.get(s.key) for s in settings_among(self._values)}
 
 
 Fetch = Callable[[], Mapping[str, str]]
@@ -108,7 +124,7 @@ class SettingsLoader:
         if raw is self._parsed_from:  # served from the cache: nothing new to parse
             return self._settings
         values: dict[str, Value] = {}
-        for setting in SETTINGS:
+        for setting in settings_among(name_to_key(name) for name in raw):
             text = raw.get(key_to_name(setting.key))
             if text is None:
                 values[setting.key] = setting.default

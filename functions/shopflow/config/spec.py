@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shopflow.capabilities import capability_settings
-from shopflow.kernel.settings import Setting, SettingError, Value, email_check, split_list, url_check
+from shopflow.capabilities import capability_setting_groups, capability_settings
+from shopflow.kernel.settings import (
+    Setting,
+    SettingError,
+    SettingGroup,
+    Value,
+    email_check,
+    split_list,
+    url_check,
+)
 from shopflow.kernel.standard_webhooks import standard_webhooks_key
 
 # Setting, SettingError and Value are the kernel's (each capability declares its own settings);
 # named here too, where config's readers have always found them.
 __all__ = [
     "BY_KEY",
+    "GROUPS",
     "SETTINGS",
     "Setting",
     "SettingError",
@@ -26,6 +36,8 @@ __all__ = [
     "defaults_document",
     "key_to_name",
     "parse_setting",
+    "setting_for",
+    "settings_among",
 ]
 
 # A sender's current secret: removing it would refuse the sender's every delivery.
@@ -204,11 +216,39 @@ SETTINGS: tuple[Setting, ...] = (
 )
 SETTINGS += capability_settings()  # each capability declares its own (kernel/capability.py)
 BY_KEY = {s.key: s for s in SETTINGS}
+# Settings repeated per owner-chosen name (`channels.<name>.kind`): known by their pattern.
+GROUPS: tuple[SettingGroup, ...] = capability_setting_groups()
+
+
+def setting_for(key: str) -> Setting | None:
+    """The setting `key` names: a fixed one, or a member of a group under a valid name."""
+    found = BY_KEY.get(key)
+    if found is not None:
+        return found
+    for group in GROUPS:
+        member = group.member(key)
+        if member is not None:
+            return member
+    return None
+
+
+def settings_among(keys: Iterable[str]) -> tuple[Setting, ...]:
+    """Every fixed setting, then every member of each group name found among `keys` (what is
+    stored): a channel named by one setting shows all of its settings."""
+    named = list(keys)
+    members = tuple(
+        setting
+        for group in GROUPS
+        for name in group.names(named)
+        for member in group.members
+        if (setting := group.member(f"{group.prefix}.{name}.{member.key}")) is not None
+    )
+    return SETTINGS + members
 
 
 def parse_setting(key: str, raw: str) -> Value:
     """The typed value of `raw` for `key`, or `SettingError` naming the key and the problem."""
-    setting = BY_KEY.get(key)
+    setting = setting_for(key)
     if setting is None:
         raise SettingError(f"{key}: unknown setting")
     text = raw.strip()
@@ -240,21 +280,31 @@ def key_to_name(key: str) -> str:
     return key.replace(".", "/")
 
 
+def name_to_key(name: str) -> str:
+    return name.replace("/", ".")
+
+
+def _document_entry(s: Setting, description: str) -> dict[str, object]:
+    return {
+        "type": s.kind,
+        "default": list(s.default) if isinstance(s.default, tuple) else s.default,
+        **({"minimum": s.minimum} if s.minimum is not None else {}),
+        **({"maximum": s.maximum} if s.maximum is not None else {}),
+        "secure": s.secure,
+        "description": description,
+    }
+
+
 def defaults_document() -> str:
     """infra/parameters.yaml: every setting's type, default and description."""
     import yaml  # only the generator needs it
 
-    body = {
-        s.key: {
-            "type": s.kind,
-            "default": list(s.default) if isinstance(s.default, tuple) else s.default,
-            **({"minimum": s.minimum} if s.minimum is not None else {}),
-            **({"maximum": s.maximum} if s.maximum is not None else {}),
-            "secure": s.secure,
-            "description": s.description,
-        }
-        for s in SETTINGS
-    }
+    body = {s.key: _document_entry(s, s.description) for s in SETTINGS}
+    for group in GROUPS:  # each member once, under a placeholder name
+        for member in group.members:
+            body[f"{group.prefix}.<name>.{member.key}"] = _document_entry(
+                member, f"{member.description} (<name>: {group.what}, {group.name_pattern})"
+            )
     header = (
         "# shopflow settings: SSM Parameter Store under /shopflow/{stage}/, a key's dots becoming slashes.\n"
         "# Generated from functions/shopflow/config/spec.py:\n"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from shopflow.kernel.messages import MessageFlow, MessageKind
-from shopflow.kernel.settings import Setting
+from shopflow.kernel.settings import Setting, SettingGroup
 from shopflow.kernel.timers import TimerRequest
 
 TimerAction = Callable[[dict[str, Any]], None]  # a due timer's payload -> what it does
@@ -56,6 +56,7 @@ def _no_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
 class Capability:
     name: str
     settings: tuple[Setting, ...] = ()
+    setting_groups: tuple[SettingGroup, ...] = ()  # settings repeated per owner-chosen name
     kinds: tuple[MessageKind, ...] = ()  # the messages it sends: templates/<locale>/<kind>.*
     # Outbox events it publishes -> the queues (by concern) dispatch sends them to; each
     # concern is a queue in template.yaml whose URL the dispatch function gets.

@@ -7,8 +7,8 @@ Common value checks live here so every capability checks a URL or a page templat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Kind = Literal["string", "secret", "int", "bool", "list"]
@@ -62,3 +62,33 @@ def product_url_check(value: str) -> str | None:
     except (KeyError, IndexError, ValueError):
         return "may use only {product_id} and {sku}"
     return None
+
+
+@dataclass(frozen=True)
+class SettingGroup:
+    """Settings repeated under a name the owner chooses: `channels.<name>.kind`,
+    `channels.<name>.url`, ... Each member is a `Setting` whose key is its field (`kind`);
+    `member("channels.shop.kind")` is that setting under its full key."""
+
+    prefix: str  # "channels"
+    name_pattern: str  # what a name may be, e.g. "[a-z0-9-]{1,32}"
+    what: str  # what one name is, for messages: "a channel"
+    members: tuple[Setting, ...]
+
+    def split(self, key: str) -> tuple[str, str] | None:
+        """(name, field) of a key of this group, or None."""
+        found = re.fullmatch(rf"{re.escape(self.prefix)}\.({self.name_pattern})\.([a-z_]+)", key)
+        return (found.group(1), found.group(2)) if found else None
+
+    def member(self, key: str) -> Setting | None:
+        parts = self.split(key)
+        if parts is None:
+            return None
+        for setting in self.members:
+            if setting.key == parts[1]:
+                return replace(setting, key=key)
+        return None
+
+    def names(self, keys: Iterable[str]) -> tuple[str, ...]:
+        """The names that have at least one member among `keys`, sorted."""
+        return tuple(sorted({parts[0] for key in keys if (parts := self.split(key)) is not None}))

@@ -1,0 +1,1 @@
+"""Channel sync: every sales channel shows what can really be sold (issue 15)."""

@@ -1,0 +1,92 @@
+"""Channels: every sales channel shows what can really be sold (issue 15).
+
+Declares the `channels.<name>.*` settings group. The sync itself (listings, the push queue,
+the adapters in `channels/adapters/`) plugs in here as it is built.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from shopflow.channels.model import CHANNEL_NAME, KINDS, Channel, Misconfigured, channel_from
+from shopflow.kernel.capability import Capability
+from shopflow.kernel.settings import Setting, SettingGroup, url_check
+
+if TYPE_CHECKING:
+    from shopflow.config.settings import Settings
+
+_API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")  # Shopify releases quarterly
+
+CHANNEL_SETTINGS = SettingGroup(
+    prefix="channels",
+    name_pattern=CHANNEL_NAME,
+    what="a channel's name",
+    members=(
+        Setting(
+            "kind",
+            "string",
+            "What the channel is: shopify (Admin GraphQL), woocommerce (REST v3) or webhook "
+            "(shopflow posts signed stock.published events to it).",
+            check=lambda value: None if value in KINDS else f"must be one of {', '.join(KINDS)}",
+        ),
+        Setting(
+            "url",
+            "string",
+            "Where it is: https://{shop}.myshopify.com, the WooCommerce site's root, or the "
+            "webhook endpoint.",
+            check=url_check,
+        ),
+        Setting(
+            "token",
+            "secret",
+            "Shopify: an Admin API access token; WooCommerce: consumer_key:consumer_secret; "
+            "webhook: the whsec_ secret shopflow signs with.",
+        ),
+        Setting(
+            "location_id",
+            "string",
+            "Shopify: the location whose available quantity shopflow sets.",
+            check=lambda value: None if value.isdigit() else "must be a Shopify location id (digits)",
+        ),
+        Setting(
+            "api_version",
+            "string",
+            "Shopify: the Admin API version shopflow calls.",
+            default="2026-01",
+            check=lambda value: None if _API_VERSION.match(value) else "must be a version like 2026-01",
+        ),
+        Setting(
+            "stock_pct",
+            "int",
+            "The share of the available stock the channel shows (rounded down).",
+            default=100,
+            minimum=0,
+            maximum=100,
+        ),
+        Setting(
+            "stock_max",
+            "int",
+            "The most the channel shows of any SKU (not set: no cap).",
+            minimum=0,
+            maximum=1_000_000_000,
+        ),
+        Setting(
+            "end_when",
+            "int",
+            "At or below this many available units the channel shows 0 (ends the listing early).",
+            default=0,
+            minimum=0,
+            maximum=1_000_000,
+        ),
+        Setting("enabled", "bool", "Whether shopflow pushes to the channel.", default=True),
+    ),
+)
+
+
+def channels(settings: Settings) -> tuple[Channel | Misconfigured, ...]:
+    """Every channel the owner named, in name order: usable, or why not."""
+    return tuple(channel_from(name, settings.get) for name in settings.group_names(CHANNEL_SETTINGS))
+
+
+CAPABILITY = Capability(name="channels", setting_groups=(CHANNEL_SETTINGS,))
