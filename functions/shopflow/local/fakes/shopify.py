@@ -348,7 +348,9 @@ class FakeShopify:
         server.daemon_threads = True
         self._server = server
         self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-shopify", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-shopify", daemon=True
+        )
         self._thread.start()
         return self
 
