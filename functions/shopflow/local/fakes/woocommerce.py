@@ -34,7 +34,7 @@ import threading
 import time
 from base64 import b64decode
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -130,8 +130,9 @@ class FakeWooCommerce:
         shop_manages_stock: bool = True,
     ) -> None:
         self._port = port
-        self.consumer_key = consumer_key
+        self.consumer_key = consumer_key  # the key the shop accepts (revoke_key changes it)
         self.consumer_secret = consumer_secret
+        self._issued = f"{consumer_key}:{consumer_secret}"  # what the owner copied into shopflow
         self.shop_manages_stock = shop_manages_stock  # the store option woocommerce_manage_stock
         self._lock = threading.RLock()
         self._items: dict[tuple[int, int], Item] = {}  # (product, 0) or (product, variation)
@@ -152,7 +153,10 @@ class FakeWooCommerce:
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]  # a restart (come_back) keeps the port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-woocommerce", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-woocommerce",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -179,8 +183,8 @@ class FakeWooCommerce:
 
     @property
     def token(self) -> str:
-        """`consumer_key:consumer_secret`, as `channels.<name>.token` holds it."""
-        return f"{self.consumer_key}:{self.consumer_secret}"
+        """`consumer_key:consumer_secret` as issued, as `channels.<name>.token` holds it."""
+        return self._issued
 
     # -- the catalogue -----------------------------------------------------------------------
 
@@ -483,7 +487,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        with suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
