@@ -802,7 +802,7 @@ class _Root:
     def inventorySetQuantities(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         self._call.rows = len(input["quantities"])
         key: str | None = None
-        for directive in info.field_nodes[0].directives:
+        for directive in info.field_nodes[0].directives or ():
             if directive.name.value != "idempotent":
                 continue
             value = directive.arguments[0].value
@@ -914,7 +914,7 @@ def _selection_cost(
             }
             if isinstance(named, GraphQLObjectType) and named.name.endswith("Connection"):
                 size = args.get("first") or args.get("last") or 0
-                total += 2 + size * max(child - 1, 1)  # `nodes`/`edges` counted per node, not again
+                total += 2 + size * child  # `child` is one node's cost: its `nodes` selection
             elif selection.name.value == "nodes" and "ids" in args:
                 total += len(args["ids"]) * (1 + child)
             else:
