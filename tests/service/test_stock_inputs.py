@@ -385,3 +385,20 @@ def test_an_order_line_of_an_untracked_sku_moves_no_stock_but_the_others(stack: 
     assert stack.items_of("STOCK") and all(i["pk"] != "STOCK#GIFT-CARD" for i in stack.items_of("STOCK"))
     entry = bootstrap.runtime().stock.ledger_entry(Cause("order", "erp:1"), "commit")
     assert entry is not None and entry.note == "untracked: GIFT-CARD"
+
+
+def test_every_write_of_a_sku_raises_its_version_so_a_later_state_is_known_later(stack: Stack) -> None:
+    def version() -> int:
+        item = stack.table.get_item(Key={"pk": "STOCK#MUG-01", "sk": "STOCK"}, ConsistentRead=True)["Item"]
+        return int(item["version"])
+
+    count(stack, "MUG-01", 10, 1)
+    seen = [version()]
+    hold(stack, "chk-1", [("MUG-01", 2)])
+    seen.append(version())
+    order(stack, "1", "paid", [("MUG-01", 2)], checkout_token="chk-1")
+    seen.append(version())
+    event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": 1, "reason": "found one"})
+    seen.append(version())
+
+    assert seen == [1, 2, 3, 4]

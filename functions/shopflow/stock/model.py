@@ -70,6 +70,7 @@ class StockItem:
     atp: int | None = None  # None: computed from the others (a new item)
     oversold: int = 0
     sequence: int | None = None  # the highest `inventory.set` sequence applied
+    version: int = 0  # how many writes the SKU has had: a later state has a higher version
 
     def __post_init__(self) -> None:
         if self.atp is None:
@@ -139,6 +140,7 @@ class StockMovement:
                 atp=item.atp + self.atp,
                 oversold=item.oversold + self.oversold,
                 sequence=item.sequence,
+                version=item.version + 1,
             )
         )
 

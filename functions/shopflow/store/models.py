@@ -171,6 +171,8 @@ class StockLevelItem(_Item):
     atp = NumberAttribute()
     oversold = NumberAttribute(default=0)  # units ever paid for beyond what was there
     sequence = NumberAttribute(null=True)  # the highest `inventory.set` sequence applied
+    # +1 on every write: orders the SKU's changes for the channels (a push never goes back)
+    version = NumberAttribute(default=0)
     updated_at = UnicodeAttribute()
 
 

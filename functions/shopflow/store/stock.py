@@ -106,6 +106,7 @@ class DynamoStockRepository:
                     StockLevelItem.atp.add(-line.quantity),
                     StockLevelItem.reserved.add(line.quantity),
                     StockLevelItem.updated_at.set(now),
+                    StockLevelItem.version.add(1),
                 ],
                 condition=StockLevelItem.atp >= line.quantity,
                 if_condition_fails=InsufficientStock,
@@ -139,6 +140,7 @@ class DynamoStockRepository:
                     StockLevelItem.atp.add(line.quantity),
                     StockLevelItem.reserved.add(-line.quantity),
                     StockLevelItem.updated_at.set(at),
+                    StockLevelItem.version.add(1),
                 ],
             )
         if cancel_timer is not None:
@@ -200,7 +202,7 @@ class DynamoStockRepository:
             for name in _DELTAS
             if getattr(movement, name)
         ]
-        actions.append(StockLevelItem.updated_at.set(at))
+        actions += [StockLevelItem.updated_at.set(at), StockLevelItem.version.add(1)]
         if sequence is not None:
             actions.append(StockLevelItem.sequence.set(sequence))
         condition = StockLevelItem.atp.exists()
@@ -313,6 +315,7 @@ def _level_item(item: StockItem, at: str) -> StockLevelItem:
         atp=item.atp,
         oversold=item.oversold,
         sequence=item.sequence,
+        version=item.version,
         updated_at=at,
     )
 
@@ -358,6 +361,7 @@ def stock_of(item: StockLevelItem) -> StockItem:
         atp=int(item.atp),
         oversold=int(item.oversold or 0),
         sequence=int(item.sequence) if item.sequence is not None else None,
+        version=int(item.version or 0),
     )
 
 
