@@ -145,6 +145,17 @@ def test_a_throttled_call_waits_as_the_bucket_says_then_succeeds(
     assert [call.throttled for call in shop.calls] == [False, True, False]
 
 
+def test_a_wait_that_floating_point_makes_a_hair_short_is_rounded_up_and_waited_once(
+    shop: FakeShopify, channel: ShopifyChannel, sleeper: Sleeper
+) -> None:
+    shop.add_item(11, "MUG", available=5)
+    shop.set_bucket(size=15, restore_rate=3)  # 5 points short at 3 a second: 1.666... s
+    channel.push([push(11, quantity=4, seen=5)])
+
+    assert channel.push([push(11, quantity=3, seen=4, version=2)]) == [Pushed("11", "acknowledged", 3)]
+    assert sleeper.waits == [pytest.approx(1.7)]
+
+
 @pytest.mark.parametrize("status", [200, 429])
 def test_a_bucket_that_does_not_refill_ends_in_throttled_after_a_few_waits(
     status: int, sleeper: Sleeper

@@ -312,6 +312,7 @@ class ShopifyChannel:
             wait = throttle_wait(cost)
             if wait is None:
                 wait = retry_after if retry_after is not None else 1.0
+            wait = max(0.1, math.ceil(wait * 10 - 1e-9) / 10)  # a hair early is throttled again
             if waits >= self._max_throttle_waits or wait > MAX_WAIT_SECONDS:
                 raise Throttled(wait, f"channel {self._config.name}: Shopify THROTTLED")
             self._sleep(wait)
