@@ -210,6 +210,20 @@ def test_a_shop_that_is_down_is_unavailable_until_it_comes_back(
     assert channel.push([push(11, quantity=3, seen=5)]) == [Pushed("11", "acknowledged", 3)]
 
 
+def test_a_shop_that_does_not_answer_in_time_is_unavailable(shop: FakeShopify, sleeper: Sleeper) -> None:
+    shop.add_item(11, "MUG", available=5)
+    config = ChannelConfig(name="shop", kind="shopify", url=shop.url, token=DEFAULT_TOKEN, location_id="1")
+    impatient = ShopifyChannel(config, sleep=sleeper, timeout=0.05)
+    shop.delay_next(1, seconds=0.5)
+
+    with pytest.raises(Unavailable, match="unreachable"):
+        impatient.push([push(11, quantity=3, seen=5)])
+
+    # Shopify may have applied it after all: the retry carries the same key and lands once.
+    assert impatient.push([push(11, quantity=3, seen=5)]) == [Pushed("11", "acknowledged", 3)]
+    assert shop.available(11) == 3
+
+
 @pytest.mark.parametrize("status", [503, 500, 423])
 def test_a_5xx_or_a_locked_shop_is_unavailable_and_nothing_changes(
     shop: FakeShopify, channel: ShopifyChannel, status: int

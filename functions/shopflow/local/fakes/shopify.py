@@ -24,7 +24,7 @@ objects 1, a connection `2 + first x (its nodes' cost)`, `nodes(ids:)` one node 
 mutation field 10 (its payload not counted). The actual cost equals the requested one.
 
 Test hooks are Python methods, not HTTP: `add_item`, `set_available`, `quantities`, `sell`,
-`sell_before_next_write`, `go_down`/`come_back`, `fail_next`, `set_bucket`, and the counters
+`sell_before_next_write`, `go_down`/`come_back`, `fail_next`, `delay_next`, `set_bucket`, and the counters
 `requests`/`calls`.
 """
 
@@ -326,6 +326,7 @@ class FakeShopify:
         self._bucket = _Bucket(bucket_size, restore_rate, bucket_size, clock())
         self._keys: dict[str, _Idempotent] = {}
         self._failures: list[int] = []
+        self._delays: list[float] = []
         self._sales_before_write: list[tuple[int, int]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -383,6 +384,11 @@ class FakeShopify:
         """Answer the next `count` requests with `status` (a 5xx outage, a 423 locked shop...)."""
         with self._lock:
             self._failures.extend([status] * count)
+
+    def delay_next(self, count: int, seconds: float) -> None:
+        """Answer the next `count` requests only after `seconds` (a client's timeout fires first)."""
+        with self._lock:
+            self._delays.extend([seconds] * count)
 
     def set_bucket(self, size: float, restore_rate: float, available: float | None = None) -> None:
         """Resize the cost bucket (a tiny one forces THROTTLED)."""
@@ -461,6 +467,9 @@ class FakeShopify:
         with self._lock:
             self.calls.append(call)
             failure = self._failures.pop(0) if self._failures else None
+            delay = self._delays.pop(0) if self._delays else 0.0
+        if delay:
+            time.sleep(delay)
         status, answer = self._answer(call, failure, path, token, body)
         call.status = status
         return status, answer
@@ -946,11 +955,14 @@ def _handler(shop: FakeShopify) -> type[BaseHTTPRequestHandler]:
             except Exception as error:  # a bug in the fake: answer as Shopify's own 500 would
                 status, answer = 500, {"errors": f"Internal error: {error!r}"}
             payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+                self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
             pass
