@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shopflow.store.carts import DynamoCartStore
     from shopflow.store.catalog import DynamoCatalog
     from shopflow.store.consent import DynamoConsentStore
+    from shopflow.store.listings import DynamoListings
     from shopflow.store.orders import DynamoOrderStore
     from shopflow.store.stock import DynamoStockRepository
     from shopflow.timers.consumer import TimerConsumer
@@ -151,6 +152,12 @@ class Runtime:
         from shopflow.store.catalog import DynamoCatalog
 
         return DynamoCatalog()
+
+    @cached_property
+    def listings(self) -> DynamoListings:
+        from shopflow.store.listings import DynamoListings
+
+        return DynamoListings()
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

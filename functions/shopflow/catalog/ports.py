@@ -10,6 +10,17 @@ from shopflow.catalog.model import Product
 
 
 @dataclass(frozen=True)
+class SkuVariant:
+    """A SKU's variant on a platform: its product, variant and inventory item ids."""
+
+    source: str
+    sku: str
+    product_id: str
+    variant_id: str
+    inventory_item_id: str | None
+
+
+@dataclass(frozen=True)
 class ReceivedProduct:
     """A verified delivery describing a product (its tags): newest wins, a repeat changes nothing."""
 
@@ -28,4 +39,8 @@ class Catalog(Protocol):
 
     def sku_of_inventory_item(self, source: str, inventory_item_id: str) -> str | None:
         """The SKU of the variant whose inventory item this is, as its product last said."""
+        ...
+
+    def variant_of_sku(self, source: str, sku: str) -> SkuVariant | None:
+        """Where `sku` is on `source`, as its product last said (a channel's listing)."""
         ...

@@ -7,13 +7,15 @@ the adapters in `channels/adapters/`) plugs in here as it is built.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from shopflow.channels.model import CHANNEL_NAME, KINDS, Channel, Misconfigured, channel_from
-from shopflow.kernel.capability import Capability
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler
 from shopflow.kernel.settings import Setting, SettingGroup, url_check
 
 if TYPE_CHECKING:
+    from shopflow.bootstrap import Runtime
     from shopflow.config.settings import Settings
 
 _API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")  # Shopify releases quarterly
@@ -84,9 +86,21 @@ CHANNEL_SETTINGS = SettingGroup(
 )
 
 
+def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
+    from shopflow.channels.listings import ReceivedListing
+
+    def record_link(received: ReceivedListing, settings: Settings) -> Intake:
+        runtime.listings.link(received.channel, received.sku, received.listing_id, runtime.clock.now())
+        ids = {"channel": received.channel, "sku": received.sku, "listing_id": received.listing_id}
+        named = received.channel in settings.group_names(CHANNEL_SETTINGS)
+        return Intake("accepted", ids, details={} if named else {"note": "no such channel is configured yet"})
+
+    return {ReceivedListing: record_link}
+
+
 def channels(settings: Settings) -> tuple[Channel | Misconfigured, ...]:
     """Every channel the owner named, in name order: usable, or why not."""
     return tuple(channel_from(name, settings.get) for name in settings.group_names(CHANNEL_SETTINGS))
 
 
-CAPABILITY = Capability(name="channels", setting_groups=(CHANNEL_SETTINGS,))
+CAPABILITY = Capability(name="channels", setting_groups=(CHANNEL_SETTINGS,), intake=intake)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import PutError
 
 from shopflow.catalog.model import Product
+from shopflow.catalog.ports import SkuVariant
 from shopflow.store.models import InventoryItemLink, ProductItem
 from shopflow.store.orders import iso
 
@@ -18,6 +19,10 @@ def product_pk(key: str) -> str:
 
 def inventory_item_pk(source: str, inventory_item_id: str) -> str:
     return f"INVENTORYITEM#{source}:{inventory_item_id}"
+
+
+def sku_variant_pk(source: str, sku: str) -> str:
+    return f"SKUVARIANT#{source}:{sku}"
 
 
 class DynamoCatalog:
@@ -37,22 +42,27 @@ class DynamoCatalog:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
                 return False
             raise
-        # Then each variant's inventory item -> SKU (idempotent puts: a retry writes them again).
-        linked = [v for v in product.variants if v.sku and v.inventory_item_id]
+        # Then each variant's links both ways (idempotent puts: a retry writes them again):
+        # inventory item -> SKU (Shopify's levels), SKU -> variant (a channel's listing).
+        linked = [v for v in product.variants if v.sku]
         if linked:
             with InventoryItemLink.batch_write() as batch:
                 for variant in linked:
-                    assert variant.inventory_item_id is not None and variant.sku is not None
-                    batch.save(
-                        InventoryItemLink(
-                            inventory_item_pk(product.source, variant.inventory_item_id),
-                            "SKU",
-                            item_type="INVENTORY_ITEM",
-                            sku=variant.sku,
-                            product_id=product.product_id,
-                            variant_id=variant.variant_id,
+                    keys = [(sku_variant_pk(product.source, variant.sku or ""), "VARIANT")]
+                    if variant.inventory_item_id:
+                        keys.append((inventory_item_pk(product.source, variant.inventory_item_id), "SKU"))
+                    for pk, sk in keys:
+                        batch.save(
+                            InventoryItemLink(
+                                pk,
+                                sk,
+                                item_type="CATALOG_LINK",
+                                sku=variant.sku,
+                                product_id=product.product_id,
+                                variant_id=variant.variant_id,
+                                inventory_item_id=variant.inventory_item_id,
+                            )
                         )
-                    )
         return True
 
     def sku_of_inventory_item(self, source: str, inventory_item_id: str) -> str | None:
@@ -61,6 +71,13 @@ class DynamoCatalog:
         except InventoryItemLink.DoesNotExist:
             return None
         return link.sku
+
+    def variant_of_sku(self, source: str, sku: str) -> SkuVariant | None:
+        try:
+            link = InventoryItemLink.get(sku_variant_pk(source, sku), "VARIANT")
+        except InventoryItemLink.DoesNotExist:
+            return None
+        return SkuVariant(source, link.sku, link.product_id, link.variant_id, link.inventory_item_id)
 
     def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
         wanted = sorted(set(keys))
@@ -92,4 +109,13 @@ class InMemoryCatalog:
             for variant in product.variants:
                 if product.source == source and variant.inventory_item_id == inventory_item_id:
                     return variant.sku
+        return None
+
+    def variant_of_sku(self, source: str, sku: str) -> SkuVariant | None:
+        for product in self.products.values():
+            for variant in product.variants:
+                if product.source == source and variant.sku == sku:
+                    return SkuVariant(
+                        source, sku, product.product_id, variant.variant_id, variant.inventory_item_id
+                    )
         return None

@@ -152,12 +152,21 @@ class ProductItem(_Item):
 
 
 class InventoryItemLink(_Item):
-    """pk `INVENTORYITEM#{source}:{inventory_item_id}`, sk `SKU`: which SKU a platform's inventory
-    item is (Shopify's levels name the item), from its product's variants."""
+    """A variant as its product last described it, found both ways: pk
+    `INVENTORYITEM#{source}:{inventory_item_id}` sk `SKU` (Shopify's levels name the item) and pk
+    `SKUVARIANT#{source}:{sku}` sk `VARIANT` (a channel's listing of a SKU)."""
 
     sku = UnicodeAttribute()
     product_id = UnicodeAttribute()
     variant_id = UnicodeAttribute()
+    inventory_item_id = UnicodeAttribute(null=True)
+
+
+class ListingItem(_Item):
+    """pk `LISTING#{sku}`, sk `CHANNEL#{channel}`: the listing the owner linked the SKU to there."""
+
+    listing_id = UnicodeAttribute()
+    linked_at = UnicodeAttribute()
 
 
 class StockLevelItem(_Item):
@@ -260,6 +269,7 @@ MODELS: tuple[type[_Item], ...] = (
     BuyerItem,
     ProductItem,
     InventoryItemLink,
+    ListingItem,
     StockLevelItem,
     ReservationItem,
     StockMoveItem,

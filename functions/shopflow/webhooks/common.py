@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field, PlainValidator, Validatio
 
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.ports import ReceivedProduct
+from shopflow.channels.listings import ReceivedListing
 from shopflow.kernel.money import AMOUNT_PLACES
 from shopflow.orders.model import MAX_TEXT_CHARS
 from shopflow.orders.ports import ReceivedChange
@@ -42,7 +43,12 @@ class PayloadError(Exception):
 
 
 Received = (
-    ReceivedChange | ReceivedCartChange | ReceivedProduct | ReceivedStockChange | ReceivedInventoryLevel
+    ReceivedChange
+    | ReceivedCartChange
+    | ReceivedProduct
+    | ReceivedStockChange
+    | ReceivedInventoryLevel
+    | ReceivedListing
 )
 
 

@@ -22,6 +22,8 @@ from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
 from shopflow.catalog.ports import ReceivedProduct
+from shopflow.channels.listings import ReceivedListing
+from shopflow.channels.model import CHANNEL_NAME
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
 from shopflow.orders.model import (
@@ -230,6 +232,25 @@ class InventoryAdjustedData(_Strict):
         return delta
 
 
+class ListingLinkedData(_Strict):
+    channel: Annotated[str, Field(pattern=rf"^{CHANNEL_NAME}$")] = Field(
+        description="A channel's name as in `channels.<name>.*`."
+    )
+    sku: StockSku
+    listing_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
+        description="The listing there: a Shopify inventory item id, a WooCommerce `{product_id}` or "
+        "`{product_id}/{variation_id}`, or whatever the channel's hub names it."
+    )
+
+
+class ListingLinkedBody(_Strict, title="ListingLinked"):
+    """`listing.linked`: where a SKU is listed on a channel (its stock is pushed there)."""
+
+    type: Literal["listing.linked"]
+    timestamp: Moment
+    data: ListingLinkedData
+
+
 class InventorySetBody(_Strict, title="InventorySet"):
     """`inventory.set`: the stock master's absolute count of one SKU."""
 
@@ -254,6 +275,7 @@ Event = (
     | ProductUpdatedBody
     | InventorySetBody
     | InventoryAdjustedBody
+    | ListingLinkedBody
 )
 EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreatedBody,
@@ -263,6 +285,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
     "product.updated": ProductUpdatedBody,
     "inventory.set": InventorySetBody,
     "inventory.adjusted": InventoryAdjustedBody,
+    "listing.linked": ListingLinkedBody,
 }
 
 
@@ -296,6 +319,12 @@ def receive(
     event = validate(model, envelope.model_dump())
     if isinstance(event, ProductUpdatedBody):
         return ReceivedProduct(to_product(event), via=f"{event.data.source} {event.type}")
+    if isinstance(event, ListingLinkedBody):
+        assert msg_id is not None
+        data = event.data
+        return ReceivedListing(
+            msg_id, data.channel, data.sku.strip(), data.listing_id, via=f"events {event.type}"
+        )
     if isinstance(event, InventorySetBody | InventoryAdjustedBody):
         assert msg_id is not None  # verified: a signed delivery has its id
         return ReceivedStockChange(msg_id, to_stock_change(event), via=f"events {event.type}")

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from shopflow.catalog.model import Product, normalize_tags
+from shopflow.catalog.model import Product, Variant, normalize_tags
 from shopflow.catalog.ports import ReceivedProduct
 from shopflow.kernel.money import Amount, CurrencyCode
 from shopflow.orders.changes import OrderChange, OrderSnapshot, StatusUpdate
@@ -119,6 +119,8 @@ class _Tag(_In):
 class _Product(_In):
     id: PlatformId
     name: ProductName | None = None
+    sku: Text = ""
+    type: str = "simple"
     tags: list[_Tag] = []
     date_modified_gmt: Moment
 
@@ -131,6 +133,11 @@ def normalize_product(data: Mapping[str, object]) -> Product:
         product_id=str(product.id),
         title=product.name,
         tags=normalize_tags([t.name for t in product.tags] + [t.slug for t in product.tags]),
+        # A simple product is its own variant (its stock is the product's); a variable product's
+        # variations carry their SKUs only in their own resource, not in this webhook.
+        variants=(Variant(variant_id=product.id, sku=product.sku),)
+        if product.sku.strip() and product.type == "simple"
+        else (),
         updated_at=as_utc(product.date_modified_gmt),
     )
 
