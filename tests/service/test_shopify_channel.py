@@ -11,7 +11,15 @@ from collections.abc import Iterator
 import pytest
 
 from shopflow.channels.adapters.shopify import ShopifyChannel
-from shopflow.channels.ports import ChannelConfig, Push, Pushed, Throttled, Unauthorized, Unavailable
+from shopflow.channels.ports import (
+    ChannelConfig,
+    ChannelError,
+    Push,
+    Pushed,
+    Throttled,
+    Unauthorized,
+    Unavailable,
+)
 from shopflow.local.fakes.shopify import DEFAULT_TOKEN, FakeShopify, ManualClock
 
 LOCATION = 1
@@ -203,7 +211,7 @@ def test_a_shop_that_is_down_is_unavailable_until_it_comes_back(
     shop.add_item(11, "MUG", available=5)
     shop.go_down()
 
-    with pytest.raises(Unavailable, match="unreachable"):
+    with pytest.raises(Unavailable, match=r"unreachable.*no answer"):
         channel.push([push(11, quantity=3, seen=5)])
 
     shop.come_back()
@@ -216,7 +224,7 @@ def test_a_shop_that_does_not_answer_in_time_is_unavailable(shop: FakeShopify, s
     impatient = ShopifyChannel(config, sleep=sleeper, timeout=0.05)
     shop.delay_next(1, seconds=0.5)
 
-    with pytest.raises(Unavailable, match="unreachable"):
+    with pytest.raises(Unavailable, match=r"unreachable.*no answer"):
         impatient.push([push(11, quantity=3, seen=5)])
 
     # Shopify may have applied it after all: the retry carries the same key and lands once.
@@ -268,3 +276,29 @@ def test_read_answers_available_at_the_location_and_none_for_what_it_does_not_ho
         "not-an-id": None,
     }
     assert shop.requests == 1
+
+
+def test_a_redirect_is_not_followed_and_the_token_goes_nowhere_else(
+    shop: FakeShopify, channel: ShopifyChannel, clock: ManualClock
+) -> None:
+    shop.add_item(11, "MUG", available=5)
+    with FakeShopify(clock=clock, location_id=LOCATION) as elsewhere:
+        elsewhere.add_item(11, "MUG", available=5)
+        shop.moved_to = elsewhere.url
+
+        with pytest.raises(ChannelError, match="answered 301") as refused:
+            channel.push([push(11, quantity=3, seen=5)])
+
+        assert not isinstance(refused.value, (Unauthorized, Unavailable, Throttled))
+        assert elsewhere.requests == 0 and shop.requests == 1
+
+
+def test_an_api_version_without_idempotency_is_a_channel_error_not_retried(
+    shop: FakeShopify, sleeper: Sleeper
+) -> None:
+    shop.add_item(11, "MUG", available=5)
+
+    with pytest.raises(ChannelError, match=r"refused the query: .*Unknown directive"):
+        channel_for(shop, sleeper, version="2025-10").push([push(11, quantity=3, seen=5)])
+
+    assert shop.requests == 1 and shop.available(11) == 5

@@ -23,13 +23,12 @@ import json
 import math
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shopflow.channels.adapters.http_calls import retry_after_seconds, send, where
 from shopflow.channels.ports import (
     ChannelConfig,
     ChannelError,
@@ -329,44 +328,42 @@ class ShopifyChannel:
         return data
 
     def _post(self, document: Mapping[str, Any]) -> tuple[int, dict[str, Any], float | None]:
-        request = urllib.request.Request(  # noqa: S310 - the URL is the owner's https shop (http only locally)
-            self._endpoint,
-            data=json.dumps(document).encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "X-Shopify-Access-Token": self._config.token,
-            },
-        )
         name = self._config.name
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                status, raw, retry_after = response.status, response.read(), None
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-            retry_after = _seconds(error.headers.get("Retry-After"))
-            if status in (401, 403):
-                raise Unauthorized(
-                    f"channel {name}: Shopify answered {status}: the token is wrong or lacks a scope"
-                ) from None
-            if status >= 500 or status in (402, 423):  # 402 frozen, 423 locked: the shop may come back
-                raise Unavailable(f"channel {name}: Shopify answered {status}") from None
-            if status != 429:
-                raise ChannelError(
-                    f"channel {name}: Shopify answered {status} (check channels.{name}.url)"
-                ) from None
-        except (OSError, TimeoutError) as error:  # refused, reset, DNS, timeout (URLError is an OSError)
+            answer = send(  # follows no redirect: the token never goes on to another host
+                self._endpoint,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "X-Shopify-Access-Token": self._config.token,
+                },
+                body=json.dumps(document).encode(),
+                timeout=self._timeout,
+            )
+        except Unavailable as error:
             raise Unavailable(f"channel {name}: Shopify unreachable: {error}") from None
+        status = answer.status
+        if status in (401, 403):
+            raise Unauthorized(
+                f"channel {name}: Shopify answered {status}: the token is wrong or lacks a scope"
+            )
+        if status >= 500 or status in (402, 423):  # 402 frozen, 423 locked: the shop may come back
+            raise Unavailable(f"channel {name}: Shopify answered {status}")
+        if status not in (200, 429):  # a redirect, 404 (a wrong url or API version), 400...
+            raise ChannelError(
+                f"channel {name}: Shopify answered {status} at {where(self._endpoint)}"
+                f" (check channels.{name}.url and the API version)"
+            )
         try:
-            body = json.loads(raw) if raw else {}
+            body = json.loads(answer.body) if answer.body else {}
         except ValueError:
             raise Unavailable(
                 f"channel {name}: Shopify answered {status} with a body that is not JSON"
             ) from None
         if not isinstance(body, dict):
             raise Unavailable(f"channel {name}: Shopify answered {status} with an unexpected body")
-        return status, body, retry_after
+        return status, body, retry_after_seconds(answer.header("Retry-After"))
 
 
 def _available(node: Any) -> int | None:
@@ -399,11 +396,3 @@ def _code(error: Any) -> str | None:
         code = (error.get("extensions") or {}).get("code")
         return str(code) if code is not None else None
     return None
-
-
-def _seconds(header: str | None) -> float | None:
-    try:
-        seconds = float(header) if header is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None

@@ -24,7 +24,8 @@ objects 1, a connection `2 + first x (its nodes' cost)`, `nodes(ids:)` one node 
 mutation field 10 (its payload not counted). The actual cost equals the requested one.
 
 Test hooks are Python methods, not HTTP: `add_item`, `set_available`, `quantities`, `sell`,
-`sell_before_next_write`, `go_down`/`come_back`, `fail_next`, `delay_next`, `set_bucket`, and the counters
+`sell_before_next_write`, `go_down`/`come_back`, `fail_next`, `delay_next`, `moved_to`,
+`set_bucket`, and the counters
 `requests`/`calls`.
 """
 
@@ -327,6 +328,7 @@ class FakeShopify:
         self._keys: dict[str, _Idempotent] = {}
         self._failures: list[int] = []
         self._delays: list[float] = []
+        self.moved_to: str | None = None  # set: every request answers 301 to this root URL
         self._sales_before_write: list[tuple[int, int]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -477,6 +479,8 @@ class FakeShopify:
     def _answer(
         self, call: Call, failure: int | None, path: str, token: str | None, body: bytes
     ) -> tuple[int, dict[str, Any]]:
+        if self.moved_to is not None:
+            return 301, {"errors": "Moved Permanently"}
         if failure is not None:
             return failure, {"errors": "Service Unavailable" if failure == 503 else "Error"}
         matched = _VERSION.fullmatch(path)
@@ -959,6 +963,8 @@ def _handler(shop: FakeShopify) -> type[BaseHTTPRequestHandler]:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
+                if status == 301 and shop.moved_to is not None:
+                    self.send_header("Location", shop.moved_to + self.path)
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
