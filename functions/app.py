@@ -143,3 +143,13 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
 @app.lambda_function(name="timers")
 def timers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.runtime().timer_consumer.handle(event, context)
+
+
+@app.lambda_function(name="channel_fanout")
+def channel_fanout(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().channel_fanout.handle(event, context)
+
+
+@app.lambda_function(name="channel_push")
+def channel_push(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().channel_pusher.handle(event, context)

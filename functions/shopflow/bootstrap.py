@@ -29,10 +29,13 @@ if TYPE_CHECKING:
     from shopflow.store.buyers import DynamoBuyerIndex
     from shopflow.store.carts import DynamoCartStore
     from shopflow.store.catalog import DynamoCatalog
+    from shopflow.store.channel_sync import DynamoSyncStore
     from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.listings import DynamoListings
     from shopflow.store.orders import DynamoOrderStore
     from shopflow.store.stock import DynamoStockRepository
+    from shopflow.sync.fanout import ChannelFanout
+    from shopflow.sync.push import ChannelPusher
     from shopflow.timers.consumer import TimerConsumer
     from shopflow.timers.sweep import Sweeper
 
@@ -152,6 +155,25 @@ class Runtime:
         from shopflow.store.catalog import DynamoCatalog
 
         return DynamoCatalog()
+
+    @cached_property
+    def channel_sync(self) -> DynamoSyncStore:
+        from shopflow.store.channel_sync import DynamoSyncStore
+
+        return DynamoSyncStore()
+
+    @cached_property
+    def channel_fanout(self) -> ChannelFanout:
+        from shopflow.sync.fanout import ChannelFanout
+
+        return ChannelFanout(self, lambda: self.client("sqs"), os.environ[_queue_env_var("channel_push")])
+
+    @cached_property
+    def channel_pusher(self) -> ChannelPusher:
+        from shopflow.channels.adapters import adapter_for
+        from shopflow.sync.push import ChannelPusher
+
+        return ChannelPusher(self, adapter_for)
 
     @cached_property
     def listings(self) -> DynamoListings:

@@ -21,6 +21,7 @@ from moto.ses.models import ses_backends
 
 from shopflow import bootstrap
 from shopflow.kernel.timers import TimerRequest
+from shopflow.local.fakes.woocommerce import FakeWooCommerce
 from shopflow.local.sources import lambda_sqs_record
 from shopflow.local.streams import StreamReader, filter_patterns, lambda_event
 from shopflow.local.template import Template
@@ -207,12 +208,68 @@ def timers_act_and_remove_the_timer(stack: ColdStack, function: str) -> None:
     assert items(stack, "TIMER") == []
 
 
+def count_and_list_a_sku_on_woocommerce(stack: ColdStack, woo: FakeWooCommerce) -> None:
+    """In process: stock on, a WooCommerce channel (the fake), MUG-01 counted 5 and linked to 799."""
+    from app import app
+
+    woo.add_product(799, stock=0)
+    for name, value in (
+        ("stock/enabled", "true"),
+        ("channels/woo/kind", "woocommerce"),
+        ("channels/woo/url", woo.url),
+    ):
+        stack.put_setting(name, value)
+    stack.put_setting("channels/woo/token", woo.token, secure=True)
+    now = datetime.now(UTC).isoformat()
+    for type_, data in (
+        ("listing.linked", {"channel": "woo", "sku": "MUG-01", "listing_id": "799"}),
+        ("inventory.set", {"sku": "MUG-01", "on_hand": 5, "sequence": 1}),
+    ):
+        body = dumps({"type": type_, "timestamp": now, "data": data})
+        answer = app(rest_api_event("/webhooks/events", events_headers(body), body), None)
+        assert json.loads(answer["body"])["status"] == "accepted", answer
+
+
+def fanout_queues_a_push_per_channel(stack: ColdStack, function: str) -> None:
+    with FakeWooCommerce() as woo:
+        count_and_list_a_sku_on_woocommerce(stack, woo)
+        event = stream_event(stack, function)
+        assert event["Records"], "the count reached the stream"
+
+        answer = stack.invoke_cold(function, event).answer
+
+    assert answer == {"batchItemFailures": []}
+    queued = [
+        (json.loads(m["Body"]), m["Attributes"]["MessageGroupId"])
+        for m in queue_messages(stack, "ChannelPushQueue")
+    ]
+    assert queued == [({"channel": "woo", "sku": "MUG-01", "version": 1}, "woo#MUG-01")]
+
+
+def push_sets_the_channels_quantity(stack: ColdStack, function: str) -> None:
+    from app import channel_fanout
+
+    with FakeWooCommerce() as woo:
+        count_and_list_a_sku_on_woocommerce(stack, woo)
+        assert channel_fanout(stream_event(stack, "ChannelFanoutFunction"), None) == {"batchItemFailures": []}
+        event = sqs_event(stack, "ChannelPushQueue")
+
+        answer = stack.invoke_cold(function, event).answer
+
+        assert answer == {"batchItemFailures": []}
+        assert woo.stock("799") == 5
+    [state] = items(stack, "SYNC")
+    assert (state["shown"]["N"], state["version"]["N"]) == ("5", "1")
+
+
 SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.app": api_records_a_signed_order,
     "app.dispatch": dispatch_publishes_the_outbox_to_notify,
     "app.notify": notify_sends_the_confirmation,
     "app.sweep": sweep_queues_a_due_timer,
     "app.timers": timers_act_and_remove_the_timer,
+    "app.channel_fanout": fanout_queues_a_push_per_channel,
+    "app.channel_push": push_sets_the_channels_quantity,
 }
 
 

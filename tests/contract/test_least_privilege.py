@@ -35,11 +35,21 @@ import pytest
 
 import app as app_module
 from shopflow import bootstrap
+from shopflow.local.fakes.woocommerce import FakeWooCommerce
 from shopflow.local.resources import Provisioned
 from shopflow.local.template import _PSEUDO, Template
 from shopflow.messaging.unsubscribe import make_token
 from shopflow.store.orders import iso
-from tests.service.conftest import STAGE, Stack, deliver_notify, post_shopify, run_due, stack, stream_event
+from tests.service.conftest import (
+    STAGE,
+    Stack,
+    deliver_notify,
+    drain,
+    post_shopify,
+    run_due,
+    stack,
+    stream_event,
+)
 from tests.support import corpus, dumps, events_headers
 
 __all__ = ["stack"]  # the moto fixture of the service tests
@@ -289,6 +299,16 @@ def hold_stock_for_the_checkout(stack: Stack) -> None:
             "data": {"sku": "IPOD2008PINK", "on_hand": 2, "sequence": 1},
         }
     )
+    unlisted = dumps(  # a SKU no channel lists: the fan-out looks for it in the catalog
+        {
+            "type": "inventory.set",
+            "timestamp": stack.clock.now().isoformat(),
+            "data": {"sku": "CASE-01", "on_hand": 4, "sequence": 1},
+        }
+    )
+    assert (
+        stack.client.http.post("/webhooks/events", headers=signed(unlisted), body=unlisted).status_code == 200
+    )
     counted = stack.client.http.post("/webhooks/events", headers=signed(count), body=count)
     assert counted.json_body["status"] == "accepted", counted.json_body
 
@@ -305,7 +325,18 @@ def hold_stock_for_the_checkout(stack: Stack) -> None:
     )
 
 
-def a_shops_life(stack: Stack) -> None:
+def channels_follow(stack: Stack) -> None:
+    """The stock changes so far, fanned out to the channels and pushed."""
+    from app import channel_fanout, channel_push
+
+    fanned = channel_fanout(stream_event(stack, "ChannelFanoutFunction", "StockStream"), None)
+    assert fanned == {"batchItemFailures": []}
+    records = drain(stack, "ChannelPushQueue")
+    assert records, "no push order was queued"
+    assert channel_push({"Records": records}, None) == {"batchItemFailures": []}
+
+
+def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
     from app import dispatch
 
     boto3.client("ses").verify_domain_identity(Domain=SES_IDENTITY)
@@ -319,8 +350,11 @@ def a_shops_life(stack: Stack) -> None:
         "notify/replenishment/lead_days": "5",
         "notify/replenishment/url_template": f"https://{SES_IDENTITY}/products/{{sku}}",
         "stock/enabled": "true",
+        "channels/woo/kind": "woocommerce",
+        "channels/woo/url": woo.url,
     }.items():
         stack.put_setting(name, value)
+    stack.put_setting("channels/woo/token", woo.token, secure=True)
     stack.put_setting("notify/unsubscribe/secret", "unsubscribe-secret-0123456789", secure=True)
 
     def pipeline() -> None:
@@ -336,6 +370,16 @@ def a_shops_life(stack: Stack) -> None:
     checkout["customer"] = {**checkout["customer"], "accepts_marketing": True}
     post_shopify(stack, "checkouts/create", checkout)
     hold_stock_for_the_checkout(stack)  # not paid: its hold expires with the first reminder's sweep
+    link = dumps(
+        {
+            "type": "listing.linked",
+            "timestamp": iso(now),
+            "data": {"channel": "woo", "sku": "IPOD2008PINK", "listing_id": "799"},
+        }
+    )
+    headers = events_headers(link, timestamp=int(now.timestamp()))
+    assert stack.client.http.post("/webhooks/events", headers=headers, body=link).status_code == 200
+    channels_follow(stack)
     stack.clock.advance(timedelta(minutes=61))
     run_due(stack)  # the first cart reminder
 
@@ -352,6 +396,9 @@ def a_shops_life(stack: Stack) -> None:
     fulfillment = corpus("shopify/fulfillment.json")
     post_shopify(stack, "fulfillments/create", {**fulfillment, "status": "success", "shipment_status": None})
     pipeline()  # shipped: email and SMS
+    channels_follow(stack)
+    [ipod] = bootstrap.runtime().stock.items(["IPOD2008PINK"]).values()
+    assert woo.stock("799") == max(ipod.atp or 0, 0)  # the channel shows what can be sold
     post_shopify(stack, "fulfillments/update", {**fulfillment, "shipment_status": "delivered"})
     pipeline()
     for _ in range(16):  # a review a week after delivery, the replenishment reminder after it
@@ -372,7 +419,9 @@ def a_shops_life(stack: Stack) -> None:
 def test_every_role_allows_exactly_what_its_function_calls(
     stack: Stack, recorded: dict[str, set[Call]]
 ) -> None:
-    a_shops_life(stack)
+    with FakeWooCommerce() as woo:
+        woo.add_product(799, stock=0)
+        a_shops_life(stack, woo)
     template = Template.load(Stage=STAGE, SesIdentity=SES_IDENTITY, SesConfigurationSet=SES_CONFIGURATION_SET)
     resolver = Resolver(template, stack.provisioned)
 

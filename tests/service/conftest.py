@@ -175,11 +175,14 @@ def run_due(stack: Stack) -> int:
     return due
 
 
-def stream_event(stack: Stack) -> dict[str, Any]:
-    """What Lambda's event source mapping hands dispatch, filtered as template.yaml says."""
+def stream_event(
+    stack: Stack, function: str = "DispatchFunction", source: str = "OutboxStream"
+) -> dict[str, Any]:
+    """What Lambda's event source mapping hands `function` (dispatch by default): the stream's
+    records from its start, filtered as template.yaml says."""
     arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
     records = StreamReader(boto3.client("dynamodbstreams"), arn).poll()
-    props = stack.template.function_properties("DispatchFunction")["Events"]["OutboxStream"]["Properties"]
+    props = stack.template.function_properties(function)["Events"][source]["Properties"]
     return lambda_event(records, filter_patterns(props))
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shopflow.config.settings import Settings
 
 _API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")  # Shopify releases quarterly
+OLDEST_API_VERSION = "2026-01"  # changeFromQuantity and @idempotent, which pushes need
 
 CHANNEL_SETTINGS = SettingGroup(
     prefix="channels",
@@ -56,7 +57,11 @@ CHANNEL_SETTINGS = SettingGroup(
             "string",
             "Shopify: the Admin API version shopflow calls.",
             default="2026-01",
-            check=lambda value: None if _API_VERSION.match(value) else "must be a version like 2026-01",
+            check=lambda value: (
+                None
+                if _API_VERSION.match(value) and value >= OLDEST_API_VERSION
+                else f"must be a version like 2026-01, not older than {OLDEST_API_VERSION}"
+            ),
         ),
         Setting(
             "stock_pct",

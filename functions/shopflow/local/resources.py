@@ -92,6 +92,9 @@ def _create_queue(
         for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
         if key in props
     }
+    if props.get("FifoQueue"):  # as CloudFormation names it: a FIFO queue's name ends in .fifo
+        name += ".fifo"
+        attributes["FifoQueue"] = "true"
     if "RedrivePolicy" in props:
         policy = template.resolve(props["RedrivePolicy"], done.refs, done.attributes)
         attributes["RedrivePolicy"] = json.dumps(policy)

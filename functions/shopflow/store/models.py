@@ -169,6 +169,24 @@ class ListingItem(_Item):
     linked_at = UnicodeAttribute()
 
 
+class SyncStateItem(_Item):
+    """pk `LISTING#{sku}`, sk `SYNC#{channel}`: what the channel last showed of the SKU, at which
+    stock version (store/channel_sync.py)."""
+
+    shown = NumberAttribute(null=True)
+    version = NumberAttribute()
+    listing_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+
+
+class ChannelStateItem(_Item):
+    """pk `CHANNEL#{name}`, sk `STATE`: a paused channel and why (a refused token, the breaker)."""
+
+    paused_because = UnicodeAttribute(null=True)
+    paused_at = UnicodeAttribute(null=True)
+
+
 class StockLevelItem(_Item):
     """pk `STOCK#{sku}`, sk `STOCK`: a SKU's numbers (stock/model.py). `atp` is stored so a
     condition can guard it (`atp >= :quantity`); every write moves it with what it changes."""
@@ -270,6 +288,8 @@ MODELS: tuple[type[_Item], ...] = (
     ProductItem,
     InventoryItemLink,
     ListingItem,
+    SyncStateItem,
+    ChannelStateItem,
     StockLevelItem,
     ReservationItem,
     StockMoveItem,

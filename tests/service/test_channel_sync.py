@@ -1,0 +1,162 @@
+"""Channel sync end to end on moto, with the fake Shopify and WooCommerce servers over HTTP:
+stock changes fan out to push orders on the FIFO queue, and the push function sets each
+channel's quantity from the stock as it is now (issue 15, items 2 and 4; decision 67)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shopflow import bootstrap
+from shopflow.local.fakes.shopify import FakeShopify
+from shopflow.local.fakes.woocommerce import FakeWooCommerce
+from tests.service.conftest import Stack, drain, stream_event
+from tests.support import dumps, events_headers
+
+SHOPIFY_ITEM = 39072856
+
+
+@pytest.fixture
+def shops(stack: Stack) -> Iterator[tuple[FakeShopify, FakeWooCommerce]]:
+    with FakeShopify(location_id=905684977) as shopify, FakeWooCommerce() as woo:
+        shopify.add_item(SHOPIFY_ITEM, "MUG-01", available=0)
+        woo.add_product(799, stock=0)
+        stack.put_setting("stock/enabled", "true")
+        for name, kind, url, token in (
+            ("main", "shopify", shopify.url, shopify.token),
+            ("woo", "woocommerce", woo.url, woo.token),
+        ):
+            stack.put_setting(f"channels/{name}/kind", kind)
+            stack.put_setting(f"channels/{name}/url", url)
+            stack.put_setting(f"channels/{name}/token", token, secure=True)
+        stack.put_setting("channels/main/location_id", "905684977")
+        stack.put_setting("channels/woo/stock_pct", "50")
+        for channel, listing in (("main", str(SHOPIFY_ITEM)), ("woo", "799")):
+            event(stack, "listing.linked", {"channel": channel, "sku": "MUG-01", "listing_id": listing})
+        yield shopify, woo
+
+
+def event(stack: Stack, type_: str, data: dict[str, Any]) -> Any:
+    body = dumps({"type": type_, "timestamp": "2026-11-02T09:00:00Z", "data": data})
+    answer = stack.client.http.post(
+        "/webhooks/events",
+        headers=events_headers(body, timestamp=int(stack.clock.now().timestamp())),
+        body=body,
+    )
+    assert answer.status_code == 200, answer.body
+    return answer.json_body
+
+
+def fan_out(stack: Stack) -> list[dict[str, Any]]:
+    """The stream so far through channel_fanout; the push orders it queued (as Lambda hands them)."""
+    from app import channel_fanout
+
+    assert channel_fanout(stream_event(stack, "ChannelFanoutFunction", "StockStream"), None) == {
+        "batchItemFailures": []
+    }
+    return drain(stack, "ChannelPushQueue")
+
+
+def push(records: list[dict[str, Any]]) -> list[str]:
+    from app import channel_push
+
+    answer = channel_push({"Records": records}, None)
+    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+
+
+def test_a_count_reaches_both_channels_each_showing_its_share(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, woo = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 9, "sequence": 1})
+
+    orders = fan_out(stack)
+    assert sorted(json.loads(r["body"])["channel"] for r in orders) == ["main", "woo"]
+    assert push(orders) == []
+
+    assert shopify.available(SHOPIFY_ITEM) == 9
+    assert woo.stock("799") == 4  # 50% of 9, rounded down
+
+
+def test_an_order_moves_both_channels_and_a_burst_costs_one_push(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, woo = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 10, "sequence": 1})
+    assert push(fan_out(stack)) == []
+    woo.reset_requests()
+    before = shopify.requests
+
+    for n in range(5):  # five changes before the push function runs
+        event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -1, "reason": f"breakage {n}"})
+    assert push(fan_out(stack)) == []
+
+    assert shopify.available(SHOPIFY_ITEM) == 5 and woo.stock("799") == 2
+    assert shopify.requests - before == 1  # the latest numbers, once
+    assert woo.request_count == 1
+
+
+def test_a_channel_that_is_down_keeps_its_orders_and_catches_up_when_back(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, woo = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 8, "sequence": 1})
+    orders = fan_out(stack)
+
+    woo.go_down()
+    kept = push(orders)
+    woo.come_back()
+    event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -2, "reason": "sold in the shop"})
+    later = fan_out(stack)
+
+    woo_orders = [r["messageId"] for r in orders if json.loads(r["body"])["channel"] == "woo"]
+    assert kept == woo_orders  # only the channel that was down; Shopify took its push
+    assert shopify.available(SHOPIFY_ITEM) == 8
+    assert push([r for r in orders if r["messageId"] in kept] + later) == []  # SQS hands them back
+    assert (shopify.available(SHOPIFY_ITEM), woo.stock("799")) == (6, 3)
+
+
+def test_a_sale_on_shopify_between_read_and_write_is_never_overwritten_blindly(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, _ = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 10, "sequence": 1})
+    assert push(fan_out(stack)) == []
+    shopify.sell_before_next_write(SHOPIFY_ITEM, 1)
+
+    event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -3, "reason": "count"})
+    assert push(fan_out(stack)) == []
+
+    # Shopify refused the compare-and-set (it showed 9, not 10); shopflow decided again from 9.
+    assert shopify.available(SHOPIFY_ITEM) == 7
+    states = bootstrap.runtime().channel_sync.states_of_sku("MUG-01")
+    assert (states["main"].shown, states["main"].version) == (7, 2)
+
+
+def test_a_refused_token_pauses_the_channel_without_a_retry_storm(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    _, woo = shops
+    woo.revoke_key()
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 6, "sequence": 1})
+    woo.reset_requests()
+
+    assert push(fan_out(stack)) == []  # dropped, not retried
+    event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -1, "reason": "count"})
+    assert push(fan_out(stack)) == []
+
+    assert woo.request_count == 1
+    assert "Unauthorized" in (bootstrap.runtime().channel_sync.paused("woo") or "")
+
+
+def test_a_sku_not_listed_on_a_channel_is_not_pushed_there(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    event(stack, "inventory.set", {"sku": "TEE-M", "on_hand": 3, "sequence": 1})
+
+    orders = [json.loads(r["body"]) for r in fan_out(stack)]
+
+    assert orders == []  # MUG-01 was never counted here, TEE-M is listed nowhere
