@@ -305,7 +305,9 @@ class LocalRuntime:
         generated: list[str] = []
         for key, spec in defaults.items():
             name = f"{root}/{key_to_name(key)}"
-            if name in present:
+            if (
+                name in present or key not in BY_KEY
+            ):  # a group's member (`channels.<name>.kind`): no default to load
                 continue
             value = _raw_default(spec.get("default"))
             if value is None and BY_KEY[key].secure and key.endswith(".secret"):
