@@ -101,3 +101,14 @@ def test_a_bad_channel_setting_is_refused_and_nothing_is_written(
 
     assert complaint in run.err
     assert stored(ssm) == {}
+
+
+def test_config_get_reads_a_channels_setting_and_masks_its_token(run: Run, ssm: Any) -> None:
+    assert run("config", "set", "channels.main-shop.token", TOKEN) == 0
+
+    assert run("config", "get", "channels.main-shop.stock_pct") == 0
+    assert run.out == "100\n"
+    assert run("config", "get", "channels.main-shop.token") == 0
+    assert run.out == "(set)\n"
+    assert run("config", "get", "channels.main-shop.token", "--reveal") == 0
+    assert run.out == TOKEN + "\n"

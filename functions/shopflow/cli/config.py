@@ -33,7 +33,7 @@ from shopflow.config.parameters import (
     write_change,
 )
 from shopflow.config.settings import ssm_path
-from shopflow.config.spec import BY_KEY, Setting, SettingError, Value, defaults_document
+from shopflow.config.spec import Setting, SettingError, Value, defaults_document, setting_for
 from shopflow.target import Target, TargetError, add_target_arguments, target_from_args
 
 PREFIX = "shopflow config"
@@ -181,12 +181,13 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
-    if args.key not in BY_KEY:
+    if setting_for(args.key) is None:
         _complain(unknown_key(args.key))
         return 1
     target = target_from_args(args)
     with _aws_errors(target):
-        current = current_values(target.stage, read_stored(target.stage, target.client("ssm")))[args.key]
+        stored = read_stored(target.stage, target.client("ssm"))
+        current = current_values(target.stage, stored, also=(args.key,))[args.key]
     if current.problem is not None:
         _complain(
             f"note: the value of {args.key} in SSM is invalid ({current.problem}); "
