@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import sys
+import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +43,12 @@ def register(commands: Any) -> None:
         "--clock-speed", type=float, default=1.0, help="run the clock N times faster than real time (1)"
     )
     local.add_argument("--verbose", action="store_true", help="show the handlers' INFO logs too")
+    local.add_argument(
+        "--no-fake-channels",
+        dest="fake_channels",
+        action="store_false",
+        help="run no fake Shopify and WooCommerce shops (a fresh data dir then has no channels)",
+    )
     local.set_defaults(run=_run_local)
     actions = local.add_subparsers(dest="action", metavar="ACTION")
     advance = actions.add_parser("advance", help="move a running instance's clock forward, e.g. 2h, 1d, 30m")
@@ -51,6 +58,13 @@ def register(commands: Any) -> None:
     status = actions.add_parser("status", help="a running instance's clock, dead letters and invocations")
     status.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
     status.set_defaults(run=_run_status)
+    shown = actions.add_parser(
+        "channels", help="what the fake Shopify and WooCommerce shops of a running instance show"
+    )
+    shown.add_argument("--add", metavar="SKU", help="list this SKU on both fake shops first")
+    shown.add_argument("--json", action="store_true", help="print JSON")
+    shown.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
+    shown.set_defaults(run=_run_channels)
     register_demo(commands)
 
 
@@ -90,6 +104,7 @@ def _run_local(args: argparse.Namespace) -> int:
         in_memory=args.in_memory,
         clock_speed=args.clock_speed,
         verbose=args.verbose,
+        fake_channels=args.fake_channels,
     )
     runtime = LocalRuntime(options, report=_console)
     # SIGTERM (a supervisor, `kill`) stops as cleanly as Ctrl-C.
@@ -108,10 +123,16 @@ def _run_local(args: argparse.Namespace) -> int:
         if sender
         else "no emails: set notify.email.sender (shopflow config set notify.email.sender ADDRESS --local)"
     )
+    shops = runtime.fake_channels
+    fakes = (
+        f"fake channels {', '.join(f'{name} {url}' for name, url in shops.urls.items())}; "
+        if shops is not None
+        else ""
+    )
     _console(
         f"shopflow local ready in {runtime.ready_seconds:.1f} s: API {session.api_url} "
         f"(stage {session.stage}, clock x{options.clock_speed:g}); data in {runtime.data_dir}; "
-        f"outbox {runtime.data_dir / 'outbox'} ({emails}). Ctrl-C stops."
+        f"outbox {runtime.data_dir / 'outbox'} ({emails}); {fakes}Ctrl-C stops."
     )
     try:
         runtime.wait()
@@ -154,3 +175,40 @@ def _run_advance(args: argparse.Namespace) -> int:
 def _run_status(args: argparse.Namespace) -> int:
     print(json.dumps(_control(args.data_dir, "/status"), indent=2))
     return 0
+
+
+def _run_channels(args: argparse.Namespace) -> int:
+    try:
+        if args.add:
+            added = _control(args.data_dir, "/channels/add", {"sku": args.add})
+            links = ", ".join(f"{name} listing {listing}" for name, listing in added["listings"].items())
+            print(
+                f"{added['sku']} is on sale on {links}; link them with listing.linked events "
+                "(docs/channels.md) so shopflow pushes its stock there"
+            )
+        shown = _control(args.data_dir, "/channels")
+    except urllib.error.HTTPError as error:
+        print(f"shopflow local channels: {json.loads(error.read()).get('error')}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(shown, indent=2))
+        return 0
+    print(format_fake_channels(shown))
+    return 0
+
+
+def format_fake_channels(shown: dict[str, Any]) -> str:
+    """The fake shops' listings as a table: what a shopper sees on each channel now."""
+    lines = [
+        f"{name}: {url}{' (down)' if name in shown.get('down', []) else ''}"
+        for name, url in shown["channels"].items()
+    ]
+    if not shown["listings"]:
+        return "\n".join([*lines, "nothing listed yet: shopflow local channels --add SKU"])
+    lines.append(f"{'channel':<8} {'kind':<12} {'sku':<20} {'listing':<12} shows")
+    for row in shown["listings"]:
+        quantity = "-" if row["quantity"] is None else str(row["quantity"])
+        lines.append(
+            f"{row['channel']:<8} {row['kind']:<12} {row['sku']:<20} {row['listing_id']:<12} {quantity}"
+        )
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ Everything lives in the data dir (`.shopflow/` by default):
     journal.jsonl      which outbox items each queue's consumer completed (see below)
     outbox_check.json  before which time every outbox item is known completed (see below)
     outbox/            every email (.eml) and SMS (.txt) sent
+    fake_channels.json what the fake Shopify and WooCommerce shops list and show (`fake_channels.py`)
     dead-letters/      messages moved to a dead-letter queue, one JSON file each
     local.json         endpoints of the running instance, for `--local` commands
     local.lock         held by the running instance (`instance_lock.py`): one per data dir
@@ -45,6 +46,7 @@ import yaml
 
 from shopflow.bootstrap import SETTINGS_MAX_AGE_VARIABLE
 from shopflow.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
+from shopflow.local.fake_channels import FakeChannels, FakeChannelsError
 from shopflow.local.instance_lock import InstanceLock
 from shopflow.local.moto_process import MotoProcess, MotoProcessError
 from shopflow.local.ports import HOST, port_in_use
@@ -80,6 +82,7 @@ class LocalOptions:
     stage: str = LOCAL_STAGE
     template: Path | None = None
     verbose: bool = False
+    fake_channels: bool = True  # a fake Shopify and WooCommerce shop, channels of a fresh data dir
 
 
 class _Periodic(Source):
@@ -120,6 +123,7 @@ class LocalRuntime:
         self._lock = InstanceLock(self.data_dir)
         self.failure: str | None = None  # why the runtime stopped on its own (`wait` returns)
         self._dynamodb_restarted: float | None = None
+        self.fake_channels: FakeChannels | None = None
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -134,6 +138,8 @@ class LocalRuntime:
                     f"(`ss -ltnp 'sport = :{self.options.port}'`) or pick another with --port"
                 )
             endpoints, backend = self._start_servers()
+            if self.options.fake_channels:
+                self.fake_channels = FakeChannels(self.data_dir, self.report).start()
             self._configure_process(endpoints)
             template = Template.load(
                 self.options.template or default_template_path(), Stage=self.options.stage
@@ -300,7 +306,8 @@ class LocalRuntime:
         if saved.exists():
             for name, entry in json.loads(saved.read_text()).items():
                 ssm.put_parameter(Name=name, Value=entry["value"], Type=entry["type"], Overwrite=True)
-        present = {p["Name"] for p in self._parameters(ssm, root)}
+        stored = {p["Name"]: p["Value"] for p in self._parameters(ssm, root)}
+        present = set(stored)
         defaults = yaml.safe_load((template_root() / "infra" / "parameters.yaml").read_text())
         generated: list[str] = []
         for key, spec in defaults.items():
@@ -333,7 +340,41 @@ class LocalRuntime:
                 + ", ".join(generated)
                 + " (shopflow config get KEY --local --reveal)"
             )
+        self._point_channels_at_fakes(ssm, root, stored)
         self._snapshot_parameters()
+
+    def _point_channels_at_fakes(self, ssm: Any, root: str, stored: dict[str, str]) -> None:
+        """A data dir without channels sells on the fake shops; the owner's channels stay as set."""
+        from shopflow.config.spec import key_to_name, setting_for
+
+        fakes = self.fake_channels
+        if fakes is None:
+            return
+        if not any(name.startswith(f"{root}/channels/") for name in stored):
+            for key, value in fakes.settings().items():
+                setting = setting_for(key)
+                secure = setting is not None and setting.secure
+                ssm.put_parameter(
+                    Name=f"{root}/{key_to_name(key)}",
+                    Value=value,
+                    Type="SecureString" if secure else "String",
+                    Overwrite=False,
+                )
+            self.report(
+                "sales channels of this instance: "
+                + ", ".join(f"{name} ({url})" for name, url in fakes.urls.items())
+                + ", a fake Shopify and a fake WooCommerce shop; `shopflow local channels` shows what "
+                "they show, `shopflow local channels --add SKU` lists a SKU on both"
+            )
+            return
+        for channel, url in fakes.urls.items():  # a restart whose shop could not get its port back
+            name = f"{root}/{key_to_name(f'channels.{channel}.url')}"
+            before = fakes.previous_urls.get(channel)
+            if before and before != url and stored.get(name) == before:
+                ssm.put_parameter(Name=name, Value=url, Type="String", Overwrite=True)
+                self.report(
+                    f"fake channel {channel} moved from {before} to {url}; channels.{channel}.url follows"
+                )
 
     def email_sender(self) -> str | None:
         """The sender every email goes out with now (None: no email is sent)."""
@@ -456,6 +497,11 @@ class LocalRuntime:
         self.sources += [
             _Periodic("parameters snapshot", self._snapshot_parameters, 1.0, self.report),
             _Periodic("clock save", self._save_clock, 5.0, self.report),
+            *(
+                [_Periodic("fake channels save", self.fake_channels.save, 1.0, self.report)]
+                if self.fake_channels
+                else []
+            ),
             _Periodic("DynamoDB Local watch", self._watch_dynamodb, 0.5, self.report),
             _Periodic(
                 "dead-letter watch", lambda: self._watch_dead_letters(template, provisioned), 0.5, self.report
@@ -511,12 +557,23 @@ class LocalRuntime:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                if self.path == "/channels":
+                    self._answer(*runtime.fake_channels_shown())
+                    return
                 if self.path != "/status":
                     self._answer(404, {"error": "unknown path"})
                     return
                 self._answer(200, runtime.status())
 
             def do_POST(self) -> None:
+                if self.path in ("/channels/add", "/channels/down"):
+                    try:
+                        length = int(self.headers.get("Content-Length", "0"))
+                        document = json.loads(self.rfile.read(length))
+                        self._answer(*runtime.fake_channels_change(self.path, document))
+                    except (ValueError, KeyError, TypeError, FakeChannelsError) as exc:
+                        self._answer(400, {"error": str(exc)})
+                    return
                 if self.path != "/advance":
                     self._answer(404, {"error": "unknown path"})
                     return
@@ -533,6 +590,28 @@ class LocalRuntime:
         thread = threading.Thread(target=self._control.serve_forever, name="control", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def fake_channels_shown(self) -> tuple[int, dict[str, Any]]:
+        fakes = self.fake_channels
+        if fakes is None:
+            return 404, {"error": "this instance runs without fake channels (--no-fake-channels)"}
+        return 200, {
+            "channels": fakes.urls,
+            "down": sorted(fakes.down()),
+            "listings": [row.as_json() for row in fakes.shown()],
+        }
+
+    def fake_channels_change(self, path: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`/channels/add` {"sku", "quantity"?}: list a SKU on both fake shops; `/channels/down`
+        {"channel", "down"}: take one off the network or bring it back."""
+        fakes = self.fake_channels
+        if fakes is None:
+            return self.fake_channels_shown()
+        if path == "/channels/add":
+            quantity = int(document.get("quantity", 0))
+            return 200, {"sku": document["sku"], "listings": fakes.add(str(document["sku"]), quantity)}
+        fakes.set_down(str(document["channel"]), bool(document["down"]))
+        return self.fake_channels_shown()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -572,6 +651,9 @@ class LocalRuntime:
         if self._dynamodb is not None:
             self._dynamodb.stop()
             self._dynamodb = None
+        if self.fake_channels is not None:
+            self.fake_channels.stop()
+            self.fake_channels = None
         if self.outbox is not None:
             self.outbox.stop()  # `outbox.written` stays readable
         self.clock.memory.close()

@@ -1,0 +1,219 @@
+"""The two sales channels a fresh `shopflow local` sells on: a fake Shopify and a fake WooCommerce.
+
+Both shops run in the runtime's process (threads on free loopback ports, the fakes of
+`local/fakes/`), so they start and stop with it. What they list and show is kept in the data dir
+(`fake_channels.json`, written within a second of a change) with their ports, so a restart, even
+after `kill -9`, brings them back as they were, where the channel settings point.
+
+A fresh data dir gets two channels pointing at them, `shop` (shopify) and `woo` (woocommerce);
+channels the owner configured are never touched. The owner puts a SKU on sale on both shops with
+`shopflow local channels --add SKU` (what creating the product in each shop's admin does), and
+sees what each shop shows with `shopflow local channels`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shopflow.local.fakes.shopify import FakeShopify
+from shopflow.local.fakes.woocommerce import FakeWooCommerce
+from shopflow.local.ports import port_in_use
+
+STATE_FILE = "fake_channels.json"
+SHOPIFY_CHANNEL = "shop"
+WOOCOMMERCE_CHANNEL = "woo"
+SHOPIFY_LOCATION_ID = 75000001  # the fake shop's one location
+FIRST_SHOPIFY_ITEM = 44000001  # inventory item ids, as Shopify's look
+FIRST_WOO_PRODUCT = 101
+KEPT_CALLS = 1000  # the fake Shopify records every call; a long-running instance keeps the last ones
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One listing on a fake shop and the quantity that shop shows for it now."""
+
+    channel: str
+    kind: str
+    sku: str
+    listing_id: str
+    quantity: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "kind": self.kind,
+            "sku": self.sku,
+            "listing_id": self.listing_id,
+            "quantity": self.quantity,
+        }
+
+
+class FakeChannelsError(ValueError):
+    """A request the fake shops cannot take (an unknown channel, a bad SKU)."""
+
+
+class FakeChannels:
+    def __init__(self, data_dir: Path, report: Callable[[str], None]) -> None:
+        self._path = data_dir / STATE_FILE
+        self._report = report
+        self._lock = threading.RLock()
+        self._listings: dict[str, dict[str, str]] = {}  # sku -> {channel: listing id}
+        self._saved: str | None = None
+        self.previous_urls: dict[str, str] = {}  # where the shops were on the last run
+        self.shopify: FakeShopify | None = None
+        self.woocommerce: FakeWooCommerce | None = None
+        self._down: set[str] = set()  # channels taken off the network (`set_down`)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> FakeChannels:
+        saved = self._load()
+        ports = saved.get("ports", {})
+        self.shopify = FakeShopify(
+            location_id=SHOPIFY_LOCATION_ID, port=_reusable(ports.get(SHOPIFY_CHANNEL))
+        ).start()
+        self.woocommerce = FakeWooCommerce(port=_reusable(ports.get(WOOCOMMERCE_CHANNEL))).start()
+        for sku, listed in saved.get("listings", {}).items():
+            shown = saved.get("quantities", {}).get(sku, {})
+            self._create(sku, listed, shown)
+        self.save()
+        return self
+
+    def stop(self) -> None:
+        self.save()
+        for shop in (self.shopify, self.woocommerce):
+            if shop is not None:
+                shop.stop()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        assert self.shopify is not None and self.woocommerce is not None
+        return {SHOPIFY_CHANNEL: self.shopify.url, WOOCOMMERCE_CHANNEL: self.woocommerce.url}
+
+    def settings(self) -> dict[str, str]:
+        """The channel settings that point at these shops (`channels.shop.*`, `channels.woo.*`)."""
+        assert self.shopify is not None and self.woocommerce is not None
+        shop, woo = f"channels.{SHOPIFY_CHANNEL}", f"channels.{WOOCOMMERCE_CHANNEL}"
+        return {
+            f"{shop}.kind": "shopify",
+            f"{shop}.url": self.shopify.url,
+            f"{shop}.token": self.shopify.token,
+            f"{shop}.location_id": str(SHOPIFY_LOCATION_ID),
+            f"{woo}.kind": "woocommerce",
+            f"{woo}.url": self.woocommerce.url,
+            f"{woo}.token": self.woocommerce.token,
+        }
+
+    # -- what the owner does in each shop's admin ----------------------------------------------
+
+    def add(self, sku: str, quantity: int = 0) -> dict[str, str]:
+        """Put `sku` on sale in both shops (showing `quantity` until shopflow pushes); returns its
+        listing id on each channel. A SKU already on sale keeps its listings."""
+        sku = sku.strip()
+        if not sku or len(sku) > 100:
+            raise FakeChannelsError("a SKU is 1 to 100 characters")
+        with self._lock:
+            if sku not in self._listings:
+                number = len(self._listings)
+                listed = {
+                    SHOPIFY_CHANNEL: str(FIRST_SHOPIFY_ITEM + number),
+                    WOOCOMMERCE_CHANNEL: str(FIRST_WOO_PRODUCT + number),
+                }
+                self._create(sku, listed, dict.fromkeys(listed, quantity))
+            listings = dict(self._listings[sku])
+        self.save()
+        return listings
+
+    def _create(self, sku: str, listed: dict[str, str], shown: dict[str, int | None]) -> None:
+        assert self.shopify is not None and self.woocommerce is not None
+        with self._lock:
+            self._listings[sku] = dict(listed)
+            self.shopify.add_item(int(listed[SHOPIFY_CHANNEL]), sku, shown.get(SHOPIFY_CHANNEL) or 0)
+            self.woocommerce.add_product(
+                int(listed[WOOCOMMERCE_CHANNEL]), sku=sku, stock=shown.get(WOOCOMMERCE_CHANNEL) or 0
+            )
+
+    def shown(self) -> list[Shown]:
+        """Every listing on both shops with what it shows now."""
+        assert self.shopify is not None and self.woocommerce is not None
+        rows = []
+        with self._lock:
+            for sku, listed in sorted(self._listings.items()):
+                shop_item, woo_product = listed[SHOPIFY_CHANNEL], listed[WOOCOMMERCE_CHANNEL]
+                rows.append(
+                    Shown(SHOPIFY_CHANNEL, "shopify", sku, shop_item, self.shopify.available(int(shop_item)))
+                )
+                shows = self.woocommerce.stock(woo_product)
+                rows.append(Shown(WOOCOMMERCE_CHANNEL, "woocommerce", sku, woo_product, shows))
+        return rows
+
+    def set_down(self, channel: str, down: bool) -> None:
+        """Take a shop off the network (connections refused) or bring it back on the same port."""
+        shop = {SHOPIFY_CHANNEL: self.shopify, WOOCOMMERCE_CHANNEL: self.woocommerce}.get(channel)
+        if shop is None:
+            known = f"{SHOPIFY_CHANNEL} or {WOOCOMMERCE_CHANNEL}"
+            raise FakeChannelsError(f"no fake channel {channel!r}: {known}")
+        with self._lock:
+            if down and channel not in self._down:
+                shop.go_down()
+                self._down.add(channel)
+            elif not down and channel in self._down:
+                shop.come_back()
+                self._down.discard(channel)
+        self._report(f"fake channel {channel} is {'down (connections refused)' if down else 'back'}")
+
+    def down(self) -> set[str]:
+        return set(self._down)
+
+    # -- kept in the data dir ----------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the listings, what they show and the ports, when any of it changed."""
+        if self.shopify is None or self.woocommerce is None:
+            return
+        with self._lock:
+            calls = self.shopify.calls
+            if len(calls) > KEPT_CALLS:
+                del calls[: len(calls) - KEPT_CALLS]
+            self.woocommerce.reset_requests()  # nobody reads them here; they would only grow
+            quantities: dict[str, dict[str, int | None]] = {}
+            for row in self.shown():
+                quantities.setdefault(row.sku, {})[row.channel] = row.quantity
+            document = json.dumps(
+                {
+                    "ports": {name: _port(url) for name, url in self.urls.items()},
+                    "urls": self.urls,
+                    "listings": self._listings,
+                    "quantities": quantities,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            if document == self._saved:
+                return
+            scratch = self._path.with_suffix(".tmp")
+            scratch.write_text(document)
+            scratch.replace(self._path)
+            self._saved = document
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            saved: dict[str, Any] = json.loads(self._path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+        self.previous_urls = dict(saved.get("urls", {}))
+        return saved
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _reusable(port: int | None) -> int:
+    """The last run's port when it is free again (the channel settings name it), else any."""
+    return port if port and not port_in_use(port) else 0
