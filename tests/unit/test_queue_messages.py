@@ -132,4 +132,5 @@ def test_notify_routes_every_body_its_queue_carries() -> None:
         "cart_reminder",
         "replenishment",
         "StockOversold",
+        "ChannelAlert",
     }

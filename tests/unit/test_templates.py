@@ -14,6 +14,7 @@ import pytest
 from shopflow.capabilities import message_kinds
 from shopflow.carts.capability import KINDS as CART_MESSAGE_KINDS
 from shopflow.carts.model import Cart
+from shopflow.channels.capability import MESSAGE_KINDS as CHANNEL_MESSAGE_KINDS
 from shopflow.messaging.render import (
     KINDS,
     LOCALES,
@@ -31,11 +32,14 @@ from shopflow.orders.pages import product_links
 from shopflow.stock.capability import KINDS as STOCK_MESSAGE_KINDS
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
+from tests.unit.test_channel_alerts import alert_notice
 from tests.unit.test_oversell import oversell_notice
 
 CART_KINDS = tuple(kind.name for kind in CART_MESSAGE_KINDS)
 STOCK_KINDS = tuple(kind.name for kind in STOCK_MESSAGE_KINDS)  # to the owner: tests/unit/test_oversell.py
-ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS + STOCK_KINDS)
+CHANNEL_KINDS = tuple(kind.name for kind in CHANNEL_MESSAGE_KINDS)  # to the owner: test_channel_alerts.py
+OWNER_KINDS = STOCK_KINDS + CHANNEL_KINDS
+ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS + OWNER_KINDS)
 
 RENDERER = Renderer()
 SHOP = Shop("Demo Shop", url="https://demo-shop.example")
@@ -553,6 +557,8 @@ def test_a_shop_without_a_name_is_not_named_in_any_message(kind: str, locale: st
     )
     if kind in STOCK_KINDS:
         subject = oversell_notice(locale)
+    if kind in CHANNEL_KINDS:
+        subject = alert_notice(locale=locale)
     ctx = MessageContext(
         subject=subject,
         locale=locale,

@@ -7,11 +7,12 @@ the adapters in `channels/adapters/`) plugs in here as it is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from shopflow.channels.model import CHANNEL_NAME, KINDS, Channel, Misconfigured, channel_from
 from shopflow.kernel.capability import Capability, Intake, IntakeHandler
+from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.kernel.settings import Setting, SettingGroup, url_check
 
 if TYPE_CHECKING:
@@ -108,4 +109,22 @@ def channels(settings: Settings) -> tuple[Channel | Misconfigured, ...]:
     return tuple(channel_from(name, settings.get) for name in settings.group_names(CHANNEL_SETTINGS))
 
 
-CAPABILITY = Capability(name="channels", setting_groups=(CHANNEL_SETTINGS,), intake=intake)
+# The owner's email about a channel: paused, the breaker tripped, drift, pushes given up
+# (channels/alerts.py, channels/flow.py): transactional, email.
+MESSAGE_KINDS: tuple[MessageKind, ...] = (MessageKind("channel_alert", transactional=True),)
+
+
+def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
+    from shopflow.channels.flow import ChannelAlertMessages  # only notify loads flows
+
+    return (ChannelAlertMessages(settings=runtime.settings.load, kinds=MESSAGE_KINDS),)
+
+
+CAPABILITY = Capability(
+    name="channels",
+    setting_groups=(CHANNEL_SETTINGS,),
+    intake=intake,
+    kinds=MESSAGE_KINDS,
+    events={"ChannelAlert": ("notify",)},
+    message_flows=message_flows,
+)

@@ -27,6 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
 from shopflow.carts.model import CART_SUBJECT_PREFIX
+from shopflow.channels.alerts import ALERT_SUBJECT_PREFIX
 from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.outbox import OutboxMessage
 from shopflow.kernel.timeline import TimelineEntry
@@ -71,9 +72,13 @@ def _order_pk(order_id: str) -> str:
 
 
 def subject_pk(subject_id: str) -> str:
-    """Where a message subject's records and timeline live: an order, or a cart (`cart|{id}`)."""
+    """Where a message subject's records and timeline live: an order, a cart (`cart|{id}`), or
+    an alert about a channel (`channel|{name}|{event id}`: each alert its own partition)."""
     if subject_id.startswith(CART_SUBJECT_PREFIX):
         return f"CART#{subject_id.removeprefix(CART_SUBJECT_PREFIX)}"
+    if subject_id.startswith(ALERT_SUBJECT_PREFIX):
+        channel, _, event_id = subject_id.removeprefix(ALERT_SUBJECT_PREFIX).partition("|")
+        return f"CHANNELALERT#{channel}#{event_id}"
     return _order_pk(subject_id)
 
 
