@@ -73,7 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "shop.owner_email",
         "string",
-        "The owner's address: oversold stock (a paid order beyond what was there) is reported to it.",
+        "The owner's address: oversold stock (a paid order beyond what was there) and channel "
+        "trouble (a channel paused, drift found, pushes given up) are reported to it.",
         check=email_check,
     ),
 )
