@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -209,3 +211,73 @@ def _count(sqs: Any, url: str) -> str:
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return str(sum(int(v) for v in attributes.values()))
+
+
+def test_pollers_of_a_fifo_queue_never_hold_one_message_group_at_once(sqs: Any) -> None:
+    """SQS hands out a FIFO group's next message only once the earlier ones are done, so a
+    (channel, SKU)'s pushes run one at a time, in order. moto decides it per ReceiveMessage
+    without a lock: four pollers receiving at the same moment could each take the group's head."""
+    arn = "arn:aws:sqs:us-east-1:123456789012:sources-pushes.fifo"
+    handed_out: list[list[str]] = []
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # moto serves in this process: threads interleave as on a busy machine
+    try:
+        for trial in range(40):
+            queue = sqs.create_queue(
+                QueueName=f"sources-pushes-{trial}.fifo",
+                Attributes={"FifoQueue": "true", "VisibilityTimeout": "300"},
+            )["QueueUrl"]
+            sqs.send_message_batch(
+                QueueUrl=queue,
+                Entries=[
+                    {
+                        "Id": str(n),
+                        "MessageBody": str(n),
+                        "MessageGroupId": "shop#MUG-01",
+                        "MessageDeduplicationId": str(n),
+                    }
+                    for n in range(10)
+                ],
+            )
+            received: list[str] = []
+            start = threading.Barrier(4)
+
+            def held(event: dict[str, Any], context: Any, received: list[str] = received) -> dict[str, Any]:
+                received.extend(record["body"] for record in event["Records"])
+                # the push fails: its message stays in flight, so its group must stay blocked
+                return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+            pollers = [
+                QueueSource(
+                    function_name="ChannelPushFunction",
+                    handler=held,
+                    sqs=boto3.client("sqs", endpoint_url=sqs.meta.endpoint_url, region_name="us-east-1"),
+                    queue_url=queue,
+                    queue_arn=arn,
+                    batch_size=1,
+                    report_item_failures=True,
+                    visibility_timeout=300,
+                    max_receive_count=None,
+                    clock=ScaledClock(speed=1),
+                    report=lambda line: None,
+                    poller=poller,
+                )
+                for poller in range(1, 5)
+            ]
+            for poller in pollers:
+                poller.receive_wait_seconds = 0
+
+            def poll_once(source: QueueSource, start: threading.Barrier = start) -> None:
+                start.wait()
+                source.poll()
+
+            threads = [threading.Thread(target=poll_once, args=(p,)) for p in pollers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            handed_out.append(received)
+    finally:
+        sys.setswitchinterval(switching)
+
+    assert [trial for trial in handed_out if trial != ["0"]] == []

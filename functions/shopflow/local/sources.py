@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,7 +118,24 @@ def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]
     }
 
 
+# moto picks the FIFO groups it may hand out per ReceiveMessage, without a lock: pollers receiving
+# at the same moment each took a group's head (one message twice, or its second before its first).
+# SQS never does, so the pollers of one FIFO queue receive one at a time; a long poll still
+# returns as soon as a message can be handed out.
+_FIFO_RECEIVES: dict[str, threading.Lock] = {}
+_FIFO_RECEIVES_GUARD = threading.Lock()
+
+
+def _receiving(queue_url: str) -> AbstractContextManager[object]:
+    if not queue_url.endswith(".fifo"):
+        return nullcontext()
+    with _FIFO_RECEIVES_GUARD:
+        return _FIFO_RECEIVES.setdefault(queue_url, threading.Lock())
+
+
 class QueueSource(Source):
+    receive_wait_seconds = 1  # a long poll, as Lambda's pollers do
+
     def __init__(
         self,
         *,
@@ -153,17 +171,19 @@ class QueueSource(Source):
         self._timeout = timeout_seconds
         self._wait_while = wait_while
         self.invocations = 0
+        self._receiving = _receiving(queue_url)
 
     def poll(self) -> bool:
         if self._wait_while():
             return False
-        received = self._sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self._batch_size,
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        with self._receiving:
+            received = self._sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self._batch_size,
+                WaitTimeSeconds=self.receive_wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
         if not received:
             return False
         event = {"Records": [lambda_sqs_record(message, self.queue_arn) for message in received]}
