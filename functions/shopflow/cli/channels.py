@@ -450,3 +450,81 @@ def _resume(args: argparse.Namespace) -> int:
         f"({listed - len(orders)} of its {listed} listed SKUs already do)"
     )
     return 0
+
+
+# --- `shopflow stock get SKU`: where the SKU is on each channel --------------------------------------------
+
+
+NOT_LISTED = "not listed: not pushed there"
+
+
+def sku_on_channels(target: Target, item: StockItem) -> list[dict[str, Any]]:
+    """The `channels` of `stock get --json`: per channel in the settings, the SKU's listing there
+    (the owner's link or the platform's catalog), what it should show and what it shows at
+    which stock version (its sync state), or why it is not pushed there. The table must be
+    bound (`stock get` did). A Query, and a GetItem per Shopify or WooCommerce channel."""
+    from shopflow.channels.listings import listing_for
+    from shopflow.channels.model import Misconfigured
+    from shopflow.store.catalog import DynamoCatalog
+    from shopflow.store.channel_sync import DynamoSyncStore
+    from shopflow.store.listings import DynamoListings
+
+    configured = configured_channels(target)
+    if not configured:
+        return []
+    linked = DynamoListings().linked(item.sku)
+    states = DynamoSyncStore().states_of_sku(item.sku)
+    catalog = DynamoCatalog()
+    found: list[dict[str, Any]] = []
+    for entry in configured:
+        if isinstance(entry, Misconfigured):
+            found.append({"channel": entry.name, "listed": None, "note": f"misconfigured: {entry.reason}"})
+            continue
+        listing = listing_for(entry, item.sku, linked, catalog.variant_of_sku)
+        if listing is None:
+            found.append({"channel": entry.name, "listed": False, "note": NOT_LISTED})
+            continue
+        state = states.get(entry.name)
+        found.append(
+            {
+                "channel": entry.name,
+                "listed": True,
+                "listing_id": listing.listing_id,
+                "how": listing.how,
+                "should_show": _wanted(entry, item),
+                "shows": state.shown if state else None,
+                "version": state.version if state else None,
+                "at": state.at.isoformat() if state and state.at else None,
+                "error": state.error if state else None,
+            }
+        )
+    return found
+
+
+def print_sku_on_channels(found: Sequence[Mapping[str, Any]]) -> None:
+    """The channels section of `stock get`."""
+    if not found:
+        print("channels: none in the settings")
+        return
+    print("channels (what each shows of it, at which stock version):")
+    listed = [entry for entry in found if entry["listed"]]
+    if listed:
+        print_table(
+            [
+                {
+                    "channel": entry["channel"],
+                    "listing": entry["listing_id"],
+                    "how": entry["how"],
+                    "should_show": entry["should_show"],
+                    "shows": "-" if entry["shows"] is None else entry["shows"],
+                    "version": "-" if entry["version"] is None else entry["version"],
+                    "at": _short(entry["at"]),
+                    "error": entry["error"] or ("" if entry["version"] is not None else "not pushed yet"),
+                }
+                for entry in listed
+            ],
+            ("channel", "listing", "how", "should_show", "shows", "version", "at", "error"),
+        )
+    for entry in found:
+        if not entry["listed"]:
+            print(f"{entry['channel']}: {entry['note']}")

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from shopflow.cli.channels import print_sku_on_channels, sku_on_channels
 from shopflow.cli.table import print_table
 from shopflow.stock.model import Reservation, ReservationStatus, StockItem, StockMovement
 from shopflow.target import Target, add_target_arguments, target_from_args
@@ -181,6 +182,7 @@ def _get(args: argparse.Namespace) -> int:
         print(f"shopflow stock: no SKU {args.sku} in {target.where}", file=sys.stderr)
         return 1
     report = stock_report(level, view.history(args.sku), args.limit)
+    report["channels"] = sku_on_channels(target, level.item)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -205,6 +207,8 @@ def _print_story(report: dict[str, Any], limit: int) -> None:
         print("  SHORT: holds and the safety buffer exceed what is on hand; no paid order is owed units")
     if report["oversold"]:
         print(f"  oversold so far: {report['oversold']} unit(s) paid for that were not there to sell")
+    print()
+    print_sku_on_channels(report["channels"])
     print()
     if report["reservations"]:
         print("reservations (held first, then the last ended):")
