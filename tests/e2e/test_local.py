@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -333,8 +334,8 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "Иван Петров (ru)" in out and "-> shipped" in out
     assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
     assert "Anna Kowalska (pl-PL)" in out and "-> paid" in out
-    assert "=== webhooks: 14 accepted, 1 duplicate, 1 ignored" in out
-    assert "=== messages: 22 sent, 16 skipped" in out
+    assert "=== webhooks: 16 accepted, 1 duplicate, 1 ignored" in out
+    assert "=== messages: 23 sent, 17 skipped" in out
     # Olivia's checkout is reminded twice, the second time with her own code; Piotr ordered.
     assert "Olivia Brown  409.94 GBP  -> open, code BACK-" in out
     assert "email cart_reminder sent to o***@example.com (en)" in out
@@ -354,10 +355,22 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
         "MUG-01: on hand 5 = atp 0 + reserved 3 + committed 2 + safety 0",
         "MUG-01: on hand 5 = atp 0 + reserved 3 + committed 2 + safety 0",  # Sam refused: nothing held
         "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",
-        "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",  # the summary
+        "MUG-01: on hand 5 = atp 3 + reserved 0 + committed 2 + safety 0",  # the ERP's count
+        "MUG-01: on hand 5 = atp 2 + reserved 0 + committed 3 + safety 0",  # Max's order
+        "MUG-01: on hand 5 = atp 2 + reserved 0 + committed 3 + safety 0",  # the summary
     ]
+    # The mug on sale on the fake Shopify and WooCommerce shops: both follow the count, then the order.
+    channels = [line.strip() for line in out.splitlines() if "MUG-01 on the channels" in line]
+    assert [re.sub(r" \(\d+\.\d s later\)$", "", line) for line in channels] == [
+        "MUG-01 on the channels: shop (shopify) shows 0, woo (woocommerce) shows 0",  # just listed
+        "MUG-01 on the channels: shop (shopify) shows 3, woo (woocommerce) shows 3",
+        "MUG-01 on the channels: shop (shopify) shows 2, woo (woocommerce) shows 2",
+        "MUG-01 on the channels: shop (shopify) shows 2, woo (woocommerce) shows 2",  # the summary
+    ]
+    assert "shopify products/update      shopify:7010001        -> 200 accepted" in out
+    assert "owner   listing.linked       MUG-01 = woo 101       -> 200 accepted" in out
     assert "-> 409 insufficient_stock (0 available): nothing held" in out
     assert "chk-lena  2 x MUG-01  -> committed" in out and "chk-tom   3 x MUG-01  -> expired" in out
     outbox = tmp_path / "demo" / "outbox"
-    assert len(list(outbox.glob("*.eml"))) == 17 and len(list(outbox.glob("*.txt"))) == 5
+    assert len(list(outbox.glob("*.eml"))) == 18 and len(list(outbox.glob("*.txt"))) == 5
     assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

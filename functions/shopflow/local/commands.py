@@ -179,20 +179,20 @@ def _run_status(args: argparse.Namespace) -> int:
 
 def _run_channels(args: argparse.Namespace) -> int:
     try:
-        if args.add:
-            added = _control(args.data_dir, "/channels/add", {"sku": args.add})
-            links = ", ".join(f"{name} listing {listing}" for name, listing in added["listings"].items())
-            print(
-                f"{added['sku']} is on sale on {links}; link them with listing.linked events "
-                "(docs/channels.md) so shopflow pushes its stock there"
-            )
+        added = _control(args.data_dir, "/channels/add", {"sku": args.add}) if args.add else None
         shown = _control(args.data_dir, "/channels")
     except urllib.error.HTTPError as error:
         print(f"shopflow local channels: {json.loads(error.read()).get('error')}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(shown, indent=2))
+        print(json.dumps({**shown, **({"added": added} if added else {})}, indent=2))
         return 0
+    if added:
+        links = ", ".join(f"{name} listing {listing}" for name, listing in added["listings"].items())
+        print(
+            f"{added['sku']} is on sale on {links}; link them with listing.linked events "
+            "(docs/channels.md) so shopflow pushes its stock there"
+        )
     print(format_fake_channels(shown))
     return 0
 

@@ -9,7 +9,9 @@ refill product, so Emma, whose parcel arrives, is reminded to reorder before her
 Then the clock moves forward. The shop's own storefront sells mugs too, and that SKU's
 stock goes through its life: the ERP counts it (`inventory.set`), a checkout holds some
 (`POST /reservations`), the payment commits the hold, and a hold nobody pays runs out and gives
-its stock back. Then the days are summed up.
+its stock back. Last, the mugs go on sale on the shop's Shopify and WooCommerce stores too (the
+fake shops `shopflow local` runs): the ERP's next count reaches both, and when a mug sells, both
+channels show one fewer within a second. Then the days are summed up.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from shopflow.target import LocalSession, Target
 from shopflow.webhooks.signatures import sign_hmac_base64, sign_standard_webhook
 
 if TYPE_CHECKING:
+    from shopflow.local.fake_channels import FakeChannels
     from shopflow.stock.model import StockItem
 
 HERE = Path(__file__).parent
@@ -68,6 +71,10 @@ SHOPPERS = (
 # The storefront's mug: Lena's checkout holds two and she pays; Tom's holds the rest and he does not.
 MUG = "MUG-01"
 MUG_BUYER = DemoShopper("Lena", "Fischer", "lena.fischer@example.com", "+447700900123", "en-GB", "GBP")
+# Max buys one of the mugs the channels show.
+CHANNEL_BUYER = DemoShopper("Max", "Weber", "max.weber@example.de", "+4915112345678", "de-DE", "EUR")
+MUG_PRODUCT_ID, MUG_VARIANT_ID = 7010001, 4701001
+CHANNEL_SYNC_SECONDS = 20.0  # how long the demo waits for both channels to show a change
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -97,6 +104,7 @@ class DemoShop:
         self.secret = ""
         self.events_secret = ""  # the ERP's and the storefront's (Standard Webhooks)
         self.answers: list[tuple[str, str, int, str]] = []
+        self.fake_channels: FakeChannels | None = None  # the instance's fake Shopify and WooCommerce
 
     def configure(self) -> None:
         for key, value in (
@@ -182,6 +190,33 @@ class DemoShop:
         self.say(f"store   {'POST /reservations':<20} {what:<22} -> {status} {outcome}")
         self.show_stock(sku)
         return str(result["reservation_id"]) if status == 201 else None
+
+    def link(self, channel: str, sku: str, listing_id: str) -> None:
+        """The owner links a SKU to its listing on a channel (`listing.linked`)."""
+        event = {"channel": channel, "sku": sku, "listing_id": listing_id}
+        status, result = self.signed(
+            "POST", "/webhooks/events", {"type": "listing.linked", "timestamp": _utc_now(), "data": event}
+        )
+        what = f"{sku} = {channel} {listing_id}"
+        self.say(f"owner   {'listing.linked':<20} {what:<22} -> {status} {result.get('status') or result}")
+
+    def show_channels(self, expect: int | None = None, sku: str = MUG) -> None:
+        """What each channel shows for `sku`, once all show `expect` (or the wait is over): the
+        sync runs on its own, at the clock's real speed."""
+        fakes = self.fake_channels
+        assert fakes is not None
+        began = time.monotonic()
+        while True:
+            rows = [row for row in fakes.shown() if row.sku == sku]
+            waited = time.monotonic() - began
+            if expect is None or all(r.quantity == expect for r in rows) or waited > CHANNEL_SYNC_SECONDS:
+                break
+            time.sleep(0.05)
+        shows = ", ".join(f"{r.channel} ({r.kind}) shows {r.quantity}" for r in rows)
+        self.say(
+            f"        {sku} on the channels: {shows}"
+            + (f" ({waited:.1f} s later)" if expect is not None else "")
+        )
 
     def stock_of(self, sku: str) -> StockItem:
         from shopflow.store import stock_view
@@ -372,17 +407,20 @@ def play_day(shop: DemoShop) -> list[str]:
     return [f"shopify:{o['id']}" for o in (first, second, third, fourth)]
 
 
-def mug_order(number: int, customer: DemoShopper, at: datetime, checkout: str) -> dict[str, Any]:
-    """A paid Shopify order for two mugs, placed from the checkout that held them."""
+def mug_order(
+    number: int, customer: DemoShopper, at: datetime, checkout: str | None, quantity: int = 2
+) -> dict[str, Any]:
+    """A paid Shopify order for mugs (12.00 each), placed from the checkout that held them."""
+    total = f"{12 * quantity}.00"
     order = order_payload(
         number,
         customer,
         at,
         financial_status="paid",
         checkout_token=checkout,
-        total_price="24.00",
-        subtotal_price="24.00",
-        total_line_items_price="24.00",
+        total_price=total,
+        subtotal_price=total,
+        total_line_items_price=total,
         total_tax="0.00",
         total_discounts="0.00",
     )
@@ -391,7 +429,7 @@ def mug_order(number: int, customer: DemoShopper, at: datetime, checkout: str) -
         "sku": MUG,
         "title": "Mug",
         "name": "Mug",
-        "quantity": 2,
+        "quantity": quantity,
         "price": "12.00",
     }
     order["line_items"] = [line]
@@ -421,6 +459,41 @@ def play_stock(shop: DemoShop, runtime: LocalRuntime) -> str:
     return f"shopify:{order['id']}"
 
 
+def play_channels(shop: DemoShop, runtime: LocalRuntime) -> str:
+    """The mug on two sales channels (the instance's fake Shopify and WooCommerce shops), through
+    signed HTTP only; returns the paid order's id."""
+    fakes = runtime.fake_channels
+    assert fakes is not None, "the demo's instance runs the fake channels"
+    shop.say("--- the owner puts the mugs on sale on the shop's Shopify and WooCommerce stores too")
+    listings = fakes.add(MUG)  # what creating the product in each shop's admin does
+    shop.say(
+        f"        shop (Shopify) lists {MUG} as inventory item {listings['shop']}, "
+        f"woo (WooCommerce) as product {listings['woo']}"
+    )
+    shop.show_channels()
+    at = runtime.clock.now().isoformat()
+    shop.send(  # Shopify tells shopflow of the new product: its variant names the inventory item
+        "products/update",
+        {
+            "id": MUG_PRODUCT_ID,
+            "title": "Mug",
+            "tags": "",
+            "updated_at": at,
+            "variants": [{"id": MUG_VARIANT_ID, "sku": MUG, "inventory_item_id": int(listings["shop"])}],
+        },
+    )
+    shop.link("woo", MUG, listings["woo"])
+    shop.say("--- the ERP's next count (still 5) reaches both channels: they show what can be sold")
+    shop.count(MUG, 5, sequence=2)
+    shop.show_channels(expect=shop.stock_of(MUG).atp)
+    shop.say("--- Max buys a mug: both channels show one fewer")
+    order = mug_order(5007, CHANNEL_BUYER, runtime.clock.now(), None, quantity=1)
+    shop.send("orders/create", order)
+    shop.show_stock(MUG)
+    shop.show_channels(expect=shop.stock_of(MUG).atp)
+    return f"shopify:{order['id']}"
+
+
 def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], None] = print) -> int:
     """Run the demo on a fresh instance in `data_dir` (emptied first); returns an exit code."""
     started = time.monotonic()
@@ -435,6 +508,7 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
     say(f"ready in {runtime.ready_seconds:.1f} s: API {session.api_url}")
     try:
         shop = DemoShop(session, say, clock_to=lambda moment: _clock_to(runtime, shop, moment))
+        shop.fake_channels = runtime.fake_channels
         shop.configure()
         order_ids = play_day(shop)
         messages = _wait_for_messages(shop)  # the day's messages go out at the day's time
@@ -468,6 +542,8 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
             _wait_for_record(shop, pk, kind)
             messages = _wait_for_messages(shop)
         order_ids.append(play_stock(shop, runtime))
+        messages = _wait_for_messages(shop)
+        order_ids.append(play_channels(shop, runtime))
         messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
@@ -606,6 +682,8 @@ def _stock_summary(shop: DemoShop, runtime: LocalRuntime, say: Callable[[str], N
     story = f"shopflow stock get {MUG} --local --data-dir {runtime.data_dir}"
     say(f"=== the day in stock (the whole story: `{story}` on a running instance)")
     shop.show_stock(MUG)
+    if shop.fake_channels is not None:
+        shop.show_channels()
     for reservation in sorted(stock_view.history(MUG).reservations, key=lambda r: r.created_at):
         quantity = sum(line.quantity for line in reservation.lines)
         say(
