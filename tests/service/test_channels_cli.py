@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from botocore.stub import Stubber
 from shopflow import bootstrap
 from shopflow.local.fakes.shopify import FakeShopify
 from shopflow.local.fakes.woocommerce import FakeWooCommerce
+from shopflow.store.models import ChannelStateItem, iso
 from shopflow.target import LocalSession, Target
 from tests.service.conftest import STAGE, Run, Stack, drain
 from tests.service.test_channel_sync import SHOPIFY_ITEM, event, fan_out, push, shops
@@ -25,6 +27,7 @@ from tests.service.test_channel_sync import SHOPIFY_ITEM, event, fan_out, push, 
 __all__ = ["shops"]  # the fixture, shared with test_channel_sync.py
 
 Shops = tuple[FakeShopify, FakeWooCommerce]
+NOON = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -60,6 +63,13 @@ def local(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         queues={k: v for k, v in refs.items() if v.startswith("http")},
     ).write(tmp_path)
     yield ["--local", "--data-dir", str(tmp_path)]
+
+
+def paused(channel: str, reason: str) -> None:
+    """The channel paused as the push function or the breaker leaves it (store/channel_sync.py)."""
+    ChannelStateItem(
+        f"CHANNEL#{channel}", "STATE", item_type="CHANNEL", paused_because=reason, paused_at=iso(NOON)
+    ).save()
 
 
 def rows(text: str) -> dict[str, list[str]]:
@@ -202,6 +212,18 @@ def test_resume_clears_the_pause_and_the_channel_catches_up(
     assert woo.stock("799") == 3  # 50% of 6
 
 
+def test_resume_tries_again_what_the_channel_refused_and_not_what_it_shows(
+    stack: Stack, synced: Shops, run: Run, local: list[str]
+) -> None:
+    paused("woo", "breaker: test")
+
+    assert run("channels", "resume", "woo", *local) == 0
+
+    assert "queued 1 push order(s)" in run.out and "(1 of its 2 listed SKUs already show right)" in run.out
+    orders = [json.loads(r["body"]) for r in drain(stack, "ChannelPushQueue")]
+    assert orders == [{"channel": "woo", "sku": "CAP", "version": 1}]  # MUG-01 shows 4 already
+
+
 def test_resume_queues_again_an_order_sqs_saw_minutes_ago(
     stack: Stack, shops: Shops, run: Run, local: list[str]
 ) -> None:
@@ -230,7 +252,7 @@ def test_resume_of_an_unknown_channel_exits_1_and_changes_nothing(
 
 
 def test_resume_without_the_push_queue_changes_nothing(stack: Stack, shops: Shops, run: Run) -> None:
-    bootstrap.runtime().channel_sync.pause("woo", "Unauthorized: test", stack.clock.now())
+    paused("woo", "Unauthorized: test")
 
     assert run("channels", "resume", "woo") == 1  # "AWS": moto has no stack to find the queue in
 
@@ -291,8 +313,6 @@ def test_on_aws_the_queues_are_found_through_the_stack_that_holds_the_table(
 
 
 def _resource(logical_id: str, url: str) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
     return {
         "StackName": f"shopflow-{STAGE}",
         "LogicalResourceId": logical_id,

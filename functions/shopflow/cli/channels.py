@@ -375,7 +375,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def resume_orders(channel: Channel, view: ShopView) -> tuple[PushOrder, ...]:
     """A push order for every SKU the channel lists and does not show right (as the stream's
-    fan-out plans them: `plan_pushes`), so it catches up after a pause."""
+    fan-out plans them: `plan_pushes`), so it catches up after a pause; a SKU it refused is
+    tried again (the owner may have fixed that too)."""
     from shopflow.channels.sync import plan_pushes
 
     orders: list[PushOrder] = []
@@ -383,6 +384,8 @@ def resume_orders(channel: Channel, view: ShopView) -> tuple[PushOrder, ...]:
     for sku in sorted(view.stock):
         item = view.stock[sku]
         state = states.get(sku)
+        if state is not None and state.error is not None:
+            state = None  # refused: not shown, whatever its version
         orders += plan_pushes(
             item,
             [channel],
@@ -447,7 +450,7 @@ def _resume(args: argparse.Namespace) -> int:
     listed = sum(1 for sku in view.stock if _listing(entry, sku, view) is not None)
     print(
         f"queued {len(orders)} push order(s) on {PUSH_QUEUE}: the SKUs {entry.name} does not show right "
-        f"({listed - len(orders)} of its {listed} listed SKUs already do)"
+        f"or refused ({listed - len(orders)} of its {listed} listed SKUs already show right)"
     )
     return 0
 
