@@ -1,4 +1,5 @@
-"""`shopflow stock get SKU|list`: what can be sold, what holds it, and why it moved (table or --json)."""
+"""`shopflow stock get SKU|list`: what can be sold, what holds it, why it moved and what each
+channel shows of it (table or --json)."""
 
 from __future__ import annotations
 
