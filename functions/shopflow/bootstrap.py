@@ -160,7 +160,7 @@ class Runtime:
     def channel_sync(self) -> DynamoSyncStore:
         from shopflow.store.channel_sync import DynamoSyncStore
 
-        return DynamoSyncStore()
+        return DynamoSyncStore(self.orders)
 
     @cached_property
     def channel_fanout(self) -> ChannelFanout:

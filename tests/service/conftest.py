@@ -181,7 +181,10 @@ def stream_event(
     """What Lambda's event source mapping hands `function` (dispatch by default): the stream's
     records from its start, filtered as template.yaml says."""
     arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
-    records = StreamReader(boto3.client("dynamodbstreams"), arn).poll()
+    reader = StreamReader(boto3.client("dynamodbstreams"), arn)
+    records = []
+    while batch := reader.poll(limit=1000):
+        records += batch
     props = stack.template.function_properties(function)["Events"][source]["Properties"]
     return lambda_event(records, filter_patterns(props))
 

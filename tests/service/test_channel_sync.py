@@ -50,6 +50,26 @@ def event(stack: Stack, type_: str, data: dict[str, Any]) -> Any:
     return answer.json_body
 
 
+def paid_order(stack: Stack, external_id: str, sku: str, quantity: int) -> None:
+    at = stack.clock.now().isoformat()
+    data = {
+        "source": "erp",
+        "external_id": external_id,
+        "status": "paid",
+        "currency": "EUR",
+        "total": "1.00",
+        "lines": [{"sku": sku, "name": sku, "quantity": quantity, "unit_price": "1.00"}],
+        "customer": {"email": "ann@example.com"},
+        "updated_at": at,
+    }
+    assert event(stack, "order.created", data)["status"] == "accepted"
+
+
+def alerts(stack: Stack) -> list[dict[str, Any]]:
+    """The ChannelAlert events published so far (the owner's emails, once notify sends them)."""
+    return [json.loads(i["payload"]) for i in stack.items() if i.get("event_type") == "ChannelAlert"]
+
+
 def fan_out(stack: Stack) -> list[dict[str, Any]]:
     """The stream so far through channel_fanout; the push orders it queued (as Lambda hands them)."""
     from app import channel_fanout
@@ -90,8 +110,8 @@ def test_an_order_moves_both_channels_and_a_burst_costs_one_push(
     woo.reset_requests()
     before = shopify.requests
 
-    for n in range(5):  # five changes before the push function runs
-        event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -1, "reason": f"breakage {n}"})
+    for n in range(5):  # five sales before the push function runs (sales never trip the breaker)
+        paid_order(stack, f"SO-{n}", "MUG-01", 1)
     assert push(fan_out(stack)) == []
 
     assert shopify.available(SHOPIFY_ITEM) == 5 and woo.stock("799") == 2
@@ -150,6 +170,8 @@ def test_a_refused_token_pauses_the_channel_without_a_retry_storm(
 
     assert woo.request_count == 1
     assert "Unauthorized" in (bootstrap.runtime().channel_sync.paused("woo") or "")
+    [told] = alerts(stack)  # the owner is told once
+    assert (told["channel"], told["kind"]) == ("woo", "paused")
 
 
 def test_a_sku_not_listed_on_a_channel_is_not_pushed_there(
@@ -160,3 +182,43 @@ def test_a_sku_not_listed_on_a_channel_is_not_pushed_there(
     orders = [json.loads(r["body"]) for r in fan_out(stack)]
 
     assert orders == []  # MUG-01 was never counted here, TEE-M is listed nowhere
+
+
+def test_the_breaker_trips_on_a_snapshot_of_zeroes_and_nothing_reaches_the_channel(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    _, woo = shops
+    skus = [f"SKU-{n:02d}" for n in range(25)]
+    for n, sku in enumerate(skus):
+        woo.add_product(1000 + n, stock=0)
+        event(stack, "listing.linked", {"channel": "woo", "sku": sku, "listing_id": str(1000 + n)})
+        event(stack, "inventory.set", {"sku": sku, "on_hand": 6, "sequence": 1})
+    assert push(fan_out(stack)) == []
+    assert [woo.stock(str(1000 + n)) for n in range(25)] == [3] * 25  # 50% of 6
+    woo.reset_requests()
+
+    for sku in skus:  # the ERP sends a snapshot of zeroes
+        event(stack, "inventory.set", {"sku": sku, "on_hand": 0, "sequence": 2})
+    assert push(fan_out(stack)) == []
+
+    assert [woo.stock(str(1000 + n)) for n in range(25)] == [3] * 25
+    assert woo.request_count == 0
+    why = bootstrap.runtime().channel_sync.paused("woo") or ""
+    assert why.startswith("breaker: ")
+    [told] = alerts(stack)
+    assert (told["channel"], told["kind"]) == ("woo", "breaker") and told["details"]
+    assert bootstrap.runtime().channel_sync.paused("main") is None  # the other channel lists none of them
+
+
+def test_a_few_sales_do_not_trip_the_breaker(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, _ = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 40, "sequence": 1})
+    assert push(fan_out(stack)) == []
+
+    event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -5, "reason": "sold"})
+    assert push(fan_out(stack)) == []
+
+    assert shopify.available(SHOPIFY_ITEM) == 35
+    assert bootstrap.runtime().channel_sync.paused("main") is None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shopflow.channels.breaker import Cuts, cut_of
 from shopflow.channels.listings import Listing
 from shopflow.channels.model import Channel, published_quantity
 from shopflow.channels.ports import ChannelAdapter, Push, Pushed
@@ -96,10 +97,26 @@ def plan_pushes(
     return tuple(orders)
 
 
+def planned_cuts(
+    item: StockItem, orders: Sequence[PushOrder], channels: Sequence[Channel], states: Mapping[str, SyncState]
+) -> dict[str, Cuts]:
+    """What `orders` would take away from each channel (the breaker adds it up)."""
+    assert item.atp is not None
+    by_name = {channel.name: channel for channel in channels}
+    cuts: dict[str, Cuts] = {}
+    for order in orders:
+        state = states.get(order.channel)
+        wanted = published_quantity(item.atp, by_name[order.channel].rules)
+        cuts[order.channel] = cuts.get(order.channel, Cuts()) + cut_of(state.shown if state else None, wanted)
+    return cuts
+
+
 @dataclass(frozen=True)
 class PushReport:
     pushed: tuple[Pushed, ...]
     skipped: tuple[str, ...]  # SKUs the channel already showed right, or no longer listed
+    listed_change: int = 0  # SKUs the channel shows above 0, more (or fewer) than before
+    shown_change: int = 0  # units it shows in all, more (or fewer)
 
 
 def push_orders(
@@ -143,7 +160,17 @@ def push_orders(
             _record(channel.name, stale, again, store, now)
             answers = [a for a in answers if a.status != "stale"] + list(again)
         results.extend(answers)
-    return PushReport(tuple(results), tuple(skipped))
+    # What the channel shows in all moved by what was acknowledged (the breaker's base).
+    before = {sku: (state.shown or 0) for sku, state in states.items()}
+    sku_of = {push.listing_id: push.sku for push in pushes}
+    listed = shown = 0
+    for answer in results:
+        if answer.status != "acknowledged":
+            continue
+        old, new = before.get(sku_of[answer.listing_id], 0), answer.quantity_there or 0
+        listed += (new > 0) - (old > 0)
+        shown += new - old
+    return PushReport(tuple(results), tuple(skipped), listed, shown)
 
 
 def _record(

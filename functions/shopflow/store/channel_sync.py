@@ -12,12 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
+from shopflow.channels.alerts import CHANNEL_ALERT_OWED, ChannelAlert, alert_message
+from shopflow.channels.breaker import WINDOW, ChannelTotals, Cuts
 from shopflow.channels.sync import SyncState
+from shopflow.kernel.conflicts import VersionConflict
 from shopflow.store.listings import listing_pk
-from shopflow.store.models import ChannelStateItem, SyncStateItem, iso
+from shopflow.store.models import ChannelStateItem, ChannelStatsItem, SyncStateItem, iso
+from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.stock import parse_time
+from shopflow.store.stock_outbox import stage_outbox_message
+from shopflow.store.unit_of_work import DynamoUnitOfWork
 
 _BATCH_GET_LIMIT = 100
 
@@ -27,6 +33,9 @@ def _sync_sk(channel: str) -> str:
 
 
 class DynamoSyncStore:
+    def __init__(self, orders: DynamoOrderStore | None = None) -> None:
+        self._orders = orders or DynamoOrderStore()  # shares its connection for transactions
+
     def states(self, skus: Iterable[str], channel: str) -> Mapping[str, SyncState]:
         keys = [(listing_pk(sku), _sync_sk(channel)) for sku in dict.fromkeys(skus)]
         found: dict[str, SyncState] = {}
@@ -72,13 +81,70 @@ class DynamoSyncStore:
             return None
         return item.paused_because
 
-    def pause(self, channel: str, reason: str, at: datetime) -> None:
-        ChannelStateItem(
-            f"CHANNEL#{channel}", "STATE", item_type="CHANNEL", paused_because=reason, paused_at=iso(at)
-        ).save()
+    def pause(self, alert: ChannelAlert) -> bool:
+        """Pause `alert.channel` for `alert.reason` and tell the owner, in one transaction (the
+        alert's outbox item); False when it was paused already (no second alert)."""
+        work = DynamoUnitOfWork(self._orders.connection)
+        work.put(
+            ChannelStateItem(
+                f"CHANNEL#{alert.channel}",
+                "STATE",
+                item_type="CHANNEL",
+                paused_because=alert.reason,
+                paused_at=iso(alert.at),
+            ),
+            condition=ChannelStateItem.pk.does_not_exist(),
+        )
+        stage_outbox_message(alert_message(alert), CHANNEL_ALERT_OWED, alert.at, work)
+        try:
+            work.commit()
+        except VersionConflict:  # paused meanwhile (another batch): it told the owner
+            return False
+        return True
 
     def resume(self, channel: str) -> None:
         ChannelStateItem(f"CHANNEL#{channel}", "STATE").delete()
+
+    def add_cuts(self, channel: str, cuts: Cuts, now: datetime) -> tuple[ChannelTotals, Cuts]:
+        """Add `cuts` to the channel's breaker window (a new window when it is older than
+        WINDOW); the channel's totals and the window's cuts after it. One UpdateItem (two when a
+        window starts; concurrent starts may lose a few counts, never add any)."""
+        item = ChannelStatsItem(f"CHANNEL#{channel}", "STATS")
+        try:
+            item.update(
+                actions=[
+                    ChannelStatsItem.zeroed.add(cuts.zeroed),
+                    ChannelStatsItem.cut_units.add(cuts.units),
+                ],
+                condition=ChannelStatsItem.window_start >= iso(now - WINDOW),
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            item.update(
+                actions=[
+                    ChannelStatsItem.item_type.set("CHANNEL_STATS"),
+                    ChannelStatsItem.window_start.set(iso(now)),
+                    ChannelStatsItem.zeroed.set(cuts.zeroed),
+                    ChannelStatsItem.cut_units.set(cuts.units),
+                ]
+            )
+        return _totals(item), Cuts(int(item.zeroed or 0), int(item.cut_units or 0))
+
+    def add_totals(self, channel: str, listed: int, shown: int) -> None:
+        """Move what the channel shows in all by these deltas (after acknowledged pushes)."""
+        if listed or shown:
+            ChannelStatsItem(f"CHANNEL#{channel}", "STATS").update(
+                actions=[
+                    ChannelStatsItem.item_type.set("CHANNEL_STATS"),
+                    ChannelStatsItem.listed.add(listed),
+                    ChannelStatsItem.shown.add(shown),
+                ]
+            )
+
+
+def _totals(item: ChannelStatsItem) -> ChannelTotals:
+    return ChannelTotals(int(item.listed or 0), int(item.shown or 0))
 
 
 def _state(item: SyncStateItem) -> SyncState:
@@ -97,6 +163,20 @@ def _state(item: SyncStateItem) -> SyncState:
 class InMemorySyncStore:
     saved: dict[tuple[str, str], SyncState] = field(default_factory=dict)  # (channel, sku)
     paused_channels: dict[str, str] = field(default_factory=dict)
+    totals: dict[str, ChannelTotals] = field(default_factory=dict)
+    windows: dict[str, tuple[datetime, Cuts]] = field(default_factory=dict)
+    alerts: list[ChannelAlert] = field(default_factory=list)  # what the owner was told
+
+    def add_cuts(self, channel: str, cuts: Cuts, now: datetime) -> tuple[ChannelTotals, Cuts]:
+        started, so_far = self.windows.get(channel, (now, Cuts()))
+        if started < now - WINDOW:
+            started, so_far = now, Cuts()
+        self.windows[channel] = (started, so_far + cuts)
+        return self.totals.get(channel, ChannelTotals()), so_far + cuts
+
+    def add_totals(self, channel: str, listed: int, shown: int) -> None:
+        before = self.totals.get(channel, ChannelTotals())
+        self.totals[channel] = ChannelTotals(before.listed + listed, before.shown + shown)
 
     def states(self, skus: Iterable[str], channel: str) -> Mapping[str, SyncState]:
         return {sku: self.saved[(channel, sku)] for sku in skus if (channel, sku) in self.saved}
@@ -114,8 +194,12 @@ class InMemorySyncStore:
     def paused(self, channel: str) -> str | None:
         return self.paused_channels.get(channel)
 
-    def pause(self, channel: str, reason: str, at: datetime) -> None:
-        self.paused_channels[channel] = reason
+    def pause(self, alert: ChannelAlert) -> bool:
+        if alert.channel in self.paused_channels:
+            return False
+        self.paused_channels[alert.channel] = alert.reason
+        self.alerts.append(alert)
+        return True
 
     def resume(self, channel: str) -> None:
         self.paused_channels.pop(channel, None)

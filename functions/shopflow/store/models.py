@@ -187,6 +187,17 @@ class ChannelStateItem(_Item):
     paused_at = UnicodeAttribute(null=True)
 
 
+class ChannelStatsItem(_Item):
+    """pk `CHANNEL#{name}`, sk `STATS`: what the channel shows in all (SKUs above 0, units), as
+    acknowledged pushes add up, and what planned pushes took away in the breaker's window."""
+
+    listed = NumberAttribute(null=True)
+    shown = NumberAttribute(null=True)
+    window_start = UnicodeAttribute(null=True)
+    zeroed = NumberAttribute(null=True)
+    cut_units = NumberAttribute(null=True)
+
+
 class StockLevelItem(_Item):
     """pk `STOCK#{sku}`, sk `STOCK`: a SKU's numbers (stock/model.py). `atp` is stored so a
     condition can guard it (`atp >= :quantity`); every write moves it with what it changes."""
@@ -200,6 +211,9 @@ class StockLevelItem(_Item):
     sequence = NumberAttribute(null=True)  # the highest `inventory.set` sequence applied
     # +1 on every write: orders the SKU's changes for the channels (a push never goes back)
     version = NumberAttribute(default=0)
+    # What the last write was caused by (event, order, reservation): the channels' breaker
+    # weighs only the stock master's inputs (a run of sales is no bad feed).
+    last_cause = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
 
@@ -290,6 +304,7 @@ MODELS: tuple[type[_Item], ...] = (
     ListingItem,
     SyncStateItem,
     ChannelStateItem,
+    ChannelStatsItem,
     StockLevelItem,
     ReservationItem,
     StockMoveItem,

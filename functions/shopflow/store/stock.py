@@ -107,6 +107,7 @@ class DynamoStockRepository:
                     StockLevelItem.reserved.add(line.quantity),
                     StockLevelItem.updated_at.set(now),
                     StockLevelItem.version.add(1),
+                    StockLevelItem.last_cause.set("reservation"),
                 ],
                 condition=StockLevelItem.atp >= line.quantity,
                 if_condition_fails=InsufficientStock,
@@ -141,6 +142,7 @@ class DynamoStockRepository:
                     StockLevelItem.reserved.add(-line.quantity),
                     StockLevelItem.updated_at.set(at),
                     StockLevelItem.version.add(1),
+                    StockLevelItem.last_cause.set("reservation"),
                 ],
             )
         if cancel_timer is not None:
@@ -191,8 +193,10 @@ class DynamoStockRepository:
         at = iso(movement.at)
         if not guard.exists:  # its first count: the whole item, on condition there is none
             first = replace(movement.applied_to(StockItem(movement.sku, 0, atp=0)), sequence=sequence)
+            level = _level_item(first, at)
+            level.last_cause = movement.cause.kind
             transaction.put(
-                _level_item(first, at),
+                level,
                 condition=StockLevelItem.pk.does_not_exist(),
                 if_condition_fails=guard.fails,
             )
@@ -202,7 +206,11 @@ class DynamoStockRepository:
             for name in _DELTAS
             if getattr(movement, name)
         ]
-        actions += [StockLevelItem.updated_at.set(at), StockLevelItem.version.add(1)]
+        actions += [
+            StockLevelItem.updated_at.set(at),
+            StockLevelItem.version.add(1),
+            StockLevelItem.last_cause.set(movement.cause.kind),
+        ]
         if sequence is not None:
             actions.append(StockLevelItem.sequence.set(sequence))
         condition = StockLevelItem.atp.exists()

@@ -1,7 +1,14 @@
-"""channel_fanout: a SKU's stock changed (the table's stream, STOCK items only) -> a push order
-per channel that should hear of it, on the FIFO push queue (message group `{channel}#{sku}`,
-deduplicated per stock version). Reads the settings, the SKU's listings and its sync states;
-writes nothing to the table. A record that fails is reported alone and retried by Lambda."""
+"""channel_fanout: SKUs' stock changed (the table's stream, STOCK items only) -> a push order per
+channel that should hear of each, on the FIFO push queue (message group `{channel}#{sku}`,
+deduplicated per stock version).
+
+A batch is weighed as a whole before anything is queued: the breaker (channels/breaker.py)
+adds up what the batch's orders would take away from each channel and, if that trips it,
+pauses the channel and queues none of its orders. Reads the settings, each SKU's listings and
+sync states; writes only the breaker's window and a pause. A record whose reads fail is
+reported (Lambda retries from it); a failure to queue fails the batch (re-sent orders are
+deduplicated by their id).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +16,19 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shopflow.channels.alerts import AlertLine, ChannelAlert
+from shopflow.channels.breaker import Cuts, trips
 from shopflow.channels.capability import channels
 from shopflow.channels.listings import Listing, listing_for
 from shopflow.channels.model import Channel
-from shopflow.channels.sync import PushOrder, plan_pushes
+from shopflow.channels.sync import PushOrder, plan_pushes, planned_cuts
 from shopflow.observability import logger
 from shopflow.stock.model import StockItem
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
     from shopflow.bootstrap import Runtime
+
+_SQS_BATCH = 10  # SendMessageBatch takes ten
 
 
 def stock_of_image(image: dict[str, Any]) -> StockItem:
@@ -56,39 +65,87 @@ class ChannelFanout:
         self._queue_url = queue_url
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-        usable = [c for c in channels(self._runtime.settings.load()) if isinstance(c, Channel) and c.enabled]
-        if not usable:  # no channel to keep in step: nothing to read
+        sync = self._runtime.channel_sync
+        usable = [
+            c
+            for c in channels(self._runtime.settings.load())
+            if isinstance(c, Channel) and c.enabled and sync.paused(c.name) is None
+        ]
+        if not usable:  # no channel to keep in step: nothing more to read
             return {"batchItemFailures": []}
+        from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 
-        def fan_out(record: DynamoDBRecord) -> None:
+        items: list[tuple[str | None, StockItem, bool]] = []
+        failed: list[str | None] = []
+        for record in DynamoDBStreamEvent(event).records:  # images deserialized, as dispatch reads them
             image = record.dynamodb.new_image if record.dynamodb else None
-            if not image:
-                return
-            self.fan_out(stock_of_image(dict(image)), usable)
+            if image:
+                sequence = record.dynamodb.sequence_number if record.dynamodb else None
+                # Only the stock master's inputs count for the breaker: a run of sales is no bad feed.
+                weighed = image.get("last_cause") == "event"
+                items.append((sequence, stock_of_image(dict(image)), weighed))
+        orders: list[PushOrder] = []
+        cuts: dict[str, Cuts] = {}
+        lines: dict[str, list[AlertLine]] = {}  # what each channel would lose, for the owner
+        for sequence, item, weighed in items:
+            try:
+                planned, taken = self.plan(item, usable)
+            except Exception:
+                logger.exception("stock change not fanned out", extra={"sku": item.sku})
+                failed.append(sequence)  # Lambda retries from the first failed record
+                break
+            orders += planned
+            for name, (cut, line) in taken.items() if weighed else ():
+                cuts[name] = cuts.get(name, Cuts()) + cut
+                lines.setdefault(name, []).append(line)
+        tripped = self.weigh(cuts, lines)
+        self.queue([order for order in orders if order.channel not in tripped])
+        return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
 
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-        return process_partial_response(  # type: ignore[return-value]
-            event=event, record_handler=fan_out, processor=processor, context=context
-        )
-
-    def fan_out(self, item: StockItem, usable: list[Channel]) -> tuple[PushOrder, ...]:
+    def plan(
+        self, item: StockItem, usable: list[Channel]
+    ) -> tuple[list[PushOrder], dict[str, tuple[Cuts, AlertLine]]]:
+        """`item`'s push orders, and what each would take away from its channel."""
         runtime = self._runtime
         linked = runtime.listings.linked(item.sku)
 
         def listing_of(channel: Channel, sku: str) -> Listing | None:
             return listing_for(channel, sku, linked, runtime.catalog.variant_of_sku)
 
-        orders = plan_pushes(item, usable, listing_of, runtime.channel_sync.states_of_sku(item.sku))
-        if orders:
+        states = runtime.channel_sync.states_of_sku(item.sku)
+        orders = plan_pushes(item, usable, listing_of, states)
+        taken = {}
+        for name, cut in planned_cuts(item, orders, usable, states).items():
+            state = states.get(name)
+            shown = state.shown if state else None
+            wanted = (shown or 0) - cut.units if cut.units else None
+            taken[name] = (cut, AlertLine(item.sku, state.listing_id if state else None, shown, wanted))
+        return list(orders), taken
+
+    def weigh(self, cuts: dict[str, Cuts], lines: dict[str, list[AlertLine]]) -> set[str]:
+        """Add each channel's cuts to its breaker window; the channels it trips on, paused
+        (the owner told, with what they would have lost)."""
+        runtime = self._runtime
+        now = runtime.clock.now()
+        tripped = set()
+        for name, cut in cuts.items():
+            if cut == Cuts():
+                continue
+            totals, in_window = runtime.channel_sync.add_cuts(name, cut, now)
+            if (why := trips(totals, in_window)) is not None:
+                taken = tuple(line for line in lines.get(name, ()) if line.wanted is not None)
+                runtime.channel_sync.pause(ChannelAlert(name, "breaker", f"breaker: {why}", taken, now))
+                logger.error("channel paused by the breaker", extra={"channel": name, "reason": why})
+                tripped.add(name)
+        return tripped
+
+    def queue(self, orders: list[PushOrder]) -> None:
+        for start in range(0, len(orders), _SQS_BATCH):
+            batch = orders[start : start + _SQS_BATCH]
             answer = self._sqs().send_message_batch(
-                QueueUrl=self._queue_url, Entries=[order_message(order, n) for n, order in enumerate(orders)]
+                QueueUrl=self._queue_url, Entries=[order_message(order, n) for n, order in enumerate(batch)]
             )
             if answer.get("Failed"):
                 raise RuntimeError(f"push orders not queued: {answer['Failed']}")
-            logger.info(
-                "push orders queued",
-                extra={"sku": item.sku, "version": item.version, "channels": [o.channel for o in orders]},
-            )
-        return orders
+        if orders:
+            logger.info("push orders queued", extra={"orders": len(orders)})

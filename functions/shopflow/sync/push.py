@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shopflow.channels.alerts import ChannelAlert
 from shopflow.channels.capability import channels
 from shopflow.channels.listings import Listing, listing_for
 from shopflow.channels.model import Channel
@@ -88,9 +89,10 @@ class ChannelPusher:
             return False
         except (Unauthorized, ChannelError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            runtime.channel_sync.pause(channel.name, reason, now)
+            runtime.channel_sync.pause(ChannelAlert(channel.name, "paused", reason, (), now))
             logger.error("channel paused", extra={"channel": channel.name, "reason": reason})
             return True
+        runtime.channel_sync.add_totals(channel.name, report.listed_change, report.shown_change)
         logger.info(
             "channel pushed",
             extra={
