@@ -281,3 +281,59 @@ def test_pollers_of_a_fifo_queue_never_hold_one_message_group_at_once(sqs: Any) 
         sys.setswitchinterval(switching)
 
     assert [trial for trial in handed_out if trial != ["0"]] == []
+
+
+class RecordingSqs:
+    """An SQS client that notes how long each ReceiveMessage may wait."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.waits: list[int] = []
+
+    def receive_message(self, **request: Any) -> Any:
+        self.waits.append(request["WaitTimeSeconds"])
+        return self.client.receive_message(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_fifo_group_held_back_by_a_kept_message_is_short_polled(sqs: Any) -> None:
+    """A down channel keeps its (channel, SKU)'s head message in flight for the visibility timeout;
+    the group's next messages are visible but cannot be handed out, and moto's long poll spins a
+    core for its whole wait while so. The poller short-polls such a queue instead."""
+    queue = sqs.create_queue(
+        QueueName="sources-held.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "300"}
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for n in range(2):
+        sqs.send_message(
+            QueueUrl=queue, MessageBody=str(n), MessageGroupId="woo#MUG-01", MessageDeduplicationId=str(n)
+        )
+    recording = RecordingSqs(sqs)
+
+    def channel_down(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    source = QueueSource(
+        function_name="ChannelPushFunction",
+        handler=channel_down,
+        sqs=recording,
+        queue_url=queue,
+        queue_arn=arn,
+        batch_size=1,
+        report_item_failures=True,
+        visibility_timeout=300,
+        max_receive_count=None,
+        clock=ScaledClock(speed=1),
+        report=lambda line: None,
+    )
+    source.start()
+    try:
+        wait_until(lambda: len(recording.waits) >= 6)
+    finally:
+        stop_all([source])
+
+    # the head (kept), one long poll that finds the group held, then short polls only
+    assert recording.waits[:6] == [1, 1, 0, 0, 0, 0]
+    assert source.blocked
