@@ -153,3 +153,8 @@ def channel_fanout(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="channel_push")
 def channel_push(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.runtime().channel_pusher.handle(event, context)
+
+
+@app.lambda_function(name="channel_reconcile")
+def channel_reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().channel_reconciler.handle(event, context)

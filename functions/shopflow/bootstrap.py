@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shopflow.store.stock import DynamoStockRepository
     from shopflow.sync.fanout import ChannelFanout
     from shopflow.sync.push import ChannelPusher
+    from shopflow.sync.reconcile import ChannelReconciler
     from shopflow.timers.consumer import TimerConsumer
     from shopflow.timers.sweep import Sweeper
 
@@ -174,6 +175,13 @@ class Runtime:
         from shopflow.sync.push import ChannelPusher
 
         return ChannelPusher(self, adapter_for)
+
+    @cached_property
+    def channel_reconciler(self) -> ChannelReconciler:
+        from shopflow.channels.adapters import adapter_for
+        from shopflow.sync.reconcile import ChannelReconciler
+
+        return ChannelReconciler(self, adapter_for)
 
     @cached_property
     def listings(self) -> DynamoListings:

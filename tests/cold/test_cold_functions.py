@@ -262,6 +262,21 @@ def push_sets_the_channels_quantity(stack: ColdStack, function: str) -> None:
     assert (state["shown"]["N"], state["version"]["N"]) == ("5", "1")
 
 
+def reconcile_fixes_a_small_drift(stack: ColdStack, function: str) -> None:
+    from app import channel_fanout, channel_push
+
+    with FakeWooCommerce() as woo:
+        count_and_list_a_sku_on_woocommerce(stack, woo)
+        assert channel_fanout(stream_event(stack, "ChannelFanoutFunction"), None) == {"batchItemFailures": []}
+        assert channel_push(sqs_event(stack, "ChannelPushQueue"), None) == {"batchItemFailures": []}
+        woo.sell("799", 1)  # a sale shopflow has not heard of: 4, not 5
+
+        answer = stack.invoke_cold(function, scheduled_event()).answer
+
+        assert answer == {"woo": {"checked": 1, "drifts": 1}}
+        assert woo.stock("799") == 5
+
+
 SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.app": api_records_a_signed_order,
     "app.dispatch": dispatch_publishes_the_outbox_to_notify,
@@ -270,6 +285,7 @@ SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.timers": timers_act_and_remove_the_timer,
     "app.channel_fanout": fanout_queues_a_push_per_channel,
     "app.channel_push": push_sets_the_channels_quantity,
+    "app.channel_reconcile": reconcile_fixes_a_small_drift,
 }
 
 

@@ -413,6 +413,11 @@ def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
     channels_follow(stack)
     [ipod] = bootstrap.runtime().stock.items(["IPOD2008PINK"]).values()
     assert woo.stock("799") == max(ipod.atp or 0, 0)  # the channel shows what can be sold
+    from app import channel_reconcile
+
+    woo.sell("799", 1)  # someone sold one on the channel by hand...
+    woo.add_product(799, stock=9)  # ...and then set it far off: reported to the owner
+    assert channel_reconcile({"source": "aws.events"}, None) == {"woo": {"checked": 1, "drifts": 1}}
     count(stack, "IPOD2008PINK", 10, 2)  # a delivery came in
     channels_follow(stack)
     count(stack, "IPOD2008PINK", 0, 3)  # a bad snapshot: the breaker pauses the channel

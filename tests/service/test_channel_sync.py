@@ -222,3 +222,28 @@ def test_a_few_sales_do_not_trip_the_breaker(
 
     assert shopify.available(SHOPIFY_ITEM) == 35
     assert bootstrap.runtime().channel_sync.paused("main") is None
+
+
+def test_reconciliation_fixes_a_small_drift_and_reports_a_large_one(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    from app import channel_reconcile
+
+    shopify, woo = shops
+    woo.add_product(800, stock=0)
+    event(stack, "listing.linked", {"channel": "woo", "sku": "TEE-M", "listing_id": "800"})
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 10, "sequence": 1})
+    event(stack, "inventory.set", {"sku": "TEE-M", "on_hand": 8, "sequence": 1})
+    assert push(fan_out(stack)) == []
+    shopify.sell(SHOPIFY_ITEM, 1)  # a sale on Shopify that shopflow has not heard of yet: 9
+    woo.sell("800", 1)  # 4 -> 3: small
+    woo.sell("799", 5)  # 5 -> 0 (more than 2 off): someone changed it by hand, or a feed is broken
+
+    done = channel_reconcile({"source": "aws.events"}, None)
+
+    assert done == {"main": {"checked": 1, "drifts": 1}, "woo": {"checked": 2, "drifts": 2}}
+    assert shopify.available(SHOPIFY_ITEM) == 10 and woo.stock("800") == 4  # fixed
+    assert woo.stock("799") == 0  # left for the owner
+    [told] = alerts(stack)
+    assert (told["channel"], told["kind"]) == ("woo", "drift")
+    assert [(d["sku"], d["shown"], d["wanted"]) for d in told["details"]] == [("MUG-01", 0, 5)]

@@ -54,6 +54,15 @@ class DynamoSyncStore:
             )
         }
 
+    def states_of_channel(self, channel: str) -> list[SyncState]:
+        """Every SKU's state on `channel`: a Scan (reconciliation, once a day; the owner's view)."""
+        return [
+            _state(item)
+            for item in SyncStateItem.scan(
+                (SyncStateItem.item_type == "SYNC") & (SyncStateItem.sk == _sync_sk(channel))
+            )
+        ]
+
     def record(self, state: SyncState) -> bool:
         item = SyncStateItem(
             listing_pk(state.sku),
@@ -101,6 +110,12 @@ class DynamoSyncStore:
         except VersionConflict:  # paused meanwhile (another batch): it told the owner
             return False
         return True
+
+    def tell(self, alert: ChannelAlert) -> None:
+        """Tell the owner `alert` (its outbox item; the same alert twice is one message)."""
+        work = DynamoUnitOfWork(self._orders.connection)
+        stage_outbox_message(alert_message(alert), CHANNEL_ALERT_OWED, alert.at, work)
+        work.commit()
 
     def resume(self, channel: str) -> None:
         ChannelStateItem(f"CHANNEL#{channel}", "STATE").delete()
@@ -184,6 +199,9 @@ class InMemorySyncStore:
     def states_of_sku(self, sku: str) -> Mapping[str, SyncState]:
         return {channel: state for (channel, s), state in self.saved.items() if s == sku}
 
+    def states_of_channel(self, channel: str) -> list[SyncState]:
+        return [state for (c, _), state in self.saved.items() if c == channel]
+
     def record(self, state: SyncState) -> bool:
         stored = self.saved.get((state.channel, state.sku))
         if stored is not None and stored.version > state.version:
@@ -193,6 +211,9 @@ class InMemorySyncStore:
 
     def paused(self, channel: str) -> str | None:
         return self.paused_channels.get(channel)
+
+    def tell(self, alert: ChannelAlert) -> None:
+        self.alerts.append(alert)
 
     def pause(self, alert: ChannelAlert) -> bool:
         if alert.channel in self.paused_channels:
