@@ -153,6 +153,7 @@ def test_status_lists_each_sku_on_the_channel_and_what_is_not_listed_there(
     stack: Stack, synced: Shops, run: Run
 ) -> None:
     event(stack, "inventory.adjusted", {"sku": "MUG-01", "delta": -2, "reason": "breakage"})  # not pushed
+    event(stack, "listing.linked", {"channel": "woo", "sku": "HAT", "listing_id": "801"})  # never counted
 
     assert run("channels", "status", "woo") == 0
 
@@ -161,6 +162,7 @@ def test_status_lists_each_sku_on_the_channel_and_what_is_not_listed_there(
     assert skus["MUG-01"] == ["MUG-01", "799", "linked", "3", "4", "1", "2026-11-02T09:00:00", "behind"]
     assert skus["CAP"][:8] == ["CAP", "800", "linked", "2", "-", "1", "2026-11-02T09:00:00", "rejected"]
     assert "Sorry, you are not allowed to edit this resource." in " ".join(skus["CAP"])
+    assert skus["HAT"] == ["HAT", "801", "linked", "-", "-", "-", "-", "no", "stock", "kept"]
     assert "not listed on woo, so not pushed there (1):\n  TEE-M" in run.out
 
     assert run("channels", "status", "woo", "--json") == 0
@@ -219,7 +221,8 @@ def test_resume_tries_again_what_the_channel_refused_and_not_what_it_shows(
 
     assert run("channels", "resume", "woo", *local) == 0
 
-    assert "queued 1 push order(s)" in run.out and "(1 of its 2 listed SKUs already show right)" in run.out
+    assert "queued 1 push order(s)" in run.out
+    assert "(1 of its 2 listed SKUs with stock already show right)" in run.out
     orders = [json.loads(r["body"]) for r in drain(stack, "ChannelPushQueue")]
     assert orders == [{"channel": "woo", "sku": "CAP", "version": 1}]  # MUG-01 shows 4 already
 

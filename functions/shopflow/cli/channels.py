@@ -121,6 +121,13 @@ def _listing(channel: Channel, sku: str, view: ShopView) -> Listing | None:
     return listing_for(channel, sku, view.linked.get(sku, {}), view.variant_of_sku)
 
 
+def listed_skus(channel: Channel, view: ShopView) -> set[str]:
+    """The SKUs listed on `channel`: of those shopflow keeps stock of, links or knows from a
+    platform's catalog."""
+    known = set(view.stock) | set(view.linked) | {sku for _, sku in view.variants}
+    return {sku for sku in known if _listing(channel, sku, view) is not None}
+
+
 def _wanted(channel: Channel, item: StockItem | None) -> int | None:
     from shopflow.channels.model import published_quantity
 
@@ -130,7 +137,8 @@ def _wanted(channel: Channel, item: StockItem | None) -> int | None:
 def sku_row(channel: Channel, sku: str, view: ShopView) -> dict[str, Any]:
     """One SKU on one channel: its listing, what the channel shows and should show, and how
     far the channel is: `shown` (acknowledged what it should show), `behind` (a push is due
-    or queued), `rejected` (the channel refused it), `not pushed yet`."""
+    or queued), `rejected` (the channel refused it), `not pushed yet`, `no stock kept` (listed,
+    but shopflow keeps no stock of it, so nothing is pushed)."""
     listing = _listing(channel, sku, view)
     item = view.stock.get(sku)
     state = view.states.get(channel.name, {}).get(sku)
@@ -150,6 +158,8 @@ def sku_row(channel: Channel, sku: str, view: ShopView) -> dict[str, Any]:
 
 
 def _progress(state: SyncState | None, wanted: int | None, item: StockItem | None) -> str:
+    if item is None and state is None:
+        return "no stock kept"  # listed, but shopflow has never counted it: nothing to push
     if state is None:
         return "not pushed yet"
     if state.error is not None:
@@ -190,7 +200,7 @@ def channel_summary(entry: Channel | Misconfigured, view: ShopView, pause: Pause
     if isinstance(entry, Misconfigured):
         summary |= {"listed": None, "behind": None}
         return summary
-    rows = [sku_row(entry, sku, view) for sku in view.stock if _listing(entry, sku, view) is not None]
+    rows = [sku_row(entry, sku, view) for sku in listed_skus(entry, view)]
     summary |= {
         "listed": len(rows),
         "behind": sum(1 for row in rows if row["state"] in ("behind", "not pushed yet")),
@@ -325,7 +335,7 @@ def status_report(entry: Channel | Misconfigured, view: ShopView, pause: Pause |
             for sku, state in sorted(states.items())
         ]
         return {**summary, "skus": skus, "not_listed": None}
-    listed = {sku for sku in view.stock if _listing(entry, sku, view) is not None}
+    listed = listed_skus(entry, view)
     skus = [sku_row(entry, sku, view) for sku in sorted(listed | set(states))]
     not_listed = sorted(set(view.stock) - listed - set(states))
     return {**summary, "skus": skus, "not_listed": not_listed}
@@ -447,10 +457,10 @@ def _resume(args: argparse.Namespace) -> int:
     if not entry.enabled:
         print(f"{entry.name} is disabled (channels.{entry.name}.enabled): nothing queued")
         return 0
-    listed = sum(1 for sku in view.stock if _listing(entry, sku, view) is not None)
+    listed = sum(1 for sku in view.stock if _listing(entry, sku, view) is not None)  # with stock
     print(
         f"queued {len(orders)} push order(s) on {PUSH_QUEUE}: the SKUs {entry.name} does not show right "
-        f"or refused ({listed - len(orders)} of its {listed} listed SKUs already show right)"
+        f"or refused ({listed - len(orders)} of its {listed} listed SKUs with stock already show right)"
     )
     return 0
 
