@@ -1,0 +1,130 @@
+"""`shopflow local`'s fake Shopify and WooCommerce shops: the channels a fresh data dir sells on,
+and what the shops list and show across a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shopflow.config.settings import ssm_path
+from shopflow.local.fake_channels import FakeChannels, FakeChannelsError
+from shopflow.local.fakes.woocommerce import DEFAULT_KEY, DEFAULT_SECRET
+from shopflow.local.runtime import LocalOptions, LocalRuntime
+from shopflow.target import LOCAL_REGION
+
+ROOT = ssm_path("local")
+
+
+@pytest.fixture
+def shops(tmp_path: Path) -> Iterator[FakeChannels]:
+    running = FakeChannels(tmp_path, report=lambda line: None).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("ssm", region_name=LOCAL_REGION)
+
+
+def stored(ssm: Any) -> dict[str, str]:
+    pages = ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=ROOT, Recursive=True, WithDecryption=True
+    )
+    return {p["Name"].removeprefix(ROOT + "/"): p["Value"] for page in pages for p in page["Parameters"]}
+
+
+def point(runtime_dir: Path, shops: FakeChannels, ssm: Any) -> list[str]:
+    said: list[str] = []
+    runtime = LocalRuntime(LocalOptions(data_dir=runtime_dir), report=said.append)
+    runtime.fake_channels = shops
+    runtime._point_channels_at_fakes(ssm, ROOT, {f"{ROOT}/{name}": v for name, v in stored(ssm).items()})
+    return said
+
+
+def test_a_listed_sku_shows_on_both_shops_and_both_come_back_after_a_restart(tmp_path: Path) -> None:
+    shops = FakeChannels(tmp_path, report=lambda line: None).start()
+    listings = shops.add("MUG-01", quantity=5)
+    assert listings == {"shop": "44000001", "woo": "101"}
+    assert shops.add("MUG-01") == listings  # listed once
+    assert shops.shopify is not None and shops.woocommerce is not None
+    shops.shopify.sell(44000001, 2)  # sales on each shop
+    shops.woocommerce.sell("101", 1)
+    urls = shops.urls
+    shops.stop()
+
+    again = FakeChannels(tmp_path, report=lambda line: None).start()
+    try:
+        assert again.urls == urls  # where the channel settings point
+        assert [(r.channel, r.sku, r.listing_id, r.quantity) for r in again.shown()] == [
+            ("shop", "MUG-01", "44000001", 3),
+            ("woo", "MUG-01", "101", 4),
+        ]
+        assert again.add("CUP-02") == {"shop": "44000002", "woo": "102"}
+    finally:
+        again.stop()
+
+
+def test_a_shop_taken_down_refuses_connections_until_it_is_back(shops: FakeChannels) -> None:
+    import urllib.error
+    import urllib.request
+
+    shops.set_down("woo", True)
+    assert shops.down() == {"woo"}
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(shops.urls["woo"] + "/wp-json/wc/v3/products", timeout=5)  # noqa: S310
+    shops.set_down("woo", False)
+    with pytest.raises(urllib.error.HTTPError) as refused:  # listening again: no key, 401
+        urllib.request.urlopen(shops.urls["woo"] + "/wp-json/wc/v3/products", timeout=5)  # noqa: S310
+    assert refused.value.code == 401
+    with pytest.raises(FakeChannelsError, match="no fake channel 'amazon'"):
+        shops.set_down("amazon", True)
+    with pytest.raises(FakeChannelsError, match="1 to 100"):
+        shops.add("  ")
+
+
+def test_a_fresh_data_dir_sells_on_the_fake_shops(tmp_path: Path, shops: FakeChannels, ssm: Any) -> None:
+    said = point(tmp_path, shops, ssm)
+
+    assert stored(ssm) == {
+        "channels/shop/kind": "shopify",
+        "channels/shop/url": shops.urls["shop"],
+        "channels/shop/token": "shpat_fake_local_token",
+        "channels/shop/location_id": "75000001",
+        "channels/woo/kind": "woocommerce",
+        "channels/woo/url": shops.urls["woo"],
+        "channels/woo/token": f"{DEFAULT_KEY}:{DEFAULT_SECRET}",
+    }
+    token = ssm.get_parameter(Name=f"{ROOT}/channels/woo/token")["Parameter"]
+    assert token["Type"] == "SecureString"
+    assert any("sales channels of this instance: shop" in line for line in said)
+
+
+def test_the_owners_channels_are_left_alone(tmp_path: Path, shops: FakeChannels, ssm: Any) -> None:
+    ssm.put_parameter(Name=f"{ROOT}/channels/main-shop/kind", Value="shopify", Type="String")
+
+    assert point(tmp_path, shops, ssm) == []
+    assert stored(ssm) == {"channels/main-shop/kind": "shopify"}
+
+
+def test_a_shop_that_could_not_get_its_port_back_is_followed(
+    tmp_path: Path, shops: FakeChannels, ssm: Any
+) -> None:
+    point(tmp_path, shops, ssm)
+    shops.previous_urls = {"shop": "http://127.0.0.1:1", "woo": shops.urls["woo"]}
+    ssm.put_parameter(
+        Name=f"{ROOT}/channels/shop/url", Value="http://127.0.0.1:1", Type="String", Overwrite=True
+    )
+
+    said = point(tmp_path, shops, ssm)
+
+    assert stored(ssm)["channels/shop/url"] == shops.urls["shop"]
+    assert said == [
+        f"fake channel shop moved from http://127.0.0.1:1 to {shops.urls['shop']}; channels.shop.url follows"
+    ]
