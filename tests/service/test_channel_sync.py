@@ -247,3 +247,21 @@ def test_reconciliation_fixes_a_small_drift_and_reports_a_large_one(
     [told] = alerts(stack)
     assert (told["channel"], told["kind"]) == ("woo", "drift")
     assert [(d["sku"], d["shown"], d["wanted"]) for d in told["details"]] == [("MUG-01", 0, 5)]
+
+
+def test_pushes_failing_their_last_try_go_to_the_dead_letter_queue_and_the_owner_is_told(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    _, woo = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 8, "sequence": 1})
+    orders = [r for r in fan_out(stack) if json.loads(r["body"])["channel"] == "woo"]
+    woo.go_down()
+
+    assert push(orders) == [r["messageId"] for r in orders]  # an early try: kept, nobody told
+    assert alerts(stack) == []
+    last = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "5"}} for r in orders]
+    assert push(last) == [r["messageId"] for r in orders]
+
+    [told] = alerts(stack)
+    assert (told["channel"], told["kind"]) == ("woo", "gave_up")
+    assert [d["sku"] for d in told["details"]] == ["MUG-01"]

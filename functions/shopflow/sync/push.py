@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from shopflow.channels.alerts import ChannelAlert
+from shopflow.channels.alerts import AlertLine, ChannelAlert
 from shopflow.channels.capability import channels
 from shopflow.channels.listings import Listing, listing_for
 from shopflow.channels.model import Channel
@@ -36,6 +36,8 @@ from shopflow.observability import logger
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
 
+MAX_RECEIVES = 5  # the push queue's maxReceiveCount (template.yaml)
+
 
 class ChannelPusher:
     def __init__(self, runtime: Runtime, adapter_for: Callable[[ChannelConfig], ChannelAdapter]) -> None:
@@ -44,10 +46,13 @@ class ChannelPusher:
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         by_channel: dict[str, list[tuple[str, PushOrder]]] = {}
+        last_tries: set[str] = set()  # messages the dead-letter queue gets if they fail now
         for record in event.get("Records", []):
             body = json.loads(record["body"])
             order = PushOrder(str(body["channel"]), str(body["sku"]), int(body["version"]))
             by_channel.setdefault(order.channel, []).append((record["messageId"], order))
+            if int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)) >= MAX_RECEIVES:
+                last_tries.add(record["messageId"])
         known = {c.name: c for c in channels(self._runtime.settings.load())}
         failed: list[str] = []
         for name, queued in by_channel.items():
@@ -60,6 +65,18 @@ class ChannelPusher:
                 continue
             if not self._push(channel, [order for _, order in queued]):
                 failed.extend(message_id for message_id, _ in queued)
+                given_up = [order for message_id, order in queued if message_id in last_tries]
+                if given_up:  # nothing is retried forever: the owner hears before the DLQ gets them
+                    self._runtime.channel_sync.tell(
+                        ChannelAlert(
+                            name,
+                            "gave_up",
+                            f"{len(given_up)} push(es) failed {MAX_RECEIVES} times: "
+                            "they went to the dead-letter queue",
+                            tuple(AlertLine(order.sku, None, None, None) for order in given_up),
+                            self._runtime.clock.now(),
+                        )
+                    )
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
     def _push(self, channel: Channel, orders: list[PushOrder]) -> bool:
