@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from pynamodb.connection import Connection
 
 from shopflow import bootstrap
 from shopflow.local.fakes.shopify import FakeShopify
@@ -354,3 +356,22 @@ def test_stock_get_says_where_the_sku_is_listed_and_what_each_channel_shows(
         "at": "2026-11-02T09:00:00+00:00",
         "error": "woocommerce_rest_cannot_edit: Sorry, you are not allowed to edit this resource.",
     }
+
+
+def test_a_channel_s_skus_are_found_across_scan_pages(
+    stack: Stack, synced: Shops, run: Run, monkeypatch: pytest.MonkeyPatch, dynamodb_calls: Counter[str]
+) -> None:
+    assert run("channels", "status", "woo", "--json") == 0
+    whole = json.loads(run.out)
+    real = Connection.scan
+
+    def small_pages(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        return real(self, *args, **{**kwargs, "limit": 3})  # 3 items read per page
+
+    monkeypatch.setattr(Connection, "scan", small_pages)
+    dynamodb_calls.clear()
+    assert run("channels", "status", "woo", "--json") == 0
+
+    assert json.loads(run.out) == whole
+    assert dynamodb_calls["Scan"] >= 5  # the whole table, 3 items a page
+    assert dynamodb_calls["GetItem"] == 1  # the channel's pause; the rest came with the Scan
