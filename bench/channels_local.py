@@ -65,7 +65,9 @@ def run(instance: Instance, changes: int, pause: float) -> None:
         storefront.event("listing.linked", {"channel": channel, "sku": SKU, "listing_id": listing_id})
     latencies: dict[str, list[float]] = {"shop": [], "woo": []}
     for sequence in range(1, changes + 1):
-        quantity = 100 + (sequence % 2) * 10 + sequence  # a new quantity every time
+        # a new quantity every time, rising: cuts by the ERP of more than 30% in 10 minutes would
+        # trip the channels' breaker
+        quantity = 100 + sequence
         status, answer = storefront.count(SKU, quantity, sequence=sequence)
         changed = time.monotonic()
         assert status == 200 and answer["atp"] == quantity, answer
