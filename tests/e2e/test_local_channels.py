@@ -135,7 +135,11 @@ def test_a_channel_that_was_down_catches_up_with_the_latest_quantity(instance: I
         assert storefront.count(sku, on_hand, sequence=sequence)[0] == 200
         # Shopify keeps up; WooCommerce refuses connections and its pushes stay on the queue.
         wait_until_shown(instance, sku, {"shop": on_hand})
-    assert control(instance, "/channels/down", {"channel": "woo", "down": False})["down"] == []
+    before = control(instance, "/channels/down", {"channel": "woo", "down": False})
+    assert before["down"] == []
 
     assert wait_until_shown(instance, sku, {"shop": 104, "woo": 104}) == {"shop": 104, "woo": 104}
+    # the kept pushes come back in order; the first pushes the latest count, the rest find it done
+    time.sleep(2)
+    assert control(instance, "/channels")["pushes"]["woo"] - before["pushes"]["woo"] == 1
     assert control(instance, "/status")["dead_letters"].get("ChannelPushDeadLetterQueue", 0) == 0

@@ -68,6 +68,7 @@ class FakeChannels:
         self.shopify: FakeShopify | None = None
         self.woocommerce: FakeWooCommerce | None = None
         self._down: set[str] = set()  # channels taken off the network (`set_down`)
+        self._pushes = {SHOPIFY_CHANNEL: 0, WOOCOMMERCE_CHANNEL: 0}  # no longer in the fakes' logs
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -167,6 +168,24 @@ class FakeChannels:
                 self._down.discard(channel)
         self._report(f"fake channel {channel} is {'down (connections refused)' if down else 'back'}")
 
+    def pushes(self) -> dict[str, int]:
+        """How many writes each shop took since it started: Shopify mutations, WooCommerce
+        batch updates (reads, such as a reconciliation's, are not counted)."""
+        assert self.shopify is not None and self.woocommerce is not None
+        with self._lock:
+            calls = self.shopify.calls
+            if len(calls) > KEPT_CALLS:
+                dropped = calls[: len(calls) - KEPT_CALLS]
+                self._pushes[SHOPIFY_CHANNEL] += sum(1 for call in dropped if call.operation == "mutation")
+                del calls[: len(dropped)]
+            woo = self.woocommerce.requests
+            self.woocommerce.reset_requests()
+            self._pushes[WOOCOMMERCE_CHANNEL] += sum(
+                1 for seen in woo if seen.method == "POST" and seen.path.endswith("/batch")
+            )
+            kept = sum(1 for call in calls if call.operation == "mutation")
+            return {**self._pushes, SHOPIFY_CHANNEL: self._pushes[SHOPIFY_CHANNEL] + kept}
+
     def down(self) -> set[str]:
         return set(self._down)
 
@@ -177,10 +196,7 @@ class FakeChannels:
         if self.shopify is None or self.woocommerce is None:
             return
         with self._lock:
-            calls = self.shopify.calls
-            if len(calls) > KEPT_CALLS:
-                del calls[: len(calls) - KEPT_CALLS]
-            self.woocommerce.reset_requests()  # nobody reads them here; they would only grow
+            self.pushes()  # the fakes' own request logs only grow
             quantities: dict[str, dict[str, int | None]] = {}
             for row in self.shown():
                 quantities.setdefault(row.sku, {})[row.channel] = row.quantity

@@ -599,6 +599,7 @@ class LocalRuntime:
             "channels": fakes.urls,
             "down": sorted(fakes.down()),
             "listings": [row.as_json() for row in fakes.shown()],
+            "pushes": fakes.pushes(),
         }
 
     def fake_channels_change(self, path: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
