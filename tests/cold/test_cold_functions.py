@@ -243,7 +243,7 @@ def fanout_queues_a_push_per_channel(stack: ColdStack, function: str) -> None:
         (json.loads(m["Body"]), m["Attributes"]["MessageGroupId"])
         for m in queue_messages(stack, "ChannelPushQueue")
     ]
-    assert queued == [({"channel": "woo", "sku": "MUG-01", "version": 1}, "woo#MUG-01")]
+    assert queued == [({"channel": "woo", "orders": [["MUG-01", 1]]}, "woo")]
 
 
 def push_sets_the_channels_quantity(stack: ColdStack, function: str) -> None:

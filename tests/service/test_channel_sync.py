@@ -265,3 +265,29 @@ def test_pushes_failing_their_last_try_go_to_the_dead_letter_queue_and_the_owner
     [told] = alerts(stack)
     assert (told["channel"], told["kind"]) == ("woo", "gave_up")
     assert [d["sku"] for d in told["details"]] == ["MUG-01"]
+
+
+def test_101_skus_changed_at_once_are_pushed_in_the_channels_batches(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    shopify, woo = shops
+    runtime = bootstrap.runtime()
+    skus = [f"SKU-{n:03d}" for n in range(101)]  # bench/channels_sync.py does 1,000
+    for n, sku in enumerate(skus):  # set-up in process: both channels list every SKU
+        shopify.add_item(5000 + n, sku)
+        woo.add_product(5000 + n, stock=0)
+        runtime.listings.link("main", sku, str(5000 + n), stack.clock.now())
+        runtime.listings.link("woo", sku, str(5000 + n), stack.clock.now())
+    for sku in skus:
+        event(stack, "inventory.set", {"sku": sku, "on_hand": 4, "sequence": 1})
+    before = shopify.requests
+    woo.reset_requests()
+
+    orders = fan_out(stack)
+    assert push(orders) == []
+
+    assert len(orders) == 4  # per channel: 100 + 1 orders a message
+    assert {woo.stock(str(5000 + n)) for n in range(101)} == {2}
+    assert {shopify.available(5000 + n) for n in range(101)} == {4}
+    assert woo.request_count == 2  # 100 a batch call
+    assert shopify.requests - before == 2  # a read of what it shows (a first push), then one mutation

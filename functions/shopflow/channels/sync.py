@@ -4,8 +4,10 @@ Two steps, so that pushes to one (channel, SKU) are serialised and coalesced (de
 
 1. `plan_pushes`, when a SKU's stock changed (the table's stream): for each enabled channel that
    lists the SKU and whose acknowledged quantity differs from what it should show now, a
-   `PushOrder` (channel, SKU, the stock version). The handler queues each on a FIFO queue whose
-   message group is `{channel}#{sku}`, so one group's orders run one at a time, in order.
+   `PushOrder` (channel, SKU, the stock version). The handler queues them on a FIFO queue, up
+   to `ORDERS_PER_MESSAGE` of one channel a message, the channel being the message group: a
+   channel's orders run one batch at a time, in order (so a SKU's too), and one push call takes
+   a hundred SKUs.
 2. `push_orders`, for a batch of one channel's orders: reads the SKUs' stock NOW (the latest
    version, not the one the order named: a burst of ten changes pushes once), skips what the
    channel already shows, and sends the rest in the adapter's batches. Each answer is recorded:
@@ -54,13 +56,13 @@ class PushOrder:
     version: int
 
     @property
-    def group(self) -> str:
-        """The FIFO message group: one (channel, SKU) at a time, in order."""
-        return f"{self.channel}#{self.sku}"
-
-    @property
     def dedup_id(self) -> str:
         return f"{self.channel}#{self.sku}#{self.version}"
+
+
+# Orders in one queue message: a push call then takes up to the adapter's batch of them
+# (WooCommerce 100, Shopify 250); the push function gets up to 10 messages at once.
+ORDERS_PER_MESSAGE = 100
 
 
 class SyncStore(Protocol):

@@ -1,6 +1,6 @@
 """channel_fanout: SKUs' stock changed (the table's stream, STOCK items only) -> a push order per
-channel that should hear of each, on the FIFO push queue (message group `{channel}#{sku}`,
-deduplicated per stock version).
+channel that should hear of each, on the FIFO push queue: up to a hundred orders of one channel
+a message, the channel being the message group (decision 67), deduplicated by what it orders.
 
 A batch is weighed as a whole before anything is queued: the breaker (channels/breaker.py)
 adds up what the batch's orders would take away from each channel and, if that trips it,
@@ -12,8 +12,9 @@ deduplicated by their id).
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shopflow.channels.alerts import AlertLine, ChannelAlert
@@ -21,7 +22,7 @@ from shopflow.channels.breaker import Cuts, trips
 from shopflow.channels.capability import channels
 from shopflow.channels.listings import Listing, listing_for
 from shopflow.channels.model import Channel
-from shopflow.channels.sync import PushOrder, plan_pushes, planned_cuts
+from shopflow.channels.sync import ORDERS_PER_MESSAGE, PushOrder, plan_pushes, planned_cuts
 from shopflow.observability import logger
 from shopflow.stock.model import StockItem
 
@@ -49,13 +50,30 @@ def stock_of_image(image: dict[str, Any]) -> StockItem:
     )
 
 
-def order_message(order: PushOrder, position: int) -> dict[str, str]:
+def orders_message(orders: Sequence[PushOrder], position: int) -> dict[str, str]:
+    """One SendMessageBatch entry for `orders`, all of one channel."""
+    channel = orders[0].channel
+    assert all(order.channel == channel for order in orders)
+    pairs = sorted((order.sku, order.version) for order in orders)
+    digest = hashlib.sha256(json.dumps([channel, pairs]).encode()).hexdigest()
     return {
         "Id": str(position),  # unique within one SendMessageBatch
-        "MessageBody": json.dumps({"channel": order.channel, "sku": order.sku, "version": order.version}),
-        "MessageGroupId": order.group,
-        "MessageDeduplicationId": order.dedup_id[:128],
+        "MessageBody": json.dumps({"channel": channel, "orders": [[sku, version] for sku, version in pairs]}),
+        "MessageGroupId": channel,
+        "MessageDeduplicationId": digest,  # the same orders queued again within 5 minutes: dropped
     }
+
+
+def order_message(order: PushOrder, position: int) -> dict[str, str]:
+    """One order alone as a queue entry."""
+    return orders_message([order], position)
+
+
+def orders_of(body: str) -> list[PushOrder]:
+    """A queue message's orders (what `orders_message` wrote)."""
+    message = json.loads(body)
+    channel = str(message["channel"])
+    return [PushOrder(channel, str(sku), int(version)) for sku, version in message["orders"]]
 
 
 class ChannelFanout:
@@ -140,10 +158,18 @@ class ChannelFanout:
         return tripped
 
     def queue(self, orders: list[PushOrder]) -> None:
-        for start in range(0, len(orders), _SQS_BATCH):
-            batch = orders[start : start + _SQS_BATCH]
+        by_channel: dict[str, list[PushOrder]] = {}
+        for order in orders:
+            by_channel.setdefault(order.channel, []).append(order)
+        chunks = [
+            channel_orders[start : start + ORDERS_PER_MESSAGE]
+            for channel_orders in by_channel.values()
+            for start in range(0, len(channel_orders), ORDERS_PER_MESSAGE)
+        ]
+        for start in range(0, len(chunks), _SQS_BATCH):
+            batch = chunks[start : start + _SQS_BATCH]
             answer = self._sqs().send_message_batch(
-                QueueUrl=self._queue_url, Entries=[order_message(order, n) for n, order in enumerate(batch)]
+                QueueUrl=self._queue_url, Entries=[orders_message(chunk, n) for n, chunk in enumerate(batch)]
             )
             if answer.get("Failed"):
                 raise RuntimeError(f"push orders not queued: {answer['Failed']}")

@@ -14,7 +14,6 @@ batches) from the SKUs' stock as it is now. What a channel's failure means for i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from shopflow.channels.ports import (
 )
 from shopflow.channels.sync import PushOrder, push_orders
 from shopflow.observability import logger
+from shopflow.sync.fanout import orders_of
 
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
@@ -48,9 +48,8 @@ class ChannelPusher:
         by_channel: dict[str, list[tuple[str, PushOrder]]] = {}
         last_tries: set[str] = set()  # messages the dead-letter queue gets if they fail now
         for record in event.get("Records", []):
-            body = json.loads(record["body"])
-            order = PushOrder(str(body["channel"]), str(body["sku"]), int(body["version"]))
-            by_channel.setdefault(order.channel, []).append((record["messageId"], order))
+            for order in orders_of(record["body"]):
+                by_channel.setdefault(order.channel, []).append((record["messageId"], order))
             if int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)) >= MAX_RECEIVES:
                 last_tries.add(record["messageId"])
         known = {c.name: c for c in channels(self._runtime.settings.load())}
@@ -64,7 +63,7 @@ class ChannelPusher:
                 logger.info("push orders dropped: channel paused", extra={"channel": name, "reason": why})
                 continue
             if not self._push(channel, [order for _, order in queued]):
-                failed.extend(message_id for message_id, _ in queued)
+                failed.extend(dict.fromkeys(message_id for message_id, _ in queued))
                 given_up = [order for message_id, order in queued if message_id in last_tries]
                 if given_up:  # nothing is retried forever: the owner hears before the DLQ gets them
                     self._runtime.channel_sync.tell(
