@@ -143,3 +143,20 @@ def test_a_channel_that_was_down_catches_up_with_the_latest_quantity(instance: I
     time.sleep(2)
     assert control(instance, "/channels")["pushes"]["woo"] - before["pushes"]["woo"] == 1
     assert control(instance, "/status")["dead_letters"].get("ChannelPushDeadLetterQueue", 0) == 0
+
+
+def test_the_fake_shops_survive_a_restart(launch: Any, tmp_path: Any) -> None:
+    first = launch(data_dir=tmp_path / "restarted")
+    storefront = Storefront(first)
+    sku = "CH-MUG-3"
+    list_and_link(first, storefront, sku)
+    storefront.count(sku, 9, sequence=1)
+    wait_until_shown(first, sku, {"shop": 9, "woo": 9})
+    urls = control(first, "/channels")["channels"]
+    assert first.stop() == 0
+
+    again = launch(data_dir=tmp_path / "restarted")
+    assert control(again, "/channels")["channels"] == urls  # where the channel settings point
+    assert shows(again, sku) == {"shop": 9, "woo": 9}
+    Storefront(again).count(sku, 11, sequence=2)
+    assert wait_until_shown(again, sku, {"shop": 11, "woo": 11}) == {"shop": 11, "woo": 11}
