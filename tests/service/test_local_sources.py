@@ -215,7 +215,7 @@ def _count(sqs: Any, url: str) -> str:
 
 def test_pollers_of_a_fifo_queue_never_hold_one_message_group_at_once(sqs: Any) -> None:
     """SQS hands out a FIFO group's next message only once the earlier ones are done, so a
-    (channel, SKU)'s pushes run one at a time, in order. moto decides it per ReceiveMessage
+    channel's pushes run one at a time, in order. moto decides it per ReceiveMessage
     without a lock: four pollers receiving at the same moment could each take the group's head."""
     arn = "arn:aws:sqs:us-east-1:123456789012:sources-pushes.fifo"
     handed_out: list[list[str]] = []
@@ -233,7 +233,7 @@ def test_pollers_of_a_fifo_queue_never_hold_one_message_group_at_once(sqs: Any) 
                     {
                         "Id": str(n),
                         "MessageBody": str(n),
-                        "MessageGroupId": "shop#MUG-01",
+                        "MessageGroupId": "shop",
                         "MessageDeduplicationId": str(n),
                     }
                     for n in range(10)
@@ -299,7 +299,7 @@ class RecordingSqs:
 
 
 def test_a_fifo_group_held_back_by_a_kept_message_is_short_polled(sqs: Any) -> None:
-    """A down channel keeps its (channel, SKU)'s head message in flight for the visibility timeout;
+    """A down channel keeps its group's head message in flight for the visibility timeout;
     the group's next messages are visible but cannot be handed out, and moto's long poll spins a
     core for its whole wait while so. The poller short-polls such a queue instead."""
     queue = sqs.create_queue(
@@ -308,7 +308,7 @@ def test_a_fifo_group_held_back_by_a_kept_message_is_short_polled(sqs: Any) -> N
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for n in range(2):
         sqs.send_message(
-            QueueUrl=queue, MessageBody=str(n), MessageGroupId="woo#MUG-01", MessageDeduplicationId=str(n)
+            QueueUrl=queue, MessageBody=str(n), MessageGroupId="woo", MessageDeduplicationId=str(n)
         )
     recording = RecordingSqs(sqs)
 
