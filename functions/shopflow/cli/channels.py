@@ -405,16 +405,21 @@ def resume_orders(channel: Channel, view: ShopView) -> tuple[PushOrder, ...]:
     return tuple(orders)
 
 
-def resume_message(order: PushOrder, position: int, resumed_at: datetime) -> dict[str, str]:
-    """The fan-out's message for `order` (`order_message`), deduplicated per resume: SQS drops a
-    FIFO message whose deduplication id it saw in the last 5 minutes, and the order that was
-    dropped when the channel paused may have carried the same (channel, SKU, version)."""
-    from shopflow.sync.fanout import order_message
+def resume_messages(orders: Sequence[PushOrder], resumed_at: datetime) -> list[dict[str, str]]:
+    """The fan-out's messages for `orders` (`orders_message`: up to ORDERS_PER_MESSAGE of the
+    channel's orders each), deduplicated per resume: SQS drops a FIFO message whose
+    deduplication id it saw in the last 5 minutes, and the orders dropped when the channel
+    paused, or a resume a minute before, may have named the same SKUs at the same versions."""
+    from shopflow.channels.sync import ORDERS_PER_MESSAGE
+    from shopflow.sync.fanout import orders_message
 
-    message = order_message(order, position)
-    key = f"{order.dedup_id}#resumed#{resumed_at.isoformat()}"
-    message["MessageDeduplicationId"] = "resume-" + hashlib.sha256(key.encode()).hexdigest()[:48]
-    return message
+    messages = []
+    for start in range(0, len(orders), ORDERS_PER_MESSAGE):
+        message = orders_message(orders[start : start + ORDERS_PER_MESSAGE], start // ORDERS_PER_MESSAGE)
+        key = f"{message['MessageDeduplicationId']}#resumed#{resumed_at.isoformat()}"
+        message["MessageDeduplicationId"] = "resume-" + hashlib.sha256(key.encode()).hexdigest()[:48]
+        messages.append(message)
+    return messages
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -442,11 +447,10 @@ def _resume(args: argparse.Namespace) -> int:
     orders = resume_orders(entry, view)
     resumed_at = datetime.now(UTC)
     sqs = target.client("sqs")
-    for start in range(0, len(orders), _SEND_BATCH_LIMIT):
-        batch = orders[start : start + _SEND_BATCH_LIMIT]
-        answer = sqs.send_message_batch(
-            QueueUrl=queue_url, Entries=[resume_message(o, n, resumed_at) for n, o in enumerate(batch)]
-        )
+    messages = resume_messages(orders, resumed_at)
+    for start in range(0, len(messages), _SEND_BATCH_LIMIT):
+        entries = messages[start : start + _SEND_BATCH_LIMIT]
+        answer = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         if answer.get("Failed"):
             raise TargetError(f"{entry.name} resumed, but push orders were not queued: {answer['Failed']}")
     if pause is None:
