@@ -291,3 +291,17 @@ def test_101_skus_changed_at_once_are_pushed_in_the_channels_batches(
     assert {shopify.available(5000 + n) for n in range(101)} == {4}
     assert woo.request_count == 2  # 100 a batch call
     assert shopify.requests - before == 2  # a read of what it shows (a first push), then one mutation
+
+
+def test_a_sku_linked_after_its_count_is_pushed_there_as_its_stock_is_now(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce]
+) -> None:
+    _, woo = shops
+    woo.add_product(801, stock=0)
+    event(stack, "inventory.set", {"sku": "CAP", "on_hand": 6, "sequence": 1})
+    assert fan_out(stack) == []  # listed nowhere yet
+
+    event(stack, "listing.linked", {"channel": "woo", "sku": "CAP", "listing_id": "801"})
+    assert push(fan_out(stack)) == []
+
+    assert woo.stock("801") == 3  # 50% of 6

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
 from shopflow.channels.alerts import CHANNEL_ALERT_OWED, ChannelAlert, alert_message
-from shopflow.channels.breaker import WINDOW, ChannelTotals, Cuts
+from shopflow.channels.breaker import ChannelTotals
 from shopflow.channels.sync import SyncState
 from shopflow.kernel.conflicts import VersionConflict
 from shopflow.store.listings import listing_pk
@@ -120,31 +119,13 @@ class DynamoSyncStore:
     def resume(self, channel: str) -> None:
         ChannelStateItem(f"CHANNEL#{channel}", "STATE").delete()
 
-    def add_cuts(self, channel: str, cuts: Cuts, now: datetime) -> tuple[ChannelTotals, Cuts]:
-        """Add `cuts` to the channel's breaker window (a new window when it is older than
-        WINDOW); the channel's totals and the window's cuts after it. One UpdateItem (two when a
-        window starts; concurrent starts may lose a few counts, never add any)."""
-        item = ChannelStatsItem(f"CHANNEL#{channel}", "STATS")
+    def totals(self, channel: str) -> ChannelTotals:
+        """What the channel shows in all, as acknowledged pushes added it up (the breaker's base)."""
         try:
-            item.update(
-                actions=[
-                    ChannelStatsItem.zeroed.add(cuts.zeroed),
-                    ChannelStatsItem.cut_units.add(cuts.units),
-                ],
-                condition=ChannelStatsItem.window_start >= iso(now - WINDOW),
-            )
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
-            item.update(
-                actions=[
-                    ChannelStatsItem.item_type.set("CHANNEL_STATS"),
-                    ChannelStatsItem.window_start.set(iso(now)),
-                    ChannelStatsItem.zeroed.set(cuts.zeroed),
-                    ChannelStatsItem.cut_units.set(cuts.units),
-                ]
-            )
-        return _totals(item), Cuts(int(item.zeroed or 0), int(item.cut_units or 0))
+            item = ChannelStatsItem.get(f"CHANNEL#{channel}", "STATS", consistent_read=True)
+        except ChannelStatsItem.DoesNotExist:
+            return ChannelTotals()
+        return _totals(item)
 
     def add_totals(self, channel: str, listed: int, shown: int) -> None:
         """Move what the channel shows in all by these deltas (after acknowledged pushes)."""
@@ -178,20 +159,15 @@ def _state(item: SyncStateItem) -> SyncState:
 class InMemorySyncStore:
     saved: dict[tuple[str, str], SyncState] = field(default_factory=dict)  # (channel, sku)
     paused_channels: dict[str, str] = field(default_factory=dict)
-    totals: dict[str, ChannelTotals] = field(default_factory=dict)
-    windows: dict[str, tuple[datetime, Cuts]] = field(default_factory=dict)
+    shown_totals: dict[str, ChannelTotals] = field(default_factory=dict)
     alerts: list[ChannelAlert] = field(default_factory=list)  # what the owner was told
 
-    def add_cuts(self, channel: str, cuts: Cuts, now: datetime) -> tuple[ChannelTotals, Cuts]:
-        started, so_far = self.windows.get(channel, (now, Cuts()))
-        if started < now - WINDOW:
-            started, so_far = now, Cuts()
-        self.windows[channel] = (started, so_far + cuts)
-        return self.totals.get(channel, ChannelTotals()), so_far + cuts
+    def totals(self, channel: str) -> ChannelTotals:
+        return self.shown_totals.get(channel, ChannelTotals())
 
     def add_totals(self, channel: str, listed: int, shown: int) -> None:
-        before = self.totals.get(channel, ChannelTotals())
-        self.totals[channel] = ChannelTotals(before.listed + listed, before.shown + shown)
+        before = self.shown_totals.get(channel, ChannelTotals())
+        self.shown_totals[channel] = ChannelTotals(before.listed + listed, before.shown + shown)
 
     def states(self, skus: Iterable[str], channel: str) -> Mapping[str, SyncState]:
         return {sku: self.saved[(channel, sku)] for sku in skus if (channel, sku) in self.saved}

@@ -189,13 +189,10 @@ class ChannelStateItem(_Item):
 
 class ChannelStatsItem(_Item):
     """pk `CHANNEL#{name}`, sk `STATS`: what the channel shows in all (SKUs above 0, units), as
-    acknowledged pushes add up, and what planned pushes took away in the breaker's window."""
+    acknowledged pushes add up: the breaker's base."""
 
     listed = NumberAttribute(null=True)
     shown = NumberAttribute(null=True)
-    window_start = UnicodeAttribute(null=True)
-    zeroed = NumberAttribute(null=True)
-    cut_units = NumberAttribute(null=True)
 
 
 class StockLevelItem(_Item):

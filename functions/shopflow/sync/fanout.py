@@ -1,11 +1,12 @@
-"""channel_fanout: SKUs' stock changed (the table's stream, STOCK items only) -> a push order per
+"""channel_fanout: SKUs' stock changed, or a SKU was listed on a channel (the table's stream:
+STOCK, LISTING and catalog link items) -> a push order per
 channel that should hear of each, on the FIFO push queue: up to a hundred orders of one channel
 a message, the channel being the message group (decision 67), deduplicated by what it orders.
 
 A batch is weighed as a whole before anything is queued: the breaker (channels/breaker.py)
 adds up what the batch's orders would take away from each channel and, if that trips it,
 pauses the channel and queues none of its orders. Reads the settings, each SKU's listings and
-sync states; writes only the breaker's window and a pause. A record whose reads fail is
+sync states; writes only a pause. A record whose reads fail is
 reported (Lambda retries from it); a failure to queue fails the batch (re-sent orders are
 deduplicated by their id).
 """
@@ -64,6 +65,15 @@ def orders_message(orders: Sequence[PushOrder], position: int) -> dict[str, str]
     }
 
 
+def listed_sku(image: dict[str, Any]) -> str | None:
+    """The SKU a listing record (the owner's link, or a catalog variant) lists, or None."""
+    if image.get("item_type") == "LISTING" and str(image.get("sk", "")).startswith("CHANNEL#"):
+        return str(image["pk"]).removeprefix("LISTING#")
+    if image.get("item_type") == "CATALOG_LINK" and image.get("sk") == "VARIANT":
+        return str(image.get("sku") or "") or None
+    return None
+
+
 def order_message(order: PushOrder, position: int) -> dict[str, str]:
     """One order alone as a queue entry."""
     return orders_message([order], position)
@@ -94,14 +104,22 @@ class ChannelFanout:
         from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBStreamEvent
 
         items: list[tuple[str | None, StockItem, bool]] = []
+        linked: dict[str, str | None] = {}  # SKUs newly listed somewhere -> their record's sequence
         failed: list[str | None] = []
         for record in DynamoDBStreamEvent(event).records:  # images deserialized, as dispatch reads them
             image = record.dynamodb.new_image if record.dynamodb else None
-            if image:
-                sequence = record.dynamodb.sequence_number if record.dynamodb else None
+            sequence = record.dynamodb.sequence_number if record.dynamodb else None
+            if not image:
+                continue
+            if image.get("item_type") == "STOCK":
                 # Only the stock master's inputs count for the breaker: a run of sales is no bad feed.
                 weighed = image.get("last_cause") == "event"
                 items.append((sequence, stock_of_image(dict(image)), weighed))
+            elif (sku := listed_sku(dict(image))) is not None:
+                linked.setdefault(sku, sequence)
+        if linked:  # a SKU linked to a listing is pushed there as its stock is now
+            current = self._runtime.stock.items(linked)
+            items += [(linked[sku], item, False) for sku, item in current.items()]
         orders: list[PushOrder] = []
         cuts: dict[str, Cuts] = {}
         lines: dict[str, list[AlertLine]] = {}  # what each channel would lose, for the owner
@@ -141,16 +159,15 @@ class ChannelFanout:
         return list(orders), taken
 
     def weigh(self, cuts: dict[str, Cuts], lines: dict[str, list[AlertLine]]) -> set[str]:
-        """Add each channel's cuts to its breaker window; the channels it trips on, paused
-        (the owner told, with what they would have lost)."""
+        """The channels this run's cuts trip the breaker on, paused (the owner told, with what
+        they would have lost)."""
         runtime = self._runtime
         now = runtime.clock.now()
         tripped = set()
         for name, cut in cuts.items():
             if cut == Cuts():
                 continue
-            totals, in_window = runtime.channel_sync.add_cuts(name, cut, now)
-            if (why := trips(totals, in_window)) is not None:
+            if (why := trips(runtime.channel_sync.totals(name), cut)) is not None:
                 taken = tuple(line for line in lines.get(name, ()) if line.wanted is not None)
                 runtime.channel_sync.pause(ChannelAlert(name, "breaker", f"breaker: {why}", taken, now))
                 logger.error("channel paused by the breaker", extra={"channel": name, "reason": why})
@@ -158,8 +175,13 @@ class ChannelFanout:
         return tripped
 
     def queue(self, orders: list[PushOrder]) -> None:
-        by_channel: dict[str, list[PushOrder]] = {}
+        latest: dict[tuple[str, str], PushOrder] = {}  # one order per (channel, SKU): its latest
         for order in orders:
+            known = latest.get((order.channel, order.sku))
+            if known is None or known.version < order.version:
+                latest[(order.channel, order.sku)] = order
+        by_channel: dict[str, list[PushOrder]] = {}
+        for order in latest.values():
             by_channel.setdefault(order.channel, []).append(order)
         chunks = [
             channel_orders[start : start + ORDERS_PER_MESSAGE]
