@@ -13,7 +13,7 @@ import pytest
 from shopflow import bootstrap
 from shopflow.local.fakes.shopify import FakeShopify
 from shopflow.local.fakes.woocommerce import FakeWooCommerce
-from tests.service.conftest import Stack, drain, stream_event
+from tests.service.conftest import Run, Stack, drain, stream_event
 from tests.support import dumps, events_headers
 
 SHOPIFY_ITEM = 39072856
@@ -305,3 +305,25 @@ def test_a_sku_linked_after_its_count_is_pushed_there_as_its_stock_is_now(
     assert push(fan_out(stack)) == []
 
     assert woo.stock("801") == 3  # 50% of 6
+
+
+def test_the_owner_reconciles_a_channel_from_the_command_line(
+    stack: Stack, shops: tuple[FakeShopify, FakeWooCommerce], run: Run
+) -> None:
+    _, woo = shops
+    event(stack, "inventory.set", {"sku": "MUG-01", "on_hand": 10, "sequence": 1})
+    assert push(fan_out(stack)) == []
+    woo.sell("799", 1)  # 5 -> 4
+
+    assert run("channels", "reconcile", "woo", "--json") == 0
+
+    assert json.loads(run.out) == {
+        "channel": "woo",
+        "checked": 1,
+        "in_step": 0,
+        "drifts": [
+            {"sku": "MUG-01", "listing_id": "799", "shows": 4, "should_show": 5, "fixed": True, "oversold": 0}
+        ],
+    }
+    assert woo.stock("799") == 5
+    assert run("channels", "reconcile", "nope") == 1 and "no channel 'nope'" in run.err

@@ -56,6 +56,14 @@ def register(commands: Any) -> None:
     resume.add_argument("name", help="the channel's name")
     add_target_arguments(resume)
     resume.set_defaults(run=_resume)
+    reconcile = actions.add_parser(
+        "reconcile",
+        help="read what the channel shows now, push back small drift, report the rest (as the daily run)",
+    )
+    reconcile.add_argument("name", help="the channel's name")
+    reconcile.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    add_target_arguments(reconcile)
+    reconcile.set_defaults(run=_reconcile)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -545,3 +553,62 @@ def print_sku_on_channels(found: Sequence[Mapping[str, Any]]) -> None:
     for entry in found:
         if not entry["listed"]:
             print(f"{entry['channel']}: {entry['note']}")
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """What the daily run does for one channel, now (sync/reconcile.py), from this process."""
+    from shopflow.bootstrap import Runtime
+    from shopflow.channels.adapters import adapter_for
+    from shopflow.channels.model import Misconfigured
+    from shopflow.sync.reconcile import ChannelReconciler
+
+    target = target_from_args(args)
+    entry = _find(target, args.name)
+    if entry is None:
+        return _unknown(args.name, target)
+    if isinstance(entry, Misconfigured):
+        print(f"{PREFIX}: {entry.name} is misconfigured ({entry.reason}): fix that first", file=sys.stderr)
+        return 1
+    if entry.config.kind == "webhook":
+        print(
+            f"{PREFIX}: {entry.name} is an outgoing webhook: there is nothing to read back", file=sys.stderr
+        )
+        return 1
+    target.bind_table()
+    runtime = Runtime(stage=target.stage, table_name=target.table)
+    report = ChannelReconciler(runtime, adapter_for).run(entry)
+    if report is None:
+        print(
+            f"{PREFIX}: {entry.name} is paused or could not be read (see the log line above)", file=sys.stderr
+        )
+        return 1
+    drifts = [
+        {
+            "sku": d.sku,
+            "listing_id": d.listing_id,
+            "shows": d.shown,
+            "should_show": d.wanted,
+            "fixed": d.fixed,
+            "oversold": d.oversold,
+        }
+        for d in report.drifts
+    ]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "channel": entry.name,
+                    "checked": report.checked,
+                    "in_step": report.in_step,
+                    "drifts": drifts,
+                }
+            )
+        )
+        return 0
+    print(f"{entry.name}: {report.checked} SKU(s) checked, {report.in_step} in step")
+    if drifts:
+        print_table(
+            [{**d, "fixed": "pushed back" if d["fixed"] else "reported to the owner"} for d in drifts],
+            ("sku", "listing_id", "shows", "should_show", "fixed", "oversold"),
+        )
+    return 0
