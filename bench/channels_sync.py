@@ -102,7 +102,9 @@ def run(count: int) -> None:
         arn = provisioned.attributes[("ShopflowTable", "StreamArn")]
         reader = StreamReader(boto3.client("dynamodbstreams"), arn)
         records: list[dict[str, Any]] = []
-        while batch := reader.poll(limit=1000):
+        seen: set[str] = set()
+        while batch := [r for r in reader.poll(limit=1000) if r["dynamodb"]["SequenceNumber"] not in seen]:
+            seen.update(r["dynamodb"]["SequenceNumber"] for r in batch)  # moto may hand a page again
             records += batch
         source = template.function_properties("ChannelFanoutFunction")["Events"]["StockStream"]["Properties"]
         stock_records = lambda_event(records, filter_patterns(source))["Records"]

@@ -182,8 +182,10 @@ def stream_event(
     records from its start, filtered as template.yaml says."""
     arn = stack.provisioned.attributes[("ShopflowTable", "StreamArn")]
     reader = StreamReader(boto3.client("dynamodbstreams"), arn)
-    records = []
-    while batch := reader.poll(limit=1000):
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while batch := [r for r in reader.poll(limit=1000) if r["dynamodb"]["SequenceNumber"] not in seen]:
+        seen.update(r["dynamodb"]["SequenceNumber"] for r in batch)  # moto may hand a page again
         records += batch
     props = stack.template.function_properties(function)["Events"][source]["Properties"]
     return lambda_event(records, filter_patterns(props))

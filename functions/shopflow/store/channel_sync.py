@@ -40,7 +40,7 @@ class DynamoSyncStore:
         found: dict[str, SyncState] = {}
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             for item in SyncStateItem.batch_get(keys[start : start + _BATCH_GET_LIMIT], consistent_read=True):
-                state = _state(item)
+                state = sync_state_of(item)
                 found[state.sku] = state
         return found
 
@@ -49,14 +49,14 @@ class DynamoSyncStore:
         return {
             state.channel: state
             for state in map(
-                _state, SyncStateItem.query(listing_pk(sku), SyncStateItem.sk.startswith("SYNC#"))
+                sync_state_of, SyncStateItem.query(listing_pk(sku), SyncStateItem.sk.startswith("SYNC#"))
             )
         }
 
     def states_of_channel(self, channel: str) -> list[SyncState]:
         """Every SKU's state on `channel`: a Scan (reconciliation, once a day; the owner's view)."""
         return [
-            _state(item)
+            sync_state_of(item)
             for item in SyncStateItem.scan(
                 (SyncStateItem.item_type == "SYNC") & (SyncStateItem.sk == _sync_sk(channel))
             )
@@ -143,7 +143,7 @@ def _totals(item: ChannelStatsItem) -> ChannelTotals:
     return ChannelTotals(int(item.listed or 0), int(item.shown or 0))
 
 
-def _state(item: SyncStateItem) -> SyncState:
+def sync_state_of(item: SyncStateItem) -> SyncState:
     return SyncState(
         channel=item.sk.removeprefix("SYNC#"),
         sku=item.pk.removeprefix("LISTING#"),

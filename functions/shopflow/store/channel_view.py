@@ -17,7 +17,7 @@ from typing import Any
 from shopflow.catalog.ports import SkuVariant
 from shopflow.channels.sync import SyncState
 from shopflow.stock.model import StockItem
-from shopflow.store.channel_sync import _state as sync_state_of  # the one parser of a sync state
+from shopflow.store.channel_sync import sync_state_of  # the one parser of a sync state
 from shopflow.store.models import (
     ChannelStateItem,
     InventoryItemLink,
