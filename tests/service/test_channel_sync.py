@@ -327,3 +327,8 @@ def test_the_owner_reconciles_a_channel_from_the_command_line(
     }
     assert woo.stock("799") == 5
     assert run("channels", "reconcile", "nope") == 1 and "no channel 'nope'" in run.err
+    assert run("channels", "status", "woo", "--json") == 0  # the drift found, for the owner
+    found = json.loads(run.out)["reconciled"]
+    assert (found["checked"], found["in_step"], found["fixed"], found["reported"]) == (1, 0, 1, 0)
+    assert run("channels", "list") == 0
+    assert "woo: last reconciled" in run.out and "1 drift pushed back, 0 reported to the owner" in run.out

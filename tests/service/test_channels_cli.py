@@ -123,6 +123,7 @@ def test_list_json_has_every_channel_and_the_push_queue(stack: Stack, synced: Sh
         "last_push": "2026-11-02T09:00:00+00:00",
         "shows": 1,
         "rejected": 1,
+        "reconciled": None,  # never reconciled yet
         "listed": 2,
         "behind": 0,
     }

@@ -204,6 +204,7 @@ def channel_summary(entry: Channel | Misconfigured, view: ShopView, pause: Pause
         "last_push": _last_push(states),
         "shows": sum(1 for s in states.values() if s.error is None and s.shown is not None),
         "rejected": sum(1 for s in states.values() if s.error is not None),
+        "reconciled": dict(view.reconciled[entry.name]) if entry.name in view.reconciled else None,
     }
     if isinstance(entry, Misconfigured):
         summary |= {"listed": None, "behind": None}
@@ -278,6 +279,13 @@ def _notes(summary: Mapping[str, Any]) -> list[str]:
         notes.append(
             f"{summary['name']}: PAUSED{since}: {summary['paused_because']} "
             f"(fix it, then `shopflow channels resume {summary['name']}`)"
+        )
+    if summary.get("reconciled"):
+        run = summary["reconciled"]
+        notes.append(
+            f"{summary['name']}: last reconciled {_short(run['at'])} UTC: {run['checked']} checked, "
+            f"{run['in_step']} in step, {run['fixed']} drift pushed back, "
+            f"{run['reported']} reported to the owner"
         )
     return notes
 

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pynamodb.exceptions import PutError
 
 from shopflow.channels.alerts import CHANNEL_ALERT_OWED, ChannelAlert, alert_message
 from shopflow.channels.breaker import ChannelTotals
+from shopflow.channels.reconcile import Reconciled
 from shopflow.channels.sync import SyncState
 from shopflow.kernel.conflicts import VersionConflict
 from shopflow.store.listings import listing_pk
-from shopflow.store.models import ChannelStateItem, ChannelStatsItem, SyncStateItem, iso
+from shopflow.store.models import (
+    ChannelReconciledItem,
+    ChannelStateItem,
+    ChannelStatsItem,
+    SyncStateItem,
+    iso,
+)
 from shopflow.store.orders import DynamoOrderStore
 from shopflow.store.stock import parse_time
 from shopflow.store.stock_outbox import stage_outbox_message
@@ -119,6 +127,19 @@ class DynamoSyncStore:
     def resume(self, channel: str) -> None:
         ChannelStateItem(f"CHANNEL#{channel}", "STATE").delete()
 
+    def record_reconciled(self, report: Reconciled, at: datetime) -> None:
+        """The channel's last reconciliation, for the owner's view (`channels list|status`)."""
+        ChannelReconciledItem(
+            f"CHANNEL#{report.channel}",
+            "RECONCILED",
+            item_type="CHANNEL_RECONCILED",
+            at=iso(at),
+            checked=report.checked,
+            in_step=report.in_step,
+            fixed=sum(1 for d in report.drifts if d.fixed and d.shown != d.wanted),
+            reported=len(report.to_report),
+        ).save()
+
     def totals(self, channel: str) -> ChannelTotals:
         """What the channel shows in all, as acknowledged pushes added it up (the breaker's base)."""
         try:
@@ -161,6 +182,7 @@ class InMemorySyncStore:
     paused_channels: dict[str, str] = field(default_factory=dict)
     shown_totals: dict[str, ChannelTotals] = field(default_factory=dict)
     alerts: list[ChannelAlert] = field(default_factory=list)  # what the owner was told
+    reconciled: dict[str, Reconciled] = field(default_factory=dict)
 
     def totals(self, channel: str) -> ChannelTotals:
         return self.shown_totals.get(channel, ChannelTotals())
@@ -190,6 +212,9 @@ class InMemorySyncStore:
 
     def tell(self, alert: ChannelAlert) -> None:
         self.alerts.append(alert)
+
+    def record_reconciled(self, report: Reconciled, at: datetime) -> None:
+        self.reconciled[report.channel] = report
 
     def pause(self, alert: ChannelAlert) -> bool:
         if alert.channel in self.paused_channels:

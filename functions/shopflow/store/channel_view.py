@@ -19,6 +19,7 @@ from shopflow.channels.sync import SyncState
 from shopflow.stock.model import StockItem
 from shopflow.store.channel_sync import sync_state_of  # the one parser of a sync state
 from shopflow.store.models import (
+    ChannelReconciledItem,
     ChannelStateItem,
     InventoryItemLink,
     ListingItem,
@@ -29,7 +30,7 @@ from shopflow.store.stock import parse_time, stock_of
 
 # The item types `shop()` reads (store/models.py): a SKU's numbers, the owner's link of it on a
 # channel, the catalog's variant of it on a platform, and its sync state on a channel.
-_KINDS = ("STOCK", "LISTING", "CATALOG_LINK", "SYNC")
+_KINDS = ("STOCK", "LISTING", "CATALOG_LINK", "SYNC", "CHANNEL_RECONCILED")
 _VARIANT_PREFIX = "SKUVARIANT#"  # CATALOG_LINK items keyed by SKU (the others by inventory item)
 
 
@@ -49,6 +50,8 @@ class ShopView:
     linked: Mapping[str, Mapping[str, str]]  # SKU -> channel -> the listing the owner linked
     variants: Mapping[tuple[str, str], SkuVariant]  # (platform, SKU) -> the catalog's variant
     states: Mapping[str, Mapping[str, SyncState]]  # channel -> SKU -> what the channel shows
+    # channel -> its last reconciliation: {"at", "checked", "in_step", "fixed", "reported"}
+    reconciled: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def variant_of_sku(self, source: str, sku: str) -> SkuVariant | None:
         """As `DynamoCatalog.variant_of_sku`, from what was read (for `listing_for`)."""
@@ -99,6 +102,7 @@ def shop() -> ShopView:
     linked: dict[str, dict[str, str]] = {}
     variants: dict[tuple[str, str], SkuVariant] = {}
     states: dict[str, dict[str, SyncState]] = {}
+    reconciled: dict[str, dict[str, Any]] = {}
     for raw in _scan():
         kind = raw["item_type"]["S"]
         pk, sk = raw["pk"]["S"], raw["sk"]["S"]
@@ -117,7 +121,16 @@ def shop() -> ShopView:
         elif kind == "SYNC":
             state = sync_state_of(SyncStateItem.from_raw_data(raw))
             states.setdefault(state.channel, {})[state.sku] = state
-    return ShopView(stock, linked, variants, states)
+        elif kind == "CHANNEL_RECONCILED":
+            run = ChannelReconciledItem.from_raw_data(raw)
+            reconciled[pk.removeprefix("CHANNEL#")] = {
+                "at": run.at,
+                "checked": int(run.checked),
+                "in_step": int(run.in_step),
+                "fixed": int(run.fixed),
+                "reported": int(run.reported),
+            }
+    return ShopView(stock, linked, variants, states, reconciled)
 
 
 def _scan() -> Iterator[dict[str, Any]]:

@@ -195,6 +195,16 @@ class ChannelStatsItem(_Item):
     shown = NumberAttribute(null=True)
 
 
+class ChannelReconciledItem(_Item):
+    """pk `CHANNEL#{name}`, sk `RECONCILED`: the channel's last reconciliation (the owner's view)."""
+
+    at = UnicodeAttribute()
+    checked = NumberAttribute()
+    in_step = NumberAttribute()
+    fixed = NumberAttribute()
+    reported = NumberAttribute()
+
+
 class StockLevelItem(_Item):
     """pk `STOCK#{sku}`, sk `STOCK`: a SKU's numbers (stock/model.py). `atp` is stored so a
     condition can guard it (`atp >= :quantity`); every write moves it with what it changes."""
@@ -302,6 +312,7 @@ MODELS: tuple[type[_Item], ...] = (
     SyncStateItem,
     ChannelStateItem,
     ChannelStatsItem,
+    ChannelReconciledItem,
     StockLevelItem,
     ReservationItem,
     StockMoveItem,

@@ -61,6 +61,7 @@ class ChannelReconciler:
                 f"fixes, {oversold} oversold"
             )
             runtime.channel_sync.tell(ChannelAlert(channel.name, "drift", reason, lines, now))
+        sync.record_reconciled(report, now)
         logger.info(
             "channel reconciled",
             extra={"channel": channel.name, "checked": report.checked, "drifts": len(report.drifts)},
