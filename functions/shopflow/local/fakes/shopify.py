@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from graphql import (
@@ -65,7 +65,8 @@ from graphql import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-HOST = "127.0.0.1"
+from shopflow.local.fakes.server import HOST, LocalServer
+
 DEFAULT_TOKEN = "shpat_fake_local_token"  # noqa: S105 - the fake's own test token
 MAX_QUERY_COST = 1000
 MAX_INPUT_ARRAY = 250
@@ -321,7 +322,6 @@ class FakeShopify:
         self.location_id = location_id
         self.throttled_status = throttled_status  # the docs do not pin it (research §1.5)
         self._clock = clock
-        self._port = port
         self._lock = threading.RLock()
         self._state = _State(locations={location_id: "Shop location"})
         self._bucket = _Bucket(bucket_size, restore_rate, bucket_size, clock())
@@ -330,8 +330,7 @@ class FakeShopify:
         self._delays: list[float] = []
         self.moved_to: str | None = None  # set: every request answers 301 to this root URL
         self._sales_before_write: list[tuple[int, int]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LocalServer("fake-shopify", port)
         self.calls: list[Call] = []
         self._next_group = 1
 
@@ -339,32 +338,19 @@ class FakeShopify:
 
     @property
     def port(self) -> int:
-        return self._port
+        return self._http.port
 
     @property
     def url(self) -> str:
         """The shop's root URL (what `channels.<name>.url` holds)."""
-        return f"http://{HOST}:{self._port}"
+        return f"http://{HOST}:{self._http.port}"
 
     def start(self) -> FakeShopify:
-        server = ThreadingHTTPServer((HOST, self._port), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-shopify", daemon=True
-        )
-        self._thread.start()
+        self._http.start(_handler(self))
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> FakeShopify:
         return self.start()

@@ -12,12 +12,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from shopflow.local.fakes.server import HOST, LocalServer
 from shopflow.webhooks.signatures import SignatureError, verify_standard_webhook
-
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,10 @@ class FakeWebhookReceiver:
     deliveries: list[Delivery] = field(default_factory=list, init=False)
     _faults: _Faults = field(default_factory=_Faults, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _server: ThreadingHTTPServer | None = field(default=None, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _http: LocalServer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._http = LocalServer("fake-webhook", self.port)
 
     def start(self) -> FakeWebhookReceiver:
         receiver = self
@@ -61,26 +62,12 @@ class FakeWebhookReceiver:
         class Handler(_Handler):
             owner = receiver
 
-        self._server = ThreadingHTTPServer((HOST, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-webhook",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start(Handler)
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> FakeWebhookReceiver:
         return self.start()

@@ -36,11 +36,12 @@ from base64 import b64decode
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-HOST = "127.0.0.1"
+from shopflow.local.fakes.server import HOST, LocalServer
+
 API = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 DEFAULT_KEY = "ck_fake0000000000000000000000000000000000"
@@ -129,7 +130,6 @@ class FakeWooCommerce:
         consumer_secret: str = DEFAULT_SECRET,
         shop_manages_stock: bool = True,
     ) -> None:
-        self._port = port
         self.consumer_key = consumer_key  # the key the shop accepts (revoke_key changes it)
         self.consumer_secret = consumer_secret
         self._issued = f"{consumer_key}:{consumer_secret}"  # what the owner copied into shopflow
@@ -138,8 +138,7 @@ class FakeWooCommerce:
         self._items: dict[tuple[int, int], Item] = {}  # (product, 0) or (product, variation)
         self._seen: list[Seen] = []
         self._faults = _Faults()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = LocalServer("fake-woocommerce", port)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -149,26 +148,11 @@ class FakeWooCommerce:
         class Handler(_Handler):
             shop = fake
 
-        self._server = ThreadingHTTPServer((HOST, self._port), Handler)
-        self._server.daemon_threads = True
-        self._port = self._server.server_address[1]  # a restart (come_back) keeps the port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-woocommerce",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start(Handler)  # a restart (come_back) keeps the port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> FakeWooCommerce:
         return self.start()
@@ -179,7 +163,7 @@ class FakeWooCommerce:
     @property
     def url(self) -> str:
         """The site's root, as `channels.<name>.url` holds it."""
-        return f"http://{HOST}:{self._port}"
+        return f"http://{HOST}:{self._http.port}"
 
     @property
     def token(self) -> str:
