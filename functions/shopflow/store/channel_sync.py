@@ -9,7 +9,6 @@ an answer that arrives late never overwrites a newer one. A paused channel is pk
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from pynamodb.exceptions import PutError
@@ -174,54 +173,3 @@ def sync_state_of(item: SyncStateItem) -> SyncState:
         error=item.error,
         at=parse_time(item.at) if item.at else None,
     )
-
-
-@dataclass
-class InMemorySyncStore:
-    saved: dict[tuple[str, str], SyncState] = field(default_factory=dict)  # (channel, sku)
-    paused_channels: dict[str, str] = field(default_factory=dict)
-    shown_totals: dict[str, ChannelTotals] = field(default_factory=dict)
-    alerts: list[ChannelAlert] = field(default_factory=list)  # what the owner was told
-    reconciled: dict[str, Reconciled] = field(default_factory=dict)
-
-    def totals(self, channel: str) -> ChannelTotals:
-        return self.shown_totals.get(channel, ChannelTotals())
-
-    def add_totals(self, channel: str, listed: int, shown: int) -> None:
-        before = self.shown_totals.get(channel, ChannelTotals())
-        self.shown_totals[channel] = ChannelTotals(before.listed + listed, before.shown + shown)
-
-    def states(self, skus: Iterable[str], channel: str) -> Mapping[str, SyncState]:
-        return {sku: self.saved[(channel, sku)] for sku in skus if (channel, sku) in self.saved}
-
-    def states_of_sku(self, sku: str) -> Mapping[str, SyncState]:
-        return {channel: state for (channel, s), state in self.saved.items() if s == sku}
-
-    def states_of_channel(self, channel: str) -> list[SyncState]:
-        return [state for (c, _), state in self.saved.items() if c == channel]
-
-    def record(self, state: SyncState) -> bool:
-        stored = self.saved.get((state.channel, state.sku))
-        if stored is not None and stored.version > state.version:
-            return False
-        self.saved[(state.channel, state.sku)] = state
-        return True
-
-    def paused(self, channel: str) -> str | None:
-        return self.paused_channels.get(channel)
-
-    def tell(self, alert: ChannelAlert) -> None:
-        self.alerts.append(alert)
-
-    def record_reconciled(self, report: Reconciled, at: datetime) -> None:
-        self.reconciled[report.channel] = report
-
-    def pause(self, alert: ChannelAlert) -> bool:
-        if alert.channel in self.paused_channels:
-            return False
-        self.paused_channels[alert.channel] = alert.reason
-        self.alerts.append(alert)
-        return True
-
-    def resume(self, channel: str) -> None:
-        self.paused_channels.pop(channel, None)

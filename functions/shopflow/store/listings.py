@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from shopflow.store.models import ListingItem, iso
@@ -29,14 +28,3 @@ class DynamoListings:
             item.sk.removeprefix("CHANNEL#"): item.listing_id
             for item in ListingItem.query(listing_pk(sku), ListingItem.sk.startswith("CHANNEL#"))
         }
-
-
-@dataclass
-class InMemoryListings:
-    links: dict[tuple[str, str], str] = field(default_factory=dict)  # (sku, channel) -> listing id
-
-    def link(self, channel: str, sku: str, listing_id: str, at: datetime) -> None:
-        self.links[(sku, channel)] = listing_id
-
-    def linked(self, sku: str) -> Mapping[str, str]:
-        return {channel: listing for (s, channel), listing in self.links.items() if s == sku}

@@ -74,11 +74,6 @@ def listed_sku(image: dict[str, Any]) -> str | None:
     return None
 
 
-def order_message(order: PushOrder, position: int) -> dict[str, str]:
-    """One order alone as a queue entry."""
-    return orders_message([order], position)
-
-
 def orders_of(body: str) -> list[PushOrder]:
     """A queue message's orders (what `orders_message` wrote)."""
     message = json.loads(body)
