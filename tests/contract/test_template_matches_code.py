@@ -15,6 +15,7 @@ from shopflow.bootstrap import _queue_env_var
 from shopflow.capabilities import event_routes
 from shopflow.local.template import Template
 from shopflow.store.models import MODELS
+from shopflow.sync.push import MAX_RECEIVES
 from tests.support import REPO
 
 TEMPLATE = Template.load()
@@ -112,6 +113,13 @@ def test_every_routed_concern_has_a_consumer_that_reports_partial_failures_in_ti
         assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sources), concern
         # AWS: a queue's visibility timeout at least six times its consumer's timeout.
         assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * props["Timeout"], concern
+
+
+def test_the_channel_push_queue_retries_an_hour_long_outage_and_names_its_last_try() -> None:
+    queue = TEMPLATE.of_type("AWS::SQS::Queue")["ChannelPushQueue"]["Properties"]
+    receives = queue["RedrivePolicy"]["maxReceiveCount"]
+    assert receives == MAX_RECEIVES  # channel_push tells the owner on that try, before the DLQ
+    assert queue["VisibilityTimeout"] * (receives - 1) >= 3600
 
 
 def test_every_function_has_its_own_role_timeout_memory_and_log_retention() -> None:

@@ -13,6 +13,7 @@ import pytest
 from shopflow import bootstrap
 from shopflow.local.fakes.shopify import FakeShopify
 from shopflow.local.fakes.woocommerce import FakeWooCommerce
+from shopflow.sync.push import MAX_RECEIVES
 from tests.service.conftest import Run, Stack, drain, stream_event
 from tests.support import dumps, events_headers
 
@@ -259,7 +260,7 @@ def test_pushes_failing_their_last_try_go_to_the_dead_letter_queue_and_the_owner
 
     assert push(orders) == [r["messageId"] for r in orders]  # an early try: kept, nobody told
     assert alerts(stack) == []
-    last = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "5"}} for r in orders]
+    last = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(MAX_RECEIVES)}} for r in orders]
     assert push(last) == [r["messageId"] for r in orders]
 
     [told] = alerts(stack)

@@ -36,7 +36,7 @@ from shopflow.sync.fanout import orders_of
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
 
-MAX_RECEIVES = 5  # the push queue's maxReceiveCount (template.yaml)
+MAX_RECEIVES = 10  # the push queue's maxReceiveCount (template.yaml): 9 waits of 12 minutes
 
 
 class ChannelPusher:
