@@ -128,3 +128,74 @@ def test_a_shop_that_could_not_get_its_port_back_is_followed(
     assert said == [
         f"fake channel shop moved from http://127.0.0.1:1 to {shops.urls['shop']}; channels.shop.url follows"
     ]
+
+
+def woo_products(shops: FakeChannels, token: str) -> int:
+    """The status the fake WooCommerce answers a product listing with `token` (key:secret)."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - the local fake
+        shops.urls["woo"] + "/wp-json/wc/v3/products",
+        headers={"Authorization": "Basic " + base64.b64encode(token.encode()).decode()},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - the local fake
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_revoked_token_is_refused_and_the_new_one_is_kept_across_a_restart(tmp_path: Path) -> None:
+    shops = FakeChannels(tmp_path, report=lambda line: None).start()
+    issued = f"{DEFAULT_KEY}:{DEFAULT_SECRET}"
+    assert woo_products(shops, issued) == 200
+    new = shops.fault("woo", "revoke-token")["token"]
+    assert new != issued
+    assert (woo_products(shops, issued), woo_products(shops, new)) == (401, 200)
+    old_shop_token = shops.settings()["channels.shop.token"]
+    new_shop_token = shops.fault("shop", "revoke-token")["token"]
+    assert shops.shopify is not None and shops.shopify.token == new_shop_token != old_shop_token
+    shops.stop()
+
+    again = FakeChannels(tmp_path, report=lambda line: None).start()
+    try:
+        assert (woo_products(again, issued), woo_products(again, new)) == (401, 200)
+        assert again.shopify is not None and again.shopify.token == new_shop_token
+    finally:
+        again.stop()
+
+
+def test_faults_name_what_they_need_and_nothing_else_changes(shops: FakeChannels) -> None:
+    shops.add("MUG-01", quantity=5)
+    for channel, fault, sku, refused in (
+        ("amazon", "down", None, "no fake channel 'amazon'"),
+        ("woo", "explode", None, "no fault 'explode'"),
+        ("woo", "bad-item", None, "needs --sku"),
+        ("woo", "bad-item", "NOT-LISTED", "needs --sku"),
+        ("woo", "stale", "MUG-01", "not something a woocommerce shop does"),
+        ("shop", "bad-item", "MUG-01", "not something a shopify shop does"),
+    ):
+        with pytest.raises(FakeChannelsError, match=refused):
+            shops.fault(channel, fault, sku=sku)
+    with pytest.raises(FakeChannelsError, match="1 to 10000"):
+        shops.fault("woo", "unavailable", times=0)
+    assert [r.quantity for r in shops.shown()] == [5, 5]
+    assert shops.down() == set()
+
+
+def test_a_sale_on_a_shop_shows_there_and_traffic_counts_nothing_for_it(shops: FakeChannels) -> None:
+    shops.add("MUG-01", quantity=5)
+    said = shops.fault("shop", "sell", sku="MUG-01", times=2)["fault"]
+    assert said.startswith("shop 2 units of MUG-01 sell on the shop")
+    shops.fault("woo", "sell", sku="MUG-01")
+    assert [r.quantity for r in shops.shown()] == [3, 4]
+    assert shops.traffic() == {
+        "shop": {"requests": 0, "writes": 0, "items": 0, "largest": 0},
+        "woo": {"requests": 0, "writes": 0, "items": 0, "largest": 0},
+    }
+    shops.fault("woo", "unavailable", times=2)
+    issued = f"{DEFAULT_KEY}:{DEFAULT_SECRET}"
+    assert [woo_products(shops, issued) for _ in range(3)] == [503, 503, 200]
+    assert shops.traffic()["woo"] == {"requests": 3, "writes": 0, "items": 0, "largest": 0}

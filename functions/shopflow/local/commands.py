@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from shopflow.local.fakes import FAULTS
 from shopflow.target import DEFAULT_DATA_DIR, LocalSession
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
@@ -62,6 +63,14 @@ def register(commands: Any) -> None:
         "channels", help="what the fake Shopify and WooCommerce shops of a running instance show"
     )
     shown.add_argument("--add", metavar="SKU", help="list this SKU on both fake shops first")
+    shown.add_argument(
+        "--fault",
+        choices=sorted(FAULTS),
+        help="make a shop misbehave first: " + "; ".join(f"{name}: {what}" for name, what in FAULTS.items()),
+    )
+    shown.add_argument("--channel", help="the fake shop --fault hits (shop or woo)")
+    shown.add_argument("--sku", help="the SKU --fault stale, bad-item and sell take")
+    shown.add_argument("--times", type=int, default=1, help="N for --fault (1)")
     shown.add_argument("--json", action="store_true", help="print JSON")
     shown.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the instance's data dir")
     shown.set_defaults(run=_run_channels)
@@ -180,13 +189,25 @@ def _run_status(args: argparse.Namespace) -> int:
 def _run_channels(args: argparse.Namespace) -> int:
     try:
         added = _control(args.data_dir, "/channels/add", {"sku": args.add}) if args.add else None
+        if args.fault and not args.channel:
+            print("shopflow local channels: --fault needs --channel (shop or woo)", file=sys.stderr)
+            return 2
+        fault = {"channel": args.channel, "fault": args.fault, "times": args.times, "sku": args.sku}
+        done = _control(args.data_dir, "/channels/fault", fault) if args.fault else None
         shown = _control(args.data_dir, "/channels")
     except urllib.error.HTTPError as error:
         print(f"shopflow local channels: {json.loads(error.read()).get('error')}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({**shown, **({"added": added} if added else {})}, indent=2))
+        print(json.dumps({**shown, **({"added": added} if added else {}), **(done or {})}, indent=2))
         return 0
+    if done:
+        print(done["fault"])
+        if "token" in done:
+            print(
+                f"its new token: {done['token']}\n(shopflow config set channels.{args.channel}.token ... "
+                f"--local, then shopflow channels resume {args.channel} --local)"
+            )
     if added:
         links = ", ".join(f"{name} listing {listing}" for name, listing in added["listings"].items())
         print(

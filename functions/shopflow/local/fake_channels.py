@@ -7,21 +7,24 @@ after `kill -9`, brings them back as they were, where the channel settings point
 
 A fresh data dir gets two channels pointing at them, `shop` (shopify) and `woo` (woocommerce);
 channels the owner configured are never touched. The owner puts a SKU on sale on both shops with
-`shopflow local channels --add SKU` (what creating the product in each shop's admin does), and
-sees what each shop shows with `shopflow local channels`.
+`shopflow local channels --add SKU` (what creating the product in each shop's admin does),
+sees what each shop shows with `shopflow local channels`, and makes a shop misbehave with
+`shopflow local channels --fault KIND --channel NAME` (`FAULTS`) to watch shopflow cope.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopflow.local.fakes.shopify import FakeShopify
-from shopflow.local.fakes.woocommerce import FakeWooCommerce
+from shopflow.local.fakes import FAULTS
+from shopflow.local.fakes.shopify import DEFAULT_TOKEN, FakeShopify
+from shopflow.local.fakes.woocommerce import DEFAULT_KEY, DEFAULT_SECRET, FakeWooCommerce
 from shopflow.local.ports import port_in_use
 
 STATE_FILE = "fake_channels.json"
@@ -30,7 +33,6 @@ WOOCOMMERCE_CHANNEL = "woo"
 SHOPIFY_LOCATION_ID = 75000001  # the fake shop's one location
 FIRST_SHOPIFY_ITEM = 44000001  # inventory item ids, as Shopify's look
 FIRST_WOO_PRODUCT = 101
-KEPT_CALLS = 1000  # the fake Shopify records every call; a long-running instance keeps the last ones
 
 
 @dataclass(frozen=True)
@@ -68,17 +70,25 @@ class FakeChannels:
         self.shopify: FakeShopify | None = None
         self.woocommerce: FakeWooCommerce | None = None
         self._down: set[str] = set()  # channels taken off the network (`set_down`)
-        self._pushes = {SHOPIFY_CHANNEL: 0, WOOCOMMERCE_CHANNEL: 0}  # no longer in the fakes' logs
+        self._traffic = {  # counted from the fakes' request logs, which are emptied as they are read
+            channel: {"requests": 0, "writes": 0, "items": 0, "largest": 0}
+            for channel in (SHOPIFY_CHANNEL, WOOCOMMERCE_CHANNEL)
+        }
 
     # -- life cycle --------------------------------------------------------------------------
 
     def start(self) -> FakeChannels:
         saved = self._load()
-        ports = saved.get("ports", {})
+        ports, tokens = saved.get("ports", {}), saved.get("tokens", {})
         self.shopify = FakeShopify(
-            location_id=SHOPIFY_LOCATION_ID, port=_reusable(ports.get(SHOPIFY_CHANNEL))
+            location_id=SHOPIFY_LOCATION_ID,
+            port=_reusable(ports.get(SHOPIFY_CHANNEL)),
+            token=tokens.get(SHOPIFY_CHANNEL, DEFAULT_TOKEN),
         ).start()
-        self.woocommerce = FakeWooCommerce(port=_reusable(ports.get(WOOCOMMERCE_CHANNEL))).start()
+        key, _, secret = tokens.get(WOOCOMMERCE_CHANNEL, f"{DEFAULT_KEY}:{DEFAULT_SECRET}").partition(":")
+        self.woocommerce = FakeWooCommerce(
+            port=_reusable(ports.get(WOOCOMMERCE_CHANNEL)), consumer_key=key, consumer_secret=secret
+        ).start()
         for sku, listed in saved.get("listings", {}).items():
             shown = saved.get("quantities", {}).get(sku, {})
             self._create(sku, listed, shown)
@@ -168,23 +178,84 @@ class FakeChannels:
                 self._down.discard(channel)
         self._report(f"fake channel {channel} is {'down (connections refused)' if down else 'back'}")
 
+    def fault(self, channel: str, fault: str, *, times: int = 1, sku: str | None = None) -> dict[str, str]:
+        """Make one shop misbehave as `FAULTS` describes; what happened (and a new token)."""
+        shopify, woo = self.shopify, self.woocommerce
+        assert shopify is not None and woo is not None
+        if channel not in (SHOPIFY_CHANNEL, WOOCOMMERCE_CHANNEL):
+            known = f"{SHOPIFY_CHANNEL} or {WOOCOMMERCE_CHANNEL}"
+            raise FakeChannelsError(f"no fake channel {channel!r}: {known}")
+        if fault not in FAULTS:
+            raise FakeChannelsError(f"no fault {fault!r}: one of {', '.join(FAULTS)}")
+        if not 1 <= times <= 10_000:
+            raise FakeChannelsError("times is 1 to 10000")
+        if fault in ("down", "up"):
+            self.set_down(channel, fault == "down")
+            return {"fault": f"{channel} {FAULTS[fault]}"}
+        on_shopify = channel == SHOPIFY_CHANNEL
+        answer: dict[str, str] = {}
+        with self._lock:
+            listing = self._listings.get(sku or "", {}).get(channel)
+            if fault in ("stale", "bad-item", "sell") and listing is None:
+                raise FakeChannelsError(f"{fault} needs --sku of a SKU listed on {channel} (--add it)")
+            if fault == "unavailable":
+                (shopify if on_shopify else woo).fail_next(times, 503)
+            elif fault == "throttle" and on_shopify:
+                shopify.set_bucket(2000.0, 100.0, available=0.0)
+            elif fault == "throttle":
+                woo.throttle(times, "1")
+            elif fault == "stale" and on_shopify:
+                shopify.sell_before_next_write(int(str(listing)), times)
+            elif fault == "bad-item" and not on_shopify:
+                woo.fail_item(str(listing))
+            elif fault == "sell":
+                if on_shopify:
+                    shopify.sell(int(str(listing)), times)
+                else:
+                    woo.sell(str(listing), times)
+            elif fault == "revoke-token" and on_shopify:
+                shopify.token = answer["token"] = f"shpat_{secrets.token_hex(16)}"
+            elif fault == "revoke-token":
+                answer["token"] = woo.issue_key(f"ck_{secrets.token_hex(20)}", f"cs_{secrets.token_hex(20)}")
+            else:
+                kind = "shopify" if on_shopify else "woocommerce"
+                raise FakeChannelsError(f"{fault} is not something a {kind} shop does: {FAULTS[fault]}")
+        self.save()
+        what = FAULTS[fault].replace("SKU", sku or "").replace("N ", f"{times} ")
+        self._report(f"fake channel {channel}: {what}")
+        return {"fault": f"{channel} {what}", **answer}
+
     def pushes(self) -> dict[str, int]:
         """How many writes each shop took since it started: Shopify mutations, WooCommerce
         batch updates (reads, such as a reconciliation's, are not counted)."""
+        return {channel: seen["writes"] for channel, seen in self.traffic().items()}
+
+    def traffic(self) -> dict[str, dict[str, int]]:
+        """What each shop received since it started: `requests` (any), `writes` (as `pushes`),
+        `items` (quantities those writes set) and `largest` (the most one write set)."""
         assert self.shopify is not None and self.woocommerce is not None
         with self._lock:
-            calls = self.shopify.calls
-            if len(calls) > KEPT_CALLS:
-                dropped = calls[: len(calls) - KEPT_CALLS]
-                self._pushes[SHOPIFY_CHANNEL] += sum(1 for call in dropped if call.operation == "mutation")
-                del calls[: len(dropped)]
+            answered = [call.answered for call in self.shopify.calls]
+            calls = self.shopify.calls[: answered.index(False) if False in answered else len(answered)]
+            del self.shopify.calls[: len(calls)]  # the fakes' own logs only grow: counted here
             woo = self.woocommerce.requests
             self.woocommerce.reset_requests()
-            self._pushes[WOOCOMMERCE_CHANNEL] += sum(
-                1 for seen in woo if seen.method == "POST" and seen.path.endswith("/batch")
-            )
-            kept = sum(1 for call in calls if call.operation == "mutation")
-            return {**self._pushes, SHOPIFY_CHANNEL: self._pushes[SHOPIFY_CHANNEL] + kept}
+            shop_writes = [call.rows for call in calls if call.operation == "mutation"]
+            woo_writes = [
+                sum(len(seen.body.get(part) or ()) for part in ("create", "update", "delete"))
+                for seen in woo
+                if seen.method == "POST" and seen.path.endswith("/batch") and isinstance(seen.body, dict)
+            ]
+            for channel, requests, writes in (
+                (SHOPIFY_CHANNEL, len(calls), shop_writes),
+                (WOOCOMMERCE_CHANNEL, len(woo), woo_writes),
+            ):
+                seen = self._traffic[channel]
+                seen["requests"] += requests
+                seen["writes"] += len(writes)
+                seen["items"] += sum(writes)
+                seen["largest"] = max([seen["largest"], *writes])
+            return {channel: dict(seen) for channel, seen in self._traffic.items()}
 
     def down(self) -> set[str]:
         return set(self._down)
@@ -196,13 +267,17 @@ class FakeChannels:
         if self.shopify is None or self.woocommerce is None:
             return
         with self._lock:
-            self.pushes()  # the fakes' own request logs only grow
+            self.traffic()  # the fakes' own request logs only grow
             quantities: dict[str, dict[str, int | None]] = {}
             for row in self.shown():
                 quantities.setdefault(row.sku, {})[row.channel] = row.quantity
             document = json.dumps(
                 {
                     "ports": {name: _port(url) for name, url in self.urls.items()},
+                    "tokens": {
+                        SHOPIFY_CHANNEL: self.shopify.token,
+                        WOOCOMMERCE_CHANNEL: self.woocommerce.token,
+                    },
                     "urls": self.urls,
                     "listings": self._listings,
                     "quantities": quantities,

@@ -566,7 +566,7 @@ class LocalRuntime:
                 self._answer(200, runtime.status())
 
             def do_POST(self) -> None:
-                if self.path in ("/channels/add", "/channels/down"):
+                if self.path in ("/channels/add", "/channels/fault"):
                     try:
                         length = int(self.headers.get("Content-Length", "0"))
                         document = json.loads(self.rfile.read(length))
@@ -600,19 +600,26 @@ class LocalRuntime:
             "down": sorted(fakes.down()),
             "listings": [row.as_json() for row in fakes.shown()],
             "pushes": fakes.pushes(),
+            "traffic": fakes.traffic(),
         }
 
     def fake_channels_change(self, path: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """`/channels/add` {"sku", "quantity"?}: list a SKU on both fake shops; `/channels/down`
-        {"channel", "down"}: take one off the network or bring it back."""
+        """`/channels/add` {"sku", "quantity"?}: list a SKU on both fake shops; `/channels/fault`
+        {"channel", "fault", "times"?, "sku"?}: make one misbehave (`fake_channels.FAULTS`)."""
         fakes = self.fake_channels
         if fakes is None:
             return self.fake_channels_shown()
         if path == "/channels/add":
             quantity = int(document.get("quantity", 0))
             return 200, {"sku": document["sku"], "listings": fakes.add(str(document["sku"]), quantity)}
-        fakes.set_down(str(document["channel"]), bool(document["down"]))
-        return self.fake_channels_shown()
+        done = fakes.fault(
+            str(document["channel"]),
+            str(document["fault"]),
+            times=int(document.get("times", 1)),
+            sku=None if document.get("sku") is None else str(document["sku"]),
+        )
+        status, shown = self.fake_channels_shown()
+        return status, {**shown, **done}
 
     def status(self) -> dict[str, Any]:
         return {

@@ -1,1 +1,14 @@
 """Local fake servers of the sales channels shopflow pushes stock to, faithful to their documented APIs."""
+
+# What can go wrong with a shop, to watch shopflow cope (`shopflow local channels --fault`):
+FAULTS = {
+    "down": "refuses connections until `up`",
+    "up": "listens again, with everything it held",
+    "unavailable": "answers the next N requests 503",
+    "throttle": "WooCommerce: answers the next N requests 429 (Retry-After: 1); "
+    "Shopify: its query-cost bucket is empty (THROTTLED until it refills)",
+    "stale": "Shopify: N units of SKU sell there after shopflow reads and before its next write",
+    "bad-item": "WooCommerce: refuses every update of SKU inside its batches",
+    "sell": "N units of SKU sell on the shop (a fake sends no order webhook: shopflow sees it reconciling)",
+    "revoke-token": "refuses the token shopflow holds and issues a new one (printed)",
+}

@@ -254,6 +254,7 @@ class Call:
     requested_cost: int | None = None
     throttled: bool = False
     rows: int = 0  # inventorySetQuantities rows in the request
+    answered: bool = False  # the fields above are final
 
 
 @dataclass
@@ -459,7 +460,7 @@ class FakeShopify:
         if delay:
             time.sleep(delay)
         status, answer = self._answer(call, failure, path, token, body)
-        call.status = status
+        call.status, call.answered = status, True
         return status, answer
 
     def _answer(

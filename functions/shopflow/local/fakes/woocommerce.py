@@ -262,6 +262,14 @@ class FakeWooCommerce:
         with self._lock:
             self.consumer_key = "ck_revoked"
 
+    def issue_key(self, consumer_key: str, consumer_secret: str) -> str:
+        """The owner creates a new REST API key: the shop accepts it from now on (and only it);
+        returns it as `channels.<name>.token` holds it."""
+        with self._lock:
+            self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+            self._issued = f"{consumer_key}:{consumer_secret}"
+            return self._issued
+
     def fail_item(
         self, listing_id: str, *, code: str = "woocommerce_rest_cannot_edit",
         message: str = "Sorry, you are not allowed to edit this resource.", status: int = 403,
