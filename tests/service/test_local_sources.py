@@ -184,6 +184,53 @@ def test_a_stream_batch_is_retried_from_the_first_failed_record_then_sent_to_on_
     assert failed_batches[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
 
 
+class TricklingReader(FakeReader):
+    """A stream a burst of writes reaches a few records per read (what a burst of requests does)."""
+
+    def __init__(self, records: list[dict[str, Any]], per_read: int) -> None:
+        super().__init__(records)
+        self.per_read = per_read
+
+    def poll(self, limit: int = 100) -> list[dict[str, Any]]:
+        return super().poll(min(limit, self.per_read))
+
+
+def gathering_source(window: float, batches: list[list[str]], reader: FakeReader) -> StreamSource:
+    def fan_out(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        batches.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+        return {"batchItemFailures": []}
+
+    source = StreamSource(
+        function_name="ChannelFanoutFunction",
+        handler=fan_out,
+        reader=reader,  # type: ignore[arg-type]
+        patterns=[{"dynamodb": {"NewImage": {"item_type": {"S": ["OUTBOX"]}}}}],
+        batch_size=10,
+        maximum_retry_attempts=0,
+        report_item_failures=True,
+        on_failure=None,
+        report=lambda line: None,
+        batching_window=window,
+    )
+    source.poll_pause = 0.01
+    return source
+
+
+def test_a_batching_window_gathers_a_burst_into_one_invocation_up_to_the_batch_size() -> None:
+    gathered: list[list[str]] = []
+    source = gathering_source(0.5, gathered, TricklingReader([stream_record(n) for n in range(25)], 3))
+    while source.poll():
+        pass
+    assert [len(batch) for batch in gathered] == [10, 10, 5]  # a full batch goes at once
+    assert sorted(n for batch in gathered for n in batch) == [f"{n:05d}" for n in range(25)]
+
+    without: list[list[str]] = []
+    source = gathering_source(0.0, without, TricklingReader([stream_record(n) for n in range(6)], 3))
+    while source.poll():
+        pass
+    assert without == [["00000", "00001", "00002"], ["00003", "00004", "00005"]]
+
+
 def test_a_schedule_fires_on_the_local_clock_and_once_after_a_jump() -> None:
     clock = ScaledClock(speed=1, start=datetime(2026, 11, 22, 10, 0, 30, tzinfo=UTC))
     events: list[dict[str, Any]] = []

@@ -8,8 +8,9 @@ and honours the answer the way the event source mapping does:
   whole batch; a kept message comes back after the queue's visibility timeout (scaled by
   the clock speed) and the queue's redrive policy moves it to its DLQ after
   `maxReceiveCount` receives (moto does that, as SQS does).
-* DynamoDB stream: records filtered by `FilterCriteria`, retried from the first failed one
-  up to `MaximumRetryAttempts`, then their metadata goes to the `OnFailure` destination.
+* DynamoDB stream: records filtered by `FilterCriteria`, gathered for up to
+  `MaximumBatchingWindowInSeconds`, retried from the first failed one up to
+  `MaximumRetryAttempts`, then their metadata goes to the `OnFailure` destination.
 * Schedules: `rate(...)` and `cron(...)` fired on the runtime's clock.
 """
 
@@ -262,6 +263,7 @@ class StreamSource(Source):
         report: Report,
         timeout_seconds: int = 30,
         retry_pause: float = 0.2,
+        batching_window: float = 0.0,
     ) -> None:
         super().__init__(f"{function_name} <- stream", report)
         self.function_name = function_name
@@ -277,18 +279,36 @@ class StreamSource(Source):
         self.invocations = 0
         self.empty_reads = 0  # reads that found nothing new: the stream was read to its end
         self._read_full = False  # the last read hit the limit: more is waiting
+        # MaximumBatchingWindowInSeconds (wall-clock seconds, as on AWS): from the first matching
+        # record, keep reading until the batch is full or the window has passed.
+        self._batching_window = batching_window
 
     def poll(self) -> bool:
-        read = self._reader.poll(limit=self.batch_size)
-        self._read_full = len(read) >= self.batch_size
-        if not read:
-            self.empty_reads += 1
-        records = lambda_event(read, self._patterns)["Records"]
+        records = self._read()
+        if records and len(records) < self.batch_size and self._batching_window > 0:
+            closes = time.monotonic() + self._batching_window
+            while len(records) < self.batch_size and not self._stopping.is_set():
+                left = closes - time.monotonic()
+                if left <= 0:
+                    break
+                if not self._read_full:
+                    self._stopping.wait(min(self.poll_pause, left))
+                records += self._read(self.batch_size - len(records))
         if not records:
             return False
         for start in range(0, len(records), self.batch_size):
             self.deliver(records[start : start + self.batch_size])
         return True
+
+    def _read(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """One GetRecords pass (up to `limit` records): those the function's filter lets through."""
+        limit = limit or self.batch_size
+        read = self._reader.poll(limit=limit)
+        self._read_full = len(read) >= limit
+        if not read:
+            self.empty_reads += 1
+        records: list[dict[str, Any]] = lambda_event(read, self._patterns)["Records"]
+        return records
 
     def pause_after(self, busy: bool) -> float:
         return 0.0 if self._read_full else self.poll_pause

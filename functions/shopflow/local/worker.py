@@ -308,6 +308,7 @@ class EventSources:
             on_failure=on_failure,
             report=self.say.line,
             timeout_seconds=timeout,
+            batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
         )
 
     def _outbox_check(
