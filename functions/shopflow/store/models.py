@@ -261,6 +261,20 @@ class ReservationItem(_Item):
     short = UnicodeAttribute(null=True)  # a refusal's `[[sku, requested, available], ...]`
 
 
+class BackInStockItem(_Item):
+    """Back-in-stock alerts (store/back_in_stock.py): a subscription (pk `BISSUB#{contact}#{sku}`,
+    sk `SUBSCRIPTION`), its place in the SKU's queue (pk `BIS#{sku}`, sk `WAIT#{subscribed_at}#...`)
+    and the SKU's count and restock run (pk `BIS#{sku}`, sk `SUMMARY`)."""
+
+    document = UnicodeAttribute(null=True)  # the subscription's JSON (subscription, queue entry)
+    status = UnicodeAttribute(null=True)  # the subscription's, for its conditions
+    sku = UnicodeAttribute(null=True)
+    waiting = NumberAttribute(null=True)
+    alerted = NumberAttribute(null=True)
+    batch_due_at = UnicodeAttribute(null=True)  # the next batch of a restock's run in progress
+    last_restock_at = UnicodeAttribute(null=True)
+
+
 class TimerIndex(GlobalSecondaryIndex["TimerItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only timer items carry `timer_shard`, so a sweep reads just what is due.
 
@@ -317,6 +331,7 @@ MODELS: tuple[type[_Item], ...] = (
     ReservationItem,
     StockMoveItem,
     CheckoutHoldItem,
+    BackInStockItem,
 )
 
 
