@@ -189,10 +189,12 @@ class FakeChannels:
             raise FakeChannelsError(f"no fault {fault!r}: one of {', '.join(FAULTS)}")
         if not 1 <= times <= 10_000:
             raise FakeChannelsError("times is 1 to 10000")
+        on_shopify = channel == SHOPIFY_CHANNEL
         if fault in ("down", "up"):
             self.set_down(channel, fault == "down")
+            if fault == "up":
+                (shopify if on_shopify else woo).heal()
             return {"fault": f"{channel} {FAULTS[fault]}"}
-        on_shopify = channel == SHOPIFY_CHANNEL
         answer: dict[str, str] = {}
         with self._lock:
             listing = self._listings.get(sku or "", {}).get(channel)

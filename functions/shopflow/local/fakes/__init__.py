@@ -3,7 +3,7 @@
 # What can go wrong with a shop, to watch shopflow cope (`shopflow local channels --fault`):
 FAULTS = {
     "down": "refuses connections until `up`",
-    "up": "listens again, with everything it held",
+    "up": "listens again, with everything it held, and answers normally (pending 503s, 429s cleared)",
     "unavailable": "answers the next N requests 503",
     "throttle": "WooCommerce: answers the next N requests 429 (Retry-After: 1); "
     "Shopify: its query-cost bucket is empty (THROTTLED until it refills)",

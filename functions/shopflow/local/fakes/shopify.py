@@ -374,6 +374,13 @@ class FakeShopify:
         with self._lock:
             self._failures.extend([status] * count)
 
+    def heal(self) -> None:
+        """Forget the failures and delays still pending and refill the cost bucket."""
+        with self._lock:
+            self._failures.clear()
+            self._delays.clear()
+            self._bucket.available = self._bucket.size
+
     def delay_next(self, count: int, seconds: float) -> None:
         """Answer the next `count` requests only after `seconds` (a client's timeout fires first)."""
         with self._lock:

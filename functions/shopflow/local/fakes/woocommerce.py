@@ -252,6 +252,12 @@ class FakeWooCommerce:
         with self._lock:
             self._faults.throttled, self._faults.retry_after = count, retry_after
 
+    def heal(self) -> None:
+        """Forget the 5xx answers, 429s and slowness still pending (refused items stay refused)."""
+        with self._lock:
+            self._faults.unavailable = self._faults.throttled = 0
+            self._faults.delay = 0.0
+
     def slow(self, seconds: float) -> None:
         """Wait this long before every answer (0: stop), to make a client time out."""
         with self._lock:
