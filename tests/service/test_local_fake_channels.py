@@ -192,10 +192,10 @@ def test_a_sale_on_a_shop_shows_there_and_traffic_counts_nothing_for_it(shops: F
     shops.fault("woo", "sell", sku="MUG-01")
     assert [r.quantity for r in shops.shown()] == [3, 4]
     assert shops.traffic() == {
-        "shop": {"requests": 0, "writes": 0, "items": 0, "largest": 0},
-        "woo": {"requests": 0, "writes": 0, "items": 0, "largest": 0},
+        "shop": {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0},
+        "woo": {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0},
     }
     shops.fault("woo", "unavailable", times=2)
     issued = f"{DEFAULT_KEY}:{DEFAULT_SECRET}"
     assert [woo_products(shops, issued) for _ in range(3)] == [503, 503, 200]
-    assert shops.traffic()["woo"] == {"requests": 3, "writes": 0, "items": 0, "largest": 0}
+    assert shops.traffic()["woo"] == {"requests": 3, "throttled": 0, "writes": 0, "items": 0, "largest": 0}

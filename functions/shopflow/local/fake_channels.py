@@ -71,7 +71,7 @@ class FakeChannels:
         self.woocommerce: FakeWooCommerce | None = None
         self._down: set[str] = set()  # channels taken off the network (`set_down`)
         self._traffic = {  # counted from the fakes' request logs, which are emptied as they are read
-            channel: {"requests": 0, "writes": 0, "items": 0, "largest": 0}
+            channel: {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0}
             for channel in (SHOPIFY_CHANNEL, WOOCOMMERCE_CHANNEL)
         }
 
@@ -202,8 +202,10 @@ class FakeChannels:
                 raise FakeChannelsError(f"{fault} needs --sku of a SKU listed on {channel} (--add it)")
             if fault == "unavailable":
                 (shopify if on_shopify else woo).fail_next(times, 503)
+                if channel in self._down:  # back on the network, answering 503 from the first request
+                    self.set_down(channel, False)
             elif fault == "throttle" and on_shopify:
-                shopify.set_bucket(2000.0, 100.0, available=0.0)
+                shopify.set_bucket(2000.0, 1.0, available=0.0)
             elif fault == "throttle":
                 woo.throttle(times, "1")
             elif fault == "stale" and on_shopify:
@@ -229,31 +231,40 @@ class FakeChannels:
 
     def pushes(self) -> dict[str, int]:
         """How many writes each shop took since it started: Shopify mutations, WooCommerce
-        batch updates (reads, such as a reconciliation's, are not counted)."""
+        batch updates, answered 200 (reads, such as a reconciliation's, are not counted)."""
         return {channel: seen["writes"] for channel, seen in self.traffic().items()}
 
     def traffic(self) -> dict[str, dict[str, int]]:
-        """What each shop received since it started: `requests` (any), `writes` (as `pushes`),
-        `items` (quantities those writes set) and `largest` (the most one write set)."""
+        """What each shop received since it started: `requests` (any, answered or refused),
+        `throttled` (Shopify's THROTTLED, WooCommerce's 429), `writes` (as `pushes`: the writes
+        it answered 200), `items` (the quantities those writes carried) and `largest` (the most
+        one write carried)."""
         assert self.shopify is not None and self.woocommerce is not None
         with self._lock:
             answered = [call.answered for call in self.shopify.calls]
             calls = self.shopify.calls[: answered.index(False) if False in answered else len(answered)]
             del self.shopify.calls[: len(calls)]  # the fakes' own logs only grow: counted here
-            woo = self.woocommerce.requests
-            self.woocommerce.reset_requests()
-            shop_writes = [call.rows for call in calls if call.operation == "mutation"]
+            woo = self.woocommerce.take_answered()
+            shop_writes = [
+                call.rows
+                for call in calls
+                if call.operation == "mutation" and call.status == 200 and call.rows
+            ]
             woo_writes = [
                 sum(len(seen.body.get(part) or ()) for part in ("create", "update", "delete"))
                 for seen in woo
-                if seen.method == "POST" and seen.path.endswith("/batch") and isinstance(seen.body, dict)
+                if seen.method == "POST"
+                and seen.path.endswith("/batch")
+                and seen.status == 200
+                and isinstance(seen.body, dict)
             ]
-            for channel, requests, writes in (
-                (SHOPIFY_CHANNEL, len(calls), shop_writes),
-                (WOOCOMMERCE_CHANNEL, len(woo), woo_writes),
+            for channel, requests, throttled, writes in (
+                (SHOPIFY_CHANNEL, len(calls), sum(call.throttled for call in calls), shop_writes),
+                (WOOCOMMERCE_CHANNEL, len(woo), sum(seen.status == 429 for seen in woo), woo_writes),
             ):
                 seen = self._traffic[channel]
                 seen["requests"] += requests
+                seen["throttled"] += throttled
                 seen["writes"] += len(writes)
                 seen["items"] += sum(writes)
                 seen["largest"] = max([seen["largest"], *writes])

@@ -326,6 +326,7 @@ class FakeShopify:
         self._lock = threading.RLock()
         self._state = _State(locations={location_id: "Shop location"})
         self._bucket = _Bucket(bucket_size, restore_rate, bucket_size, clock())
+        self._usual_bucket = (bucket_size, restore_rate)
         self._keys: dict[str, _Idempotent] = {}
         self._failures: list[int] = []
         self._delays: list[float] = []
@@ -375,11 +376,13 @@ class FakeShopify:
             self._failures.extend([status] * count)
 
     def heal(self) -> None:
-        """Forget the failures and delays still pending and refill the cost bucket."""
+        """Forget the failures and delays still pending; a full cost bucket of the usual size."""
         with self._lock:
             self._failures.clear()
             self._delays.clear()
-            self._bucket.available = self._bucket.size
+            self._bucket = _Bucket(
+                self._usual_bucket[0], self._usual_bucket[1], self._usual_bucket[0], self._clock()
+            )
 
     def delay_next(self, count: int, seconds: float) -> None:
         """Answer the next `count` requests only after `seconds` (a client's timeout fires first)."""

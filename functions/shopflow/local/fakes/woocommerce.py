@@ -82,14 +82,15 @@ class Item:
         return document
 
 
-@dataclass(frozen=True)
+@dataclass
 class Seen:
-    """One request as the fake received it."""
+    """One request as the fake received it, and the status it answered (None while answering)."""
 
     method: str
     path: str  # below /wp-json/wc/v3
     query: dict[str, list[str]]
     body: Any
+    status: int | None = None
 
 
 @dataclass
@@ -225,6 +226,14 @@ class FakeWooCommerce:
         with self._lock:
             self._seen.clear()
 
+    def take_answered(self) -> list[Seen]:
+        """The requests answered so far, in order, forgotten here (those still being answered stay)."""
+        with self._lock:
+            answered = [seen.status is not None for seen in self._seen]
+            taken = self._seen[: answered.index(False) if False in answered else len(answered)]
+            del self._seen[: len(taken)]
+            return taken
+
     # -- faults ------------------------------------------------------------------------------
 
     def go_down(self) -> None:
@@ -294,8 +303,16 @@ class FakeWooCommerce:
             document = json.loads(body) if body else None
         except ValueError:
             document = None
+        seen = Seen(method, path, query, document)
         with self._lock:
-            self._seen.append(Seen(method, path, query, document))
+            self._seen.append(seen)
+        answer = self._respond(seen, parts.path, headers)
+        seen.status = answer[0]
+        return answer
+
+    def _respond(self, seen: Seen, full_path: str, headers: Any) -> tuple[int, dict[str, str], Any]:
+        method, path, query, document = seen.method, seen.path, seen.query, seen.body
+        with self._lock:
             delay = self._faults.delay
             if self._faults.unavailable > 0:
                 self._faults.unavailable -= 1
@@ -306,7 +323,7 @@ class FakeWooCommerce:
                 return 429, extra, "<html><body>Too Many Requests</body></html>"
         if delay:
             time.sleep(delay)
-        route = _route_of(method, path) if parts.path.startswith(API + "/") else None
+        route = _route_of(method, path) if full_path.startswith(API + "/") else None
         if route is None:
             return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
         with self._lock:
