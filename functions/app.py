@@ -158,3 +158,8 @@ def channel_push(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="channel_reconcile")
 def channel_reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.runtime().channel_reconciler.handle(event, context)
+
+
+@app.lambda_function(name="back_in_stock_watch")
+def back_in_stock_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().restock_watcher.handle(event, context)

@@ -21,11 +21,13 @@ from shopflow.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from shopflow.back_in_stock.watch import RestockWatcher
     from shopflow.config import Settings, SettingsLoader
     from shopflow.kernel.capability import IntakeHandler, OrderTimers, OrderWrites, TimerAction
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
+    from shopflow.store.back_in_stock import DynamoBackInStockStore
     from shopflow.store.buyers import DynamoBuyerIndex
     from shopflow.store.carts import DynamoCartStore
     from shopflow.store.catalog import DynamoCatalog
@@ -144,6 +146,23 @@ class Runtime:
         from shopflow.store.stock import DynamoStockRepository
 
         return DynamoStockRepository(self.orders)
+
+    @cached_property
+    def back_in_stock(self) -> DynamoBackInStockStore:
+        from shopflow.store.back_in_stock import DynamoBackInStockStore
+
+        return DynamoBackInStockStore(self.orders)
+
+    @cached_property
+    def restock_watcher(self) -> RestockWatcher:
+        from shopflow.back_in_stock.capability import enabled, rules
+        from shopflow.back_in_stock.watch import RestockWatcher
+
+        def current_rules() -> Any:
+            settings = self.settings.load()
+            return rules(settings) if enabled(settings) else None
+
+        return RestockWatcher(self.back_in_stock, current_rules, self.clock.now)
 
     @cached_property
     def buyers(self) -> DynamoBuyerIndex:

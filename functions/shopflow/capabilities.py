@@ -6,6 +6,7 @@ actions and order timers into the Runtime (`kernel/capability.py`).
 
 from __future__ import annotations
 
+from shopflow.back_in_stock.capability import CAPABILITY as BACK_IN_STOCK
 from shopflow.carts.capability import CAPABILITY as CARTS
 from shopflow.catalog.capability import CAPABILITY as CATALOG
 from shopflow.channels.capability import CAPABILITY as CHANNELS
@@ -17,7 +18,16 @@ from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
 from shopflow.reviews.capability import CAPABILITY as REVIEWS
 from shopflow.stock.capability import CAPABILITY as STOCK
 
-CAPABILITIES: tuple[Capability, ...] = (ORDERS, REVIEWS, REPLENISHMENT, CARTS, CATALOG, STOCK, CHANNELS)
+CAPABILITIES: tuple[Capability, ...] = (
+    ORDERS,
+    REVIEWS,
+    REPLENISHMENT,
+    CARTS,
+    CATALOG,
+    STOCK,
+    CHANNELS,
+    BACK_IN_STOCK,
+)
 
 
 def event_routes() -> dict[str, tuple[str, ...]]:

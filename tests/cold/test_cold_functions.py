@@ -277,6 +277,29 @@ def reconcile_fixes_a_small_drift(stack: ColdStack, function: str) -> None:
         assert woo.stock("799") == 5
 
 
+def watch_starts_a_restocks_batches(stack: ColdStack, function: str) -> None:
+    """A shopper waits for MUG-01 (sold out); its count of 3 on the stream starts the run."""
+    from app import app
+
+    for name in ("stock/enabled", "back_in_stock/enabled"):
+        stack.put_setting(name, "true")
+    now = datetime.now(UTC).isoformat()
+    for type_, data in (
+        ("inventory.set", {"sku": "MUG-01", "on_hand": 0, "sequence": 1}),
+        ("back_in_stock.subscribed", {"sku": "MUG-01", "email": "ann@example.com"}),
+        ("inventory.set", {"sku": "MUG-01", "on_hand": 3, "sequence": 2}),
+    ):
+        body = dumps({"type": type_, "timestamp": now, "data": data})
+        answer = app(rest_api_event("/webhooks/events", events_headers(body), body), None)
+        assert json.loads(answer["body"])["status"] == "accepted", answer
+
+    answer = stack.invoke_cold(function, stream_event(stack, function)).answer
+
+    assert answer == {"batchItemFailures": []}
+    [timer] = items(stack, "TIMER")
+    assert (timer["pk"]["S"], timer["action"]["S"]) == ("TIMER#bis#MUG-01", "back_in_stock_batch")
+
+
 SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.app": api_records_a_signed_order,
     "app.dispatch": dispatch_publishes_the_outbox_to_notify,
@@ -286,6 +309,7 @@ SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.channel_fanout": fanout_queues_a_push_per_channel,
     "app.channel_push": push_sets_the_channels_quantity,
     "app.channel_reconcile": reconcile_fixes_a_small_drift,
+    "app.back_in_stock_watch": watch_starts_a_restocks_batches,
 }
 
 

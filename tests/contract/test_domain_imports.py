@@ -51,6 +51,12 @@ DOMAIN = (
     "shopflow.stock.ports",
     "shopflow.stock.service",
     "shopflow.stock.capability",
+    "shopflow.back_in_stock.model",
+    "shopflow.back_in_stock.ports",
+    "shopflow.back_in_stock.service",
+    "shopflow.back_in_stock.flow",
+    "shopflow.back_in_stock.watch",
+    "shopflow.back_in_stock.capability",
 )
 AWS = ("pynamodb", "botocore", "boto3")
 

@@ -350,6 +350,30 @@ def count(stack: Stack, sku: str, on_hand: int, sequence: int) -> None:
     assert answer.json_body["status"] == "accepted", answer.json_body
 
 
+def back_in_stock_alert(stack: Stack) -> None:
+    """A shopper waits for the sold-out iPod; its restock (the watcher) runs a batch (timers) and
+    notify sends the alert."""
+    from app import back_in_stock_watch
+
+    data = {
+        "sku": "IPOD2008PINK",
+        "email": "waiting@example.com",
+        "product_url": f"https://{SES_IDENTITY}/ipod",
+    }
+    body = dumps(
+        {"type": "back_in_stock.subscribed", "timestamp": stack.clock.now().isoformat(), "data": data}
+    )
+    headers = events_headers(body, timestamp=int(stack.clock.now().timestamp()))
+    assert (
+        stack.client.http.post("/webhooks/events", headers=headers, body=body).json_body["status"]
+        == "accepted"
+    )
+    count(stack, "IPOD2008PINK", 20, 4)
+    watched = back_in_stock_watch(stream_event(stack, "BackInStockWatchFunction", "StockStream"), None)
+    assert watched == {"batchItemFailures": []}
+    run_due(stack)
+
+
 def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
     from app import dispatch
 
@@ -364,6 +388,7 @@ def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
         "notify/replenishment/lead_days": "5",
         "notify/replenishment/url_template": f"https://{SES_IDENTITY}/products/{{sku}}",
         "stock/enabled": "true",
+        "back_in_stock/enabled": "true",  # settings are read again only after 60 s: set up front
         "channels/woo/kind": "woocommerce",
         "channels/woo/url": woo.url,
     }.items():
@@ -429,6 +454,7 @@ def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
         stack.clock.advance(timedelta(days=1))
         run_due(stack)
 
+    back_in_stock_alert(stack)
     token = make_token("email", order["email"], secret="unsubscribe-secret-0123456789", now=stack.clock.now())
     assert stack.client.http.get(f"/unsubscribe/{token}").status_code == 200
     answer = stack.client.http.post(

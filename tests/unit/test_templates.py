@@ -32,6 +32,7 @@ from shopflow.orders.pages import product_links
 from shopflow.stock.capability import KINDS as STOCK_MESSAGE_KINDS
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
+from tests.unit.test_back_in_stock import alert_subscription
 from tests.unit.test_channel_alerts import alert_notice
 from tests.unit.test_oversell import oversell_notice
 
@@ -39,7 +40,10 @@ CART_KINDS = tuple(kind.name for kind in CART_MESSAGE_KINDS)
 STOCK_KINDS = tuple(kind.name for kind in STOCK_MESSAGE_KINDS)  # to the owner: tests/unit/test_oversell.py
 CHANNEL_KINDS = tuple(kind.name for kind in CHANNEL_MESSAGE_KINDS)  # to the owner: test_channel_alerts.py
 OWNER_KINDS = STOCK_KINDS + CHANNEL_KINDS
-ORDER_KINDS = tuple(kind.name for kind in message_kinds() if kind.name not in CART_KINDS + OWNER_KINDS)
+BACK_IN_STOCK_KINDS = ("back_in_stock",)  # about a subscription: tests/unit/test_back_in_stock.py
+ORDER_KINDS = tuple(
+    kind.name for kind in message_kinds() if kind.name not in CART_KINDS + OWNER_KINDS + BACK_IN_STOCK_KINDS
+)
 
 RENDERER = Renderer()
 SHOP = Shop("Demo Shop", url="https://demo-shop.example")
@@ -559,13 +563,16 @@ def test_a_shop_without_a_name_is_not_named_in_any_message(kind: str, locale: st
         subject = oversell_notice(locale)
     if kind in CHANNEL_KINDS:
         subject = alert_notice(locale=locale)
+    links = product_links(subject, REVIEW_PAGE) if isinstance(subject, Order) else ()
+    if kind in BACK_IN_STOCK_KINDS:
+        subject, links = alert_subscription(locale), (("MUG-01", "https://demo-shop.example/mug"),)
     ctx = MessageContext(
         subject=subject,
         locale=locale,
         timezone="Europe/Warsaw",
         shop=NAMELESS,
         coupon=COUPON,
-        product_links=product_links(subject, REVIEW_PAGE) if isinstance(subject, Order) else (),
+        product_links=links,
         unsubscribe_url=UNSUBSCRIBE,
     )
 

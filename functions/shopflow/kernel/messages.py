@@ -39,6 +39,9 @@ class MessageKind:
     # What its templates show besides the subject: a message without it is not rendered.
     needs_coupon: bool = False
     needs_links: bool = False  # product links (a review page, where to buy again)
+    # Marketing the customer asked for (a back-in-stock alert): no consent needed and no
+    # frequency cap; opt-outs apply, and its email carries a one-click stop of this kind only.
+    requested: bool = False
 
 
 class CouponLike(Protocol):

@@ -1,7 +1,8 @@
 """Unsubscribe tokens: signed, expiring, naming one address on one channel.
 
 `<token> = base64url(json {"c": channel, "a": address, "e": expiry}) "." base64url(HMAC-SHA256)`,
-signed with the `notify.unsubscribe.secret` setting. Pure: no I/O, time passed in.
+signed with the `notify.unsubscribe.secret` setting; a token that stops one kind of message only
+(back-in-stock alerts) also names it (`"k"`). Pure: no I/O, time passed in.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Unsubscribe:
     channel: str  # email | sms
     address: str
     expires_at: datetime
+    scope: str | None = None  # the one kind of message it stops; None: all marketing
 
 
 def _b64(data: bytes) -> str:
@@ -46,9 +48,12 @@ def _signature(body: str, secret: str) -> str:
     return _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
 
 
-def make_token(channel: str, address: str, *, secret: str, now: datetime) -> str:
+def make_token(channel: str, address: str, *, secret: str, now: datetime, scope: str | None = None) -> str:
     expires = int((now + TOKEN_LIFETIME).timestamp())
-    body = _b64(json.dumps({"c": channel, "a": address, "e": expires}, separators=(",", ":")).encode())
+    claims: dict[str, object] = {"c": channel, "a": address, "e": expires}
+    if scope is not None:
+        claims["k"] = scope
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{body}.{_signature(body, secret)}"
 
 
@@ -65,10 +70,12 @@ def read_token(token: str, *, secrets: tuple[str, ...], now: datetime) -> Unsubs
         raise TokenError("this unsubscribe link is not valid")
     try:
         claims = json.loads(_unb64(body))
-        channel, address, expiry = claims["c"], claims["a"], claims["e"]
+        channel, address, expiry, scope = claims["c"], claims["a"], claims["e"], claims.get("k")
         if channel not in CHANNELS or not isinstance(address, str) or type(expiry) is not int:
             raise ValueError("unexpected claims")
-        unsubscribe = Unsubscribe(channel, address, datetime.fromtimestamp(expiry, tz=UTC))
+        if scope is not None and not (isinstance(scope, str) and re.fullmatch(r"[a-z_]{1,40}", scope)):
+            raise ValueError("unexpected scope")
+        unsubscribe = Unsubscribe(channel, address, datetime.fromtimestamp(expiry, tz=UTC), scope)
     # Signed by us yet unreadable (an old format, a bug): still only "not valid", never a 5xx.
     except (ValueError, KeyError, TypeError, OverflowError, OSError, RecursionError):
         raise TokenError("this unsubscribe link is not valid") from None

@@ -30,11 +30,14 @@ class Parked(Exception):
         self.status, self.reason = status, reason
 
 
-def unsubscribe_url(address: str, policy: NotifyPolicy, api_url: str | None, now: datetime) -> str:
-    """The one-click unsubscribe link every marketing email carries (or it is not sent)."""
+def unsubscribe_url(
+    address: str, policy: NotifyPolicy, api_url: str | None, now: datetime, scope: str | None = None
+) -> str:
+    """The one-click unsubscribe link every marketing email carries (or it is not sent); with a
+    `scope` (a message kind the customer asked for) it stops that kind only."""
     if not (policy.unsubscribe_secret and api_url):
         raise Parked("SKIPPED", "no unsubscribe link possible: notify.unsubscribe.secret is not set")
-    token = make_token("email", address, secret=policy.unsubscribe_secret, now=now)
+    token = make_token("email", address, secret=policy.unsubscribe_secret, now=now, scope=scope)
     return f"{api_url.rstrip('/')}/unsubscribe/{token}"
 
 

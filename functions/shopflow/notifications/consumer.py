@@ -171,8 +171,9 @@ class NotifyConsumer:
             raise RetryLater("being sent by another worker")
         if record is not None and record.deferred_until is not None and now < record.deferred_until:
             return  # waiting for its timer (quiet hours); a repeated event changes nothing
-        transactional = self._kind(kind).transactional
-        decision = decide(subject, kind, channel, policy, now, transactional=transactional)
+        transactional, requested = self._kind(kind).transactional, self._kind(kind).requested
+        # A message the customer asked for needs no marketing consent (decide), nor the cap.
+        decision = decide(subject, kind, channel, policy, now, transactional=transactional or requested)
         if isinstance(decision, Skip):
             self.outcomes.park(subject, kind, channel, cause, "SKIPPED", decision.reason, now)
             return
@@ -184,13 +185,17 @@ class NotifyConsumer:
                 subject, kind, channel, cause, "SKIPPED", f"unsubscribed from {channel} marketing", now
             )
             return
+        if requested and self.consent.opted_out(channel, decision.address, kind):
+            why = f"stopped {kind.replace('_', ' ')} messages by {channel}"
+            self.outcomes.park(subject, kind, channel, cause, "SKIPPED", why, now)
+            return
         try:
             send, summary = self._composed(subject, kind, channel, decision, policy, transactional)
         except Parked as parked:
             self.outcomes.park(subject, kind, channel, cause, parked.status, parked.reason, now)
             return
         cap = None
-        if not transactional:
+        if not (transactional or requested):
             customer = subject.customer
             key = customer_key(subject.source, customer.external_id, customer.email, customer.phone)
             cap = FrequencyCap(key, policy.marketing_cap)
@@ -229,7 +234,8 @@ class NotifyConsumer:
         now = self.clock.now()
         link = None
         if channel == "email" and not transactional:
-            link = unsubscribe_url(decision.address, policy, self.api_url, now)
+            scope = kind if self._kind(kind).requested else None  # stops this kind only
+            link = unsubscribe_url(decision.address, policy, self.api_url, now, scope)
         extras = self._flow_of[kind].extras(subject, kind)
         if isinstance(extras, Skip):
             raise Parked("SKIPPED", extras.reason)

@@ -23,6 +23,7 @@ _PAGE = """<!doctype html>
 <h1 style="font-size:1.4rem">{title}</h1>{body}</body></html>"""
 
 _WHAT = {"email": "marketing emails", "sms": "marketing text messages"}
+_SCOPED = {"back_in_stock": "back-in-stock alerts"}
 
 
 def unsubscribe_page(
@@ -37,6 +38,8 @@ def unsubscribe_page(
             title="This link does not work", body=f"<p>{escape(str(exc)).capitalize()}.</p>"
         )
     what = _WHAT.get(request.channel, "marketing messages")
+    if request.scope is not None:  # a link that stops one kind only (back-in-stock alerts)
+        what = _SCOPED.get(request.scope, f"{request.scope.replace('_', ' ')} messages")
     who = escape(mask(request.address))
     if method == "GET":
         body = (
@@ -45,7 +48,7 @@ def unsubscribe_page(
             "Unsubscribe</button></form>"
         )
         return 200, _PAGE.format(title="Unsubscribe", body=body)
-    consent.opt_out(request.channel, request.address, now=now)
-    logger.info("unsubscribed", extra={"channel": request.channel})
+    consent.opt_out(request.channel, request.address, now=now, scope=request.scope)
+    logger.info("unsubscribed", extra={"channel": request.channel, "scope": request.scope})
     body = f"<p>{who} will get no more {what} from {shop}. Messages about your orders will still arrive.</p>"
     return 200, _PAGE.format(title="You are unsubscribed", body=body)

@@ -1,5 +1,6 @@
-"""Who asked for no more marketing, per channel. Keyed by a hash of the address: the table
-needs to find an opt-out, never to list whom it belongs to."""
+"""Who asked for no more marketing, per channel (or no more of one kind of message: a `scope`
+such as back-in-stock alerts). Keyed by a hash of the address: the table needs to find an
+opt-out, never to list whom it belongs to."""
 
 from __future__ import annotations
 
@@ -17,25 +18,29 @@ def contact_key(channel: str, address: str) -> str:
     return "CONTACT#" + hashlib.sha256(f"{channel}:{normalized}".encode()).hexdigest()
 
 
-class ConsentStore(Protocol):
-    def opted_out(self, channel: str, address: str) -> bool: ...
+def _opt_out_sk(channel: str, scope: str | None) -> str:
+    return f"OPTOUT#{channel}" if scope is None else f"OPTOUT#{channel}#{scope}"
 
-    def opt_out(self, channel: str, address: str, *, now: datetime) -> None: ...
+
+class ConsentStore(Protocol):
+    def opted_out(self, channel: str, address: str, scope: str | None = None) -> bool: ...
+
+    def opt_out(self, channel: str, address: str, *, now: datetime, scope: str | None = None) -> None: ...
 
 
 class DynamoConsentStore:
-    def opted_out(self, channel: str, address: str) -> bool:
+    def opted_out(self, channel: str, address: str, scope: str | None = None) -> bool:
         try:
-            OptOutItem.get(contact_key(channel, address), f"OPTOUT#{channel}", consistent_read=True)
+            OptOutItem.get(contact_key(channel, address), _opt_out_sk(channel, scope), consistent_read=True)
         except OptOutItem.DoesNotExist:
             return False
         return True
 
-    def opt_out(self, channel: str, address: str, *, now: datetime) -> None:
+    def opt_out(self, channel: str, address: str, *, now: datetime, scope: str | None = None) -> None:
         # Idempotent: a second click (or a mail client's retry) writes the same item again.
         OptOutItem(
             contact_key(channel, address),
-            f"OPTOUT#{channel}",
+            _opt_out_sk(channel, scope),
             item_type="OPTOUT",
             channel=channel,
             recorded_at=iso(now),
@@ -46,8 +51,8 @@ class DynamoConsentStore:
 class InMemoryConsentStore:
     opt_outs: set[str] = field(default_factory=set)
 
-    def opted_out(self, channel: str, address: str) -> bool:
-        return f"{contact_key(channel, address)}#{channel}" in self.opt_outs
+    def opted_out(self, channel: str, address: str, scope: str | None = None) -> bool:
+        return f"{contact_key(channel, address)}#{_opt_out_sk(channel, scope)}" in self.opt_outs
 
-    def opt_out(self, channel: str, address: str, *, now: datetime) -> None:
-        self.opt_outs.add(f"{contact_key(channel, address)}#{channel}")
+    def opt_out(self, channel: str, address: str, *, now: datetime, scope: str | None = None) -> None:
+        self.opt_outs.add(f"{contact_key(channel, address)}#{_opt_out_sk(channel, scope)}")

@@ -26,6 +26,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
+from shopflow.back_in_stock.model import SUBJECT_PREFIX as BIS_SUBJECT_PREFIX
 from shopflow.carts.model import CART_SUBJECT_PREFIX
 from shopflow.channels.alerts import ALERT_SUBJECT_PREFIX
 from shopflow.kernel.conflicts import VersionConflict
@@ -73,7 +74,11 @@ def _order_pk(order_id: str) -> str:
 
 def subject_pk(subject_id: str) -> str:
     """Where a message subject's records and timeline live: an order, a cart (`cart|{id}`), or
-    an alert about a channel (`channel|{name}|{event id}`: each alert its own partition)."""
+    an alert about a channel (`channel|{name}|{event id}`: each alert its own partition), or a
+    back-in-stock subscription (`bis|{contact}|{sku}`)."""
+    if subject_id.startswith(BIS_SUBJECT_PREFIX):
+        contact, _, sku = subject_id.removeprefix(BIS_SUBJECT_PREFIX).partition("|")
+        return f"BISSUB#{contact}#{sku}"
     if subject_id.startswith(CART_SUBJECT_PREFIX):
         return f"CART#{subject_id.removeprefix(CART_SUBJECT_PREFIX)}"
     if subject_id.startswith(ALERT_SUBJECT_PREFIX):

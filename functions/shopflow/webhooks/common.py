@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, ValidationError
 
+from shopflow.back_in_stock.ports import ReceivedSubscription, ReceivedUnsubscription
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.ports import ReceivedProduct
 from shopflow.channels.listings import ReceivedListing
@@ -49,6 +50,8 @@ Received = (
     | ReceivedStockChange
     | ReceivedInventoryLevel
     | ReceivedListing
+    | ReceivedSubscription
+    | ReceivedUnsubscription
 )
 
 

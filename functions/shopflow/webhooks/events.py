@@ -16,8 +16,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from shopflow.back_in_stock.model import Subscription, contact_id
+from shopflow.back_in_stock.ports import ReceivedSubscription, ReceivedUnsubscription
 from shopflow.carts.model import Cart, CartChange, CartConverted, CartSnapshot
 from shopflow.carts.ports import ReceivedCartChange
 from shopflow.catalog.model import Product, normalize_tags
@@ -251,6 +262,59 @@ class ListingLinkedBody(_Strict, title="ListingLinked"):
     data: ListingLinkedData
 
 
+_Email = Annotated[
+    str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+]
+_Phone = Annotated[str, Field(min_length=6, max_length=32, pattern=r"^\+?[0-9 ()./-]{6,32}$")]
+
+
+class _Contact(_Strict):
+    sku: StockSku
+    email: _Email | None = Field(default=None, description="Where the alert goes (one of email, phone).")
+    phone: _Phone | None = Field(default=None, description="International format: +48601234567.")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> _Contact:
+        if not (self.email or self.phone):
+            raise ValueError("email or phone is required")
+        return self
+
+
+class BackInStockSubscribedData(_Contact):
+    locale: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="en, ru, pl, ...")
+    timezone: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="IANA, for SMS quiet hours."
+    )
+    product_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        max_length=2048,
+        description="The product's page the alert links to.",
+    )
+    customer_id: ExternalId | None = Field(
+        default=None, description="The shop's customer id: with `source`, finds their orders."
+    )
+    source: SourceName | None = Field(
+        default=None, description="Who names the customer (as in order.created)."
+    )
+
+
+class BackInStockSubscribedBody(_Strict, title="BackInStockSubscribed"):
+    """`back_in_stock.subscribed`: a shopper asks to hear when a sold-out SKU is back."""
+
+    type: Literal["back_in_stock.subscribed"]
+    timestamp: Moment
+    data: BackInStockSubscribedData
+
+
+class BackInStockUnsubscribedBody(_Strict, title="BackInStockUnsubscribed"):
+    """`back_in_stock.unsubscribed`: the shopper no longer waits for the SKU."""
+
+    type: Literal["back_in_stock.unsubscribed"]
+    timestamp: Moment
+    data: _Contact
+
+
 class InventorySetBody(_Strict, title="InventorySet"):
     """`inventory.set`: the stock master's absolute count of one SKU."""
 
@@ -276,6 +340,8 @@ Event = (
     | InventorySetBody
     | InventoryAdjustedBody
     | ListingLinkedBody
+    | BackInStockSubscribedBody
+    | BackInStockUnsubscribedBody
 )
 EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreatedBody,
@@ -286,6 +352,8 @@ EVENT_MODELS: dict[str, type[Event]] = {
     "inventory.set": InventorySetBody,
     "inventory.adjusted": InventoryAdjustedBody,
     "listing.linked": ListingLinkedBody,
+    "back_in_stock.subscribed": BackInStockSubscribedBody,
+    "back_in_stock.unsubscribed": BackInStockUnsubscribedBody,
 }
 
 
@@ -325,6 +393,9 @@ def receive(
         return ReceivedListing(
             msg_id, data.channel, data.sku.strip(), data.listing_id, via=f"events {event.type}"
         )
+    if isinstance(event, BackInStockSubscribedBody | BackInStockUnsubscribedBody):
+        assert msg_id is not None
+        return to_back_in_stock(msg_id, event)
     if isinstance(event, InventorySetBody | InventoryAdjustedBody):
         assert msg_id is not None  # verified: a signed delivery has its id
         return ReceivedStockChange(msg_id, to_stock_change(event), via=f"events {event.type}")
@@ -404,6 +475,28 @@ def to_stock_change(event: InventorySetBody | InventoryAdjustedBody) -> StockCha
     if isinstance(data, InventorySetData):
         return InventorySet(data.sku.strip(), data.on_hand, data.sequence)
     return InventoryAdjusted(data.sku.strip(), data.delta, data.reason)
+
+
+def to_back_in_stock(
+    event_id: str, event: BackInStockSubscribedBody | BackInStockUnsubscribedBody
+) -> ReceivedSubscription | ReceivedUnsubscription:
+    data = event.data
+    sku, contact, via = data.sku.strip(), contact_id(data.email, data.phone), f"events {event.type}"
+    if not isinstance(data, BackInStockSubscribedData):
+        return ReceivedUnsubscription(event_id, sku, contact, via)
+    subscription = Subscription(
+        sku=sku,
+        contact=contact,
+        email=data.email,
+        phone=data.phone,
+        locale=data.locale,
+        timezone=data.timezone,
+        product_url=data.product_url,
+        customer_id=data.customer_id,
+        source=data.source or "events",
+        subscribed_at=as_utc(event.timestamp),  # the intake puts its own receiving time
+    )
+    return ReceivedSubscription(event_id, subscription, via)
 
 
 def to_product(event: ProductUpdatedBody) -> Product:
