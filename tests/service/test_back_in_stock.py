@@ -3,6 +3,7 @@ batches the sweep fires, notify's emails; the faults the issue names."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from app import back_in_stock_watch
 from shopflow.back_in_stock.model import contact_id, subject_id_of
 from shopflow.store.back_in_stock import DynamoBackInStockStore
 from shopflow.store.orders import DynamoOrderStore
-from tests.service.conftest import Stack, run_due, stream_event
+from tests.service.conftest import Run, Stack, run_due, stream_event
 from tests.service.test_notify import emails
 from tests.service.test_stock_inputs import count, event, order
 
@@ -196,3 +197,18 @@ def test_an_unsubscribed_shopper_leaves_the_queue_and_bad_subscriptions_store_no
     bad = event(shop, "back_in_stock.subscribed", {"sku": SKU})
     assert bad.status_code == 400
     assert len(shop.items()) == before
+
+
+def test_the_owner_sees_how_many_wait_for_each_sku(shop: Stack, run: Run) -> None:
+    count(shop, SKU, 0, 1)
+    for email in shoppers(3):
+        subscribe(shop, email)
+    subscribe(shop, "ann@example.com", sku="CAP")
+
+    assert run("stock", "waiting", "--json") == 0
+    rows = json.loads(run.out)
+    assert [(r["sku"], r["waiting"]) for r in rows] == [(SKU, 3), ("CAP", 1)]
+    assert run("stock", "get", SKU) == 0
+    assert "waiting for it: 3 shopper(s)" in run.out
+    assert run("stock", "get", SKU, "--json") == 0
+    assert json.loads(run.out)["back_in_stock"]["waiting"] == 3

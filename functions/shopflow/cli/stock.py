@@ -1,5 +1,5 @@
-"""`shopflow stock get SKU|list`: what can be sold, what holds it, why it moved and what each
-channel shows of it (table or --json)."""
+"""`shopflow stock get SKU|list|waiting`: what can be sold, what holds it, why it moved, what each
+channel shows of it and how many shoppers wait for it (table or --json)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def register(commands: Any) -> None:
     get.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     add_target_arguments(get)
     get.set_defaults(run=_get)
+    waiting = actions.add_parser("waiting", help="SKUs shoppers wait for (back-in-stock), most first")
+    waiting.add_argument("--json", action="store_true", help="a JSON list, for scripts")
+    add_target_arguments(waiting)
+    waiting.set_defaults(run=_waiting)
 
 
 def _positive(value: str) -> int:
@@ -184,6 +188,7 @@ def _get(args: argparse.Namespace) -> int:
         return 1
     report = stock_report(level, view.history(args.sku), args.limit)
     report["channels"] = sku_on_channels(target, level.item)
+    report["back_in_stock"] = _waiting_row(_back_in_stock().summary(args.sku), args.sku)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -208,6 +213,9 @@ def _print_story(report: dict[str, Any], limit: int) -> None:
         print("  SHORT: holds and the safety buffer exceed what is on hand; no paid order is owed units")
     if report["oversold"]:
         print(f"  oversold so far: {report['oversold']} unit(s) paid for that were not there to sell")
+    waiting = report["back_in_stock"]
+    alerted = f"; {waiting['alerted']} alerted so far" if waiting["alerted"] else ""
+    print(f"  waiting for it: {waiting['waiting']} shopper(s) (back-in-stock alerts{alerted})")
     print()
     print_sku_on_channels(report["channels"])
     print()
@@ -248,3 +256,39 @@ def _print_story(report: dict[str, Any], limit: int) -> None:
         ],
         ("at", "action", "cause", *DELTAS, "oversold", "note"),
     )
+
+
+def _back_in_stock() -> Any:
+    # Cold start: imported on use (the table is bound by the caller's target).
+    from shopflow.store.back_in_stock import DynamoBackInStockStore
+    from shopflow.store.orders import DynamoOrderStore
+
+    return DynamoBackInStockStore(DynamoOrderStore())
+
+
+def _waiting_row(summary: Any, sku: str) -> dict[str, Any]:
+    """How many wait for a SKU (`stock waiting --json`, `stock get --json`'s `back_in_stock`)."""
+    due = summary.batch_due_at if summary else None
+    return {
+        "sku": sku,
+        "waiting": summary.waiting if summary else 0,
+        "alerted": summary.alerted if summary else 0,
+        "next_batch_at": due.isoformat() if due else None,
+    }
+
+
+def _waiting(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    target.bind_table()
+    found = sorted(_back_in_stock().every_sku(), key=lambda s: (-s.waiting, s.sku))
+    rows = [_waiting_row(summary, summary.sku) for summary in found]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"nobody waits for any SKU in {target.where}")
+        return 0
+    for row in rows:
+        row["next_batch_at"] = (row["next_batch_at"] or "")[:19]
+    print_table(rows, ("sku", "waiting", "alerted", "next_batch_at"))
+    return 0
