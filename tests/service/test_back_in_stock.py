@@ -204,6 +204,7 @@ def test_the_owner_sees_how_many_wait_for_each_sku(shop: Stack, run: Run) -> Non
     for email in shoppers(3):
         subscribe(shop, email)
     subscribe(shop, "ann@example.com", sku="CAP")
+    run.capsys.readouterr()  # the intake's logs so far
 
     assert run("stock", "waiting", "--json") == 0
     rows = json.loads(run.out)
@@ -212,3 +213,5 @@ def test_the_owner_sees_how_many_wait_for_each_sku(shop: Stack, run: Run) -> Non
     assert "waiting for it: 3 shopper(s)" in run.out
     assert run("stock", "get", SKU, "--json") == 0
     assert json.loads(run.out)["back_in_stock"]["waiting"] == 3
+    assert run("stock", "waiting", SKU, "--json") == 0
+    assert [(r["status"], r["contact"]) for r in json.loads(run.out)] == [("waiting", "s***@example.com")] * 3

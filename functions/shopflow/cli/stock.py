@@ -42,6 +42,7 @@ def register(commands: Any) -> None:
     add_target_arguments(get)
     get.set_defaults(run=_get)
     waiting = actions.add_parser("waiting", help="SKUs shoppers wait for (back-in-stock), most first")
+    waiting.add_argument("sku", nargs="?", help="one SKU: its subscriptions and what became of each")
     waiting.add_argument("--json", action="store_true", help="a JSON list, for scripts")
     add_target_arguments(waiting)
     waiting.set_defaults(run=_waiting)
@@ -277,9 +278,37 @@ def _waiting_row(summary: Any, sku: str) -> dict[str, Any]:
     }
 
 
+def _subscriptions(args: argparse.Namespace) -> int:
+    """`stock waiting SKU`: who asked (masked), when, and what became of it, in queue order."""
+    from shopflow.observability import mask
+
+    rows = [
+        {
+            "subscription_id": subscription.subject_id,
+            "contact": mask(subscription.email or subscription.phone or ""),
+            "subscribed_at": subscription.subscribed_at.isoformat(),
+            "status": subscription.status.value,
+            "last": line.detail if line else None,
+        }
+        for subscription, line in _back_in_stock().of_sku(args.sku)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"nobody asked for {args.sku}")
+        return 0
+    for row in rows:
+        row["subscribed_at"] = row["subscribed_at"][:19]
+    print_table(rows, ("contact", "subscribed_at", "status", "last"))
+    return 0
+
+
 def _waiting(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     target.bind_table()
+    if args.sku:
+        return _subscriptions(args)
     found = sorted(_back_in_stock().every_sku(), key=lambda s: (-s.waiting, s.sku))
     rows = [_waiting_row(summary, summary.sku) for summary in found]
     if args.json:

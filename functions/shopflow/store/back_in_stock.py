@@ -208,6 +208,19 @@ class DynamoBackInStockStore:
         items = BackInStockItem.scan(BackInStockItem.item_type == "BIS_SUMMARY", consistent_read=True)
         return [_summary(item) for item in items]
 
+    def of_sku(self, sku: str) -> list[tuple[Subscription, TimelineEntry | None]]:
+        """Every subscription to the SKU, in queue order, with the last line of its timeline: the
+        owner's read (a filtered Scan of the table, then one Query each), never a handler's."""
+        found = BackInStockItem.scan(
+            (BackInStockItem.item_type == "BIS_SUBSCRIPTION") & (BackInStockItem.sku == sku),
+            consistent_read=True,
+        )
+        subscriptions = sorted(
+            (Subscription.model_validate_json(item.document or "") for item in found),
+            key=lambda s: (s.subscribed_at, s.contact),
+        )
+        return [(s, next(iter(reversed(self.timeline(s.subject_id))), None)) for s in subscriptions]
+
     def timeline(self, subject_id: str) -> Sequence[TimelineEntry]:
         items = TimelineItem.query(
             subject_pk(subject_id), TimelineItem.sk.startswith("TIMELINE#"), consistent_read=True
