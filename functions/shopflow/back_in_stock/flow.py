@@ -46,7 +46,7 @@ class BackInStockAlerts:
             return Skip("unsubscribed from this alert")
         if self.purchases_since is not None:
             keys = buyer_keys(subject.source, subject.customer)
-            if keys and (why := bought_since(subject, self.purchases_since(keys, subject.subscribed_at))):
+            if keys and (why := bought_since(subject, self.purchases_since(keys, subject.since))):
                 return Skip(why)
         if (self.atp_of(subject.sku) or 0) <= 0:
             return Skip(f"{subject.sku} sold out again before the alert went")

@@ -64,13 +64,21 @@ class Subscription(BaseModel):
     product_url: str | None = None
     customer_id: str | None = None
     source: str = "events"  # the sender; with `customer_id`, how the buyer index knows them
-    subscribed_at: datetime  # its place in the SKU's queue
+    subscribed_at: datetime  # its place in the SKU's queue (shopflow's clock when it arrived)
+    # When the shopper asked, by the sender's clock (the event's timestamp): their orders are
+    # timed by the senders' clocks too, so "bought since subscribing" compares these.
+    asked_at: datetime | None = None
     status: SubscriptionStatus = SubscriptionStatus.WAITING
     events: tuple[str, ...] = ()  # the webhook-ids that subscribed it (a redelivery is one)
 
     @property
     def subject_id(self) -> str:
         return subject_id_of(self.contact, self.sku)
+
+    @property
+    def since(self) -> datetime:
+        """From when an order of the SKU means the shopper bought it meanwhile."""
+        return self.asked_at or self.subscribed_at
 
     @property
     def currency(self) -> str:
@@ -118,7 +126,7 @@ def batch_size(atp: int, per_unit: int) -> int:
 def bought_since(subscription: Subscription, purchases: list[PastOrder]) -> str | None:
     """Why the alert is not sent: the customer ordered the SKU after subscribing (None: they did not)."""
     for past in purchases:
-        if past.placed_at >= subscription.subscribed_at and subscription.sku in past.products:
+        if past.placed_at >= subscription.since and subscription.sku in past.products:
             return f"bought {subscription.sku} since subscribing (order {past.order_id})"
     return None
 

@@ -187,4 +187,4 @@ def _why_not(
     if purchases_since is None:
         return None
     keys = buyer_keys(subscription.source, subscription.customer)
-    return bought_since(subscription, purchases_since(keys, subscription.subscribed_at)) if keys else None
+    return bought_since(subscription, purchases_since(keys, subscription.since)) if keys else None

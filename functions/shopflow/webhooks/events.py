@@ -494,7 +494,8 @@ def to_back_in_stock(
         product_url=data.product_url,
         customer_id=data.customer_id,
         source=data.source or "events",
-        subscribed_at=as_utc(event.timestamp),  # the intake puts its own receiving time
+        subscribed_at=as_utc(event.timestamp),  # the intake puts its own time: the queue's order
+        asked_at=as_utc(event.timestamp),
     )
     return ReceivedSubscription(event_id, subscription, via)
 
