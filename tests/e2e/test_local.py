@@ -335,7 +335,7 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "Zofia Nowak (pl-PL)" in out and "-> cancelled" in out
     assert "Anna Kowalska (pl-PL)" in out and "-> paid" in out
     assert "=== webhooks: 16 accepted, 1 duplicate, 1 ignored" in out
-    assert "=== messages: 23 sent, 17 skipped" in out
+    assert "=== messages: 26 sent, 17 skipped" in out
     # Olivia's checkout is reminded twice, the second time with her own code; Piotr ordered.
     assert "Olivia Brown  409.94 GBP  -> open, code BACK-" in out
     assert "email cart_reminder sent to o***@example.com (en)" in out
@@ -371,6 +371,9 @@ def test_the_demo_plays_a_day_and_sums_it_up(tmp_path: Path, local_env: dict[str
     assert "owner   listing.linked       MUG-01 = woo 101       -> 200 accepted" in out
     assert "-> 409 insufficient_stock (0 available): nothing held" in out
     assert "chk-lena  2 x MUG-01  -> committed" in out and "chk-tom   3 x MUG-01  -> expired" in out
+    # The cups are back: the first three of the four who asked hear, each in their language.
+    assert "z***@example.pl        alerted  email back_in_stock sent to z***@example.pl (pl)" in out
+    assert "a***@example.pl        waiting  waiting for the SKU" in out
     outbox = tmp_path / "demo" / "outbox"
-    assert len(list(outbox.glob("*.eml"))) == 18 and len(list(outbox.glob("*.txt"))) == 5
+    assert len(list(outbox.glob("*.eml"))) == 21 and len(list(outbox.glob("*.txt"))) == 5
     assert not (tmp_path / "demo" / "local.json").exists()  # stopped cleanly

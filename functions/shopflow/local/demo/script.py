@@ -120,6 +120,7 @@ class DemoShop:
             ("notify.replenishment.lead_days", "3"),
             ("notify.replenishment.url_template", "https://demo-shop.example/products/{product_id}"),
             ("stock.enabled", "true"),  # the shop keeps stock (its mugs, below)
+            ("back_in_stock.enabled", "true"),  # shoppers may ask to hear when a SKU is back (cups)
         ):
             self.say("config: " + set_setting(self.target, key, value))
         ssm = self.target.client("ssm")
@@ -494,6 +495,51 @@ def play_channels(shop: DemoShop, runtime: LocalRuntime) -> str:
     return f"shopify:{order['id']}"
 
 
+CUP = "CUP-01"  # sold out: four shoppers ask to hear when it is back (issue 17)
+
+
+def play_back_in_stock(shop: DemoShop, runtime: LocalRuntime) -> None:
+    """Shoppers who found the cups sold out hear, first come first served, while they last."""
+    from shopflow.store.back_in_stock import DynamoBackInStockStore
+    from shopflow.store.orders import DynamoOrderStore
+
+    shop.say(
+        "--- cups are sold out; Emma, Ivan, Zofia and Anna, in that order, ask to hear when they are back"
+    )
+    shop.count(CUP, 0, sequence=1)
+    for shopper in CUSTOMERS:
+        data = {
+            "sku": CUP,
+            "email": shopper.email,
+            "locale": shopper.locale,
+            "product_url": "https://demo-shop.example/products/cup",
+        }
+        status, result = shop.signed(
+            "POST",
+            "/webhooks/events",
+            {"type": "back_in_stock.subscribed", "timestamp": _utc_now(), "data": data},
+        )
+        what = f"{'back_in_stock.subscribed':<20} {mask(shopper.email):<22}"
+        shop.say(f"shop    {what} -> {status} {result.get('status')}")
+    shop.say("--- the ERP counts 1 cup: 3 alerts per unit (back_in_stock.per_unit), oldest first; Anna waits")
+    shop.count(CUP, 1, sequence=2)
+    store = DynamoBackInStockStore(DynamoOrderStore())
+    deadline = time.monotonic() + 30
+    while not ((summary := store.summary(CUP)) and summary.batch_due_at) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the stream's watcher starts the restock's run
+    runtime.advance(timedelta(minutes=1))  # its first batch fires on the sweep's next tick
+
+    def sent() -> bool:  # notify settled each alert: its line is the subscription's last
+        told = [line for s, line in store.of_sku(CUP) if s.status.value == "alerted"]
+        return len(told) >= 3 and all(line and line.event.startswith("message_") for line in told)
+
+    while not sent() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for subscription, line in store.of_sku(CUP):
+        last = line.detail if line else ""
+        shop.say(f"        {mask(subscription.email or ''):<22} {subscription.status.value:<8} {last}")
+
+
 def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], None] = print) -> int:
     """Run the demo on a fresh instance in `data_dir` (emptied first); returns an exit code."""
     started = time.monotonic()
@@ -544,6 +590,8 @@ def run_demo(data_dir: Path, *, port: int | None = None, say: Callable[[str], No
         order_ids.append(play_stock(shop, runtime))
         messages = _wait_for_messages(shop)
         order_ids.append(play_channels(shop, runtime))
+        messages = _wait_for_messages(shop)
+        play_back_in_stock(shop, runtime)
         messages = _wait_for_messages(shop)
         _summary(shop, runtime, order_ids, messages, say)
     finally:
