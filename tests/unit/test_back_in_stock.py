@@ -217,3 +217,24 @@ def test_the_alert_renders_in_every_language_with_its_link_and_its_stop(locale: 
         assert PAGE in text
     assert "https://api.example/unsubscribe/tok.sig" in email.text
     assert sms.segments <= 2
+
+
+def test_a_stop_link_names_the_one_kind_it_stops_and_an_old_link_stops_all_marketing() -> None:
+    from shopflow.messaging.unsubscribe import make_token, read_token
+    from shopflow.notifications.unsubscribe_page import unsubscribe_page
+    from shopflow.store.consent import InMemoryConsentStore
+
+    scoped = make_token("email", "ann@example.com", secret="s3cret", now=NOW, scope="back_in_stock")
+    plain = make_token("email", "ann@example.com", secret="s3cret", now=NOW)
+    assert read_token(scoped, secrets=("s3cret",), now=NOW).scope == "back_in_stock"
+    assert read_token(plain, secrets=("s3cret",), now=NOW).scope is None
+
+    class Settings:
+        def get(self, key: str) -> object:
+            return {"notify.unsubscribe.secret": "s3cret", "shop.name": "Demo Shop"}.get(key)
+
+    consent = InMemoryConsentStore()
+    status, page = unsubscribe_page("POST", scoped, settings=Settings(), consent=consent, now=NOW)  # type: ignore[arg-type]
+    assert status == 200 and "back-in-stock alerts" in page
+    assert consent.opted_out("email", "ann@example.com", "back_in_stock")
+    assert not consent.opted_out("email", "ann@example.com")  # other marketing goes on
