@@ -238,3 +238,27 @@ def test_a_stop_link_names_the_one_kind_it_stops_and_an_old_link_stops_all_marke
     assert status == 200 and "back-in-stock alerts" in page
     assert consent.opted_out("email", "ann@example.com", "back_in_stock")
     assert not consent.opted_out("email", "ann@example.com")  # other marketing goes on
+
+
+def test_a_batch_whose_timer_fires_twice_runs_once() -> None:
+    store = InMemoryBackInStockStore()
+    subscribe_all(store, [f"s{n}@example.com" for n in range(6)])
+    on_stock_change("MUG-01", 0, 1, store, RULES, now=NOW)
+    sent: list[HeldMessage] = []
+
+    def fire() -> None:
+        run_batch(
+            "MUG-01",
+            store,
+            atp_of=lambda sku: 1,
+            purchases_since=None,
+            to_notify=sent.append,
+            rules=RULES,
+            channels_on=(True, False),
+            now=NOW,
+            batch_id="b1",
+        )
+
+    fire()
+    fire()  # the same timer delivered again (the sweep and SQS deliver at least once)
+    assert len(sent) == 3

@@ -127,6 +127,7 @@ def timer_actions(runtime: Runtime) -> Mapping[str, TimerAction]:
             rules=rules(settings),
             channels_on=channels_on(settings),
             now=runtime.clock.now(),
+            batch_id=str(payload["batch_id"]) if "batch_id" in payload else None,
         )
 
     return {BATCH_TIMER: batch}

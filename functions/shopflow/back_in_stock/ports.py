@@ -72,6 +72,11 @@ class BackInStockStore(Protocol):
         and no run is in progress (one whose next batch is due after `stale_after`); False if not."""
         ...
 
+    def take_batch(self, sku: str, batch_id: str) -> bool:
+        """The batch `batch_id` (one arming of the SKU's timer) is this one's to run; False when it
+        ran already (its timer fired twice: the sweep and the timers queue deliver at least once)."""
+        ...
+
     def continue_run(self, sku: str, timer: TimerRequest | None, now: datetime) -> None:
         """After a batch: the next one at `timer`, or (None) the run has ended."""
         ...

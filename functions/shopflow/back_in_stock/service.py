@@ -9,6 +9,7 @@ the queue, and arm the next batch or end the run.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,7 +97,11 @@ def unsubscribe(received: ReceivedUnsubscription, store: BackInStockStore, *, no
 def batch_timer(sku: str, due_at: datetime) -> TimerRequest:
     """The SKU's next batch: one timer per SKU, re-armed for each batch of its run."""
     return TimerRequest(
-        timer_id=f"bis#{sku}", action=BATCH_TIMER, due_at=due_at, payload=json.dumps({"sku": sku})
+        timer_id=f"bis#{sku}",
+        action=BATCH_TIMER,
+        due_at=due_at,
+        # Each arming is its own batch: a timer delivered twice carries the same id.
+        payload=json.dumps({"sku": sku, "batch_id": uuid.uuid4().hex}),
     )
 
 
@@ -136,10 +141,13 @@ def run_batch(
     rules: RestockRules,
     channels_on: tuple[bool, bool],  # (email, sms) alerts enabled
     now: datetime,
+    batch_id: str | None = None,  # the batch's timer's arming: it runs once for it
 ) -> BatchResult:
     """One batch of a restock's run. Each alert is handed to notify BEFORE its subscription
     leaves the queue: a crash between the two hands it again on the timer's retry, and notify's
     send-once record sends it once; a subscription never leaves the queue unannounced."""
+    if batch_id is not None and not store.take_batch(sku, batch_id):
+        return BatchResult(0, (), (), None)  # its timer fired twice: the batch ran already
     atp = atp_of(sku) or 0
     slots = batch_size(atp, rules.per_unit)
     alerted: list[str] = []

@@ -180,6 +180,19 @@ class DynamoBackInStockStore:
             return False
         return True
 
+    def take_batch(self, sku: str, batch_id: str) -> bool:
+        try:
+            BackInStockItem(_queue_pk(sku), SUMMARY).update(
+                actions=[BackInStockItem.batch_taken.set(batch_id)],
+                condition=BackInStockItem.pk.exists()
+                & (BackInStockItem.batch_taken.does_not_exist() | (BackInStockItem.batch_taken != batch_id)),
+            )
+        except UpdateError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def continue_run(self, sku: str, timer: TimerRequest | None, now: datetime) -> None:
         item = BackInStockItem(_queue_pk(sku), SUMMARY)
         if timer is None:
@@ -246,6 +259,7 @@ class InMemoryBackInStockStore:
     summaries: dict[str, SkuWaiting] = field(default_factory=dict)
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     timers: dict[str, TimerRequest] = field(default_factory=dict)
+    taken: dict[str, str] = field(default_factory=dict)
 
     def subscription(self, contact: str, sku: str) -> Subscription | None:
         return self.subscriptions.get((contact, sku))
@@ -303,6 +317,12 @@ class InMemoryBackInStockStore:
             return False
         self.summaries[sku] = SkuWaiting(sku, known.waiting, known.alerted, timer.due_at, now)
         self.timers[timer.timer_id] = timer
+        return True
+
+    def take_batch(self, sku: str, batch_id: str) -> bool:
+        if sku not in self.summaries or self.taken.get(sku) == batch_id:
+            return False
+        self.taken[sku] = batch_id
         return True
 
     def continue_run(self, sku: str, timer: TimerRequest | None, now: datetime) -> None:
