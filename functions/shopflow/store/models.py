@@ -272,9 +272,7 @@ class BackInStockItem(_Item):
     waiting = NumberAttribute(null=True)
     alerted = NumberAttribute(null=True)
     batch_due_at = UnicodeAttribute(null=True)  # the next batch of a restock's run in progress
-    batch_taken = UnicodeAttribute(
-        null=True
-    )  # the due time of the last batch run: a timer fired twice runs once
+    batch_taken = UnicodeAttribute(null=True)  # the last batch run (its batch_id): fired twice, run once
     last_restock_at = UnicodeAttribute(null=True)
 
 
