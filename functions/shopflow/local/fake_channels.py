@@ -163,12 +163,16 @@ class FakeChannels:
                 rows.append(Shown(WOOCOMMERCE_CHANNEL, "woocommerce", sku, woo_product, shows))
         return rows
 
-    def set_down(self, channel: str, down: bool) -> None:
-        """Take a shop off the network (connections refused) or bring it back on the same port."""
+    def _shop(self, channel: str) -> FakeShopify | FakeWooCommerce:
         shop = {SHOPIFY_CHANNEL: self.shopify, WOOCOMMERCE_CHANNEL: self.woocommerce}.get(channel)
         if shop is None:
             known = f"{SHOPIFY_CHANNEL} or {WOOCOMMERCE_CHANNEL}"
             raise FakeChannelsError(f"no fake channel {channel!r}: {known}")
+        return shop
+
+    def set_down(self, channel: str, down: bool) -> None:
+        """Take a shop off the network (connections refused) or bring it back on the same port."""
+        shop = self._shop(channel)
         with self._lock:
             if down and channel not in self._down:
                 shop.go_down()
@@ -182,9 +186,7 @@ class FakeChannels:
         """Make one shop misbehave as `FAULTS` describes; what happened (and a new token)."""
         shopify, woo = self.shopify, self.woocommerce
         assert shopify is not None and woo is not None
-        if channel not in (SHOPIFY_CHANNEL, WOOCOMMERCE_CHANNEL):
-            known = f"{SHOPIFY_CHANNEL} or {WOOCOMMERCE_CHANNEL}"
-            raise FakeChannelsError(f"no fake channel {channel!r}: {known}")
+        shop = self._shop(channel)
         if fault not in FAULTS:
             raise FakeChannelsError(f"no fault {fault!r}: one of {', '.join(FAULTS)}")
         if not 1 <= times <= 10_000:
@@ -193,7 +195,7 @@ class FakeChannels:
         if fault in ("down", "up"):
             self.set_down(channel, fault == "down")
             if fault == "up":
-                (shopify if on_shopify else woo).heal()
+                shop.heal()
             return {"fault": f"{channel} {FAULTS[fault]}"}
         answer: dict[str, str] = {}
         with self._lock:
@@ -201,7 +203,7 @@ class FakeChannels:
             if fault in ("stale", "bad-item", "sell") and listing is None:
                 raise FakeChannelsError(f"{fault} needs --sku of a SKU listed on {channel} (--add it)")
             if fault == "unavailable":
-                (shopify if on_shopify else woo).fail_next(times, 503)
+                shop.fail_next(times, 503)
                 if channel in self._down:  # back on the network, answering 503 from the first request
                     self.set_down(channel, False)
             elif fault == "throttle" and on_shopify:
