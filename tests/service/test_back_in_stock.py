@@ -14,7 +14,7 @@ from app import back_in_stock_watch
 from shopflow.back_in_stock.model import contact_id, subject_id_of
 from shopflow.store.back_in_stock import DynamoBackInStockStore
 from shopflow.store.orders import DynamoOrderStore
-from tests.service.conftest import Run, Stack, run_due, stream_event
+from tests.service.conftest import Run, Stack, deliver_notify, drain, run_due, stream_event
 from tests.service.test_notify import emails
 from tests.service.test_stock_inputs import count, event, order
 
@@ -215,3 +215,28 @@ def test_the_owner_sees_how_many_wait_for_each_sku(shop: Stack, run: Run) -> Non
     assert json.loads(run.out)["back_in_stock"]["waiting"] == 3
     assert run("stock", "waiting", SKU, "--json") == 0
     assert [(r["status"], r["contact"]) for r in json.loads(run.out)] == [("waiting", "s***@example.com")] * 3
+
+
+def test_alerts_the_stock_ran_out_before_notify_sent_keep_their_place_for_the_next_restock(
+    shop: Stack,
+) -> None:
+    from app import sweep, timers
+
+    watch = Watch(shop)
+    count(shop, SKU, 0, 1)
+    for email in shoppers(2):
+        subscribe(shop, email)
+    count(shop, SKU, 1, 2)
+    watch()
+    sweep({}, None)
+    assert timers({"Records": drain(shop, "TimersQueue")}, None) == {"batchItemFailures": []}  # handed over
+    count(shop, SKU, 0, 3)  # sold out before notify reached them
+    deliver_notify(shop)
+
+    assert recipients() == []
+    assert waiting() == 2
+    assert any("back in the queue at its place" in d for d in timeline("shopper01@example.com"))
+    count(shop, SKU, 1, 4)
+    watch()
+    run_due(shop)
+    assert recipients() == shoppers(2)

@@ -21,8 +21,8 @@ from shopflow.back_in_stock.model import (
 from shopflow.back_in_stock.ports import ReceivedSubscription, ReceivedUnsubscription
 from shopflow.back_in_stock.service import on_stock_change, run_batch, subscribe, unsubscribe
 from shopflow.back_in_stock.watch import atp_change
+from shopflow.kernel.messages import NotYet
 from shopflow.kernel.queue_messages import HeldMessage
-from shopflow.kernel.skip import Skip
 from shopflow.messaging.render import LOCALES, MessageContext, Renderer, Shop
 from shopflow.orders.model import PastOrder
 from shopflow.store.back_in_stock import InMemoryBackInStockStore
@@ -170,10 +170,23 @@ def test_a_phone_only_subscription_is_alerted_by_sms_and_an_unsubscribed_one_not
     assert [(m.subject_id, m.channel) for m in sent] == [(texted.subject_id, "sms")]
 
 
-def test_notify_checks_again_before_the_alert_goes() -> None:
-    ann = subscription()
+def test_notify_checks_again_before_the_alert_goes_and_one_sold_out_meanwhile_keeps_its_place() -> None:
+    store = InMemoryBackInStockStore()
+    subscribe_all(store, ["ann@example.com", "bob@example.com"])
+    run_batch(
+        "MUG-01",
+        store,
+        atp_of=lambda sku: 1,
+        purchases_since=None,
+        to_notify=lambda message: None,
+        rules=RestockRules(1, 1, 30),
+        channels_on=(True, True),
+        now=NOW,
+    )
+    ann = store.subscriptions[(contact_id("ann@example.com", None), "MUG-01")]
     flow = BackInStockAlerts(
-        get=lambda contact, sku: ann,
+        get=store.subscription,
+        requeue=store.requeue,
         atp_of=lambda sku: 0,
         purchases_since=None,
         settings=lambda: None,  # type: ignore[arg-type,return-value]
@@ -181,7 +194,11 @@ def test_notify_checks_again_before_the_alert_goes() -> None:
     )
     assert flow.subject(ann.subject_id) == ann
     assert flow.subject("shopify:1001") is None
-    assert flow.recheck(ann, "back_in_stock", NOW) == Skip("MUG-01 sold out again before the alert went")
+    assert isinstance(flow.recheck(ann, "back_in_stock", NOW), NotYet)  # sold out again: not sent
+    assert [s.contact for s in store.waiting("MUG-01", 5)] == [
+        ann.contact,
+        subscription("bob@example.com").contact,
+    ]
     flow.atp_of = lambda sku: 2
     assert flow.recheck(ann, "back_in_stock", NOW) == ann
 

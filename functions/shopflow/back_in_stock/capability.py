@@ -139,6 +139,7 @@ def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
     return (
         BackInStockAlerts(
             get=runtime.back_in_stock.subscription,
+            requeue=runtime.back_in_stock.requeue,
             atp_of=_atp_of(runtime),
             purchases_since=runtime.buyers.orders_since,
             settings=runtime.settings.load,

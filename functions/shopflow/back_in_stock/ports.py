@@ -63,6 +63,10 @@ class BackInStockStore(Protocol):
         """WAITING -> `status` (alerted, skipped, unsubscribed): out of the queue, the count down."""
         ...
 
+    def requeue(self, subscription: Subscription, entry: TimelineEntry) -> None:
+        """ALERTED -> WAITING at its old place: its alert never went (the SKU sold out again first)."""
+        ...
+
     def waiting(self, sku: str, limit: int) -> Sequence[Subscription]:
         """The first `limit` waiting subscriptions of the SKU, oldest first (one Query)."""
         ...

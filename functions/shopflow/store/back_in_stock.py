@@ -82,7 +82,7 @@ class DynamoBackInStockStore:
             sku=subscription.sku,
         )
 
-    def _enqueue(self, subscription: Subscription, work: DynamoUnitOfWork) -> None:
+    def _enqueue(self, subscription: Subscription, work: DynamoUnitOfWork, alerted: int = 0) -> None:
         work.put(
             BackInStockItem(
                 _queue_pk(subscription.sku),
@@ -91,7 +91,7 @@ class DynamoBackInStockStore:
                 document=subscription.model_dump_json(),
             )
         )
-        self._count(subscription.sku, work, waiting=1)
+        self._count(subscription.sku, work, waiting=1, alerted=alerted)
 
     def _count(self, sku: str, work: DynamoUnitOfWork, *, waiting: int, alerted: int = 0) -> None:
         actions: list[Action] = [
@@ -147,6 +147,18 @@ class DynamoBackInStockStore:
         work.delete(BackInStockItem(_queue_pk(subscription.sku), _wait_sk(subscription)))
         alerted = 1 if status is SubscriptionStatus.ALERTED else 0
         self._count(subscription.sku, work, waiting=-1, alerted=alerted)
+        work.put(_timeline(subscription.subject_id, entry))
+        work.commit()
+
+    def requeue(self, subscription: Subscription, entry: TimelineEntry) -> None:
+        work = DynamoUnitOfWork(self._orders.connection)
+        back = subscription.model_copy(update={"status": SubscriptionStatus.WAITING})
+        work.put(
+            self._subscription_item(back),
+            condition=BackInStockItem.status == SubscriptionStatus.ALERTED.value,
+            if_condition_fails=NotWaiting,
+        )
+        self._enqueue(back, work, alerted=-1)
         work.put(_timeline(subscription.subject_id, entry))
         work.commit()
 
@@ -297,6 +309,12 @@ class InMemoryBackInStockStore:
             raise NotWaiting()
         alerted = 1 if status is SubscriptionStatus.ALERTED else 0
         self._put(current.model_copy(update={"status": status}), entry, -1, alerted)
+
+    def requeue(self, subscription: Subscription, entry: TimelineEntry) -> None:
+        current = self.subscriptions.get((subscription.contact, subscription.sku))
+        if current is None or current.status is not SubscriptionStatus.ALERTED:
+            raise NotWaiting()
+        self._put(current.model_copy(update={"status": SubscriptionStatus.WAITING}), entry, 1, -1)
 
     def waiting(self, sku: str, limit: int) -> Sequence[Subscription]:
         queue = sorted(
