@@ -260,7 +260,9 @@ def test_pushes_failing_their_last_try_go_to_the_dead_letter_queue_and_the_owner
 
     assert push(orders) == [r["messageId"] for r in orders]  # an early try: kept, nobody told
     assert alerts(stack) == []
-    last = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(MAX_RECEIVES)}} for r in orders]
+    last = [
+        {**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(MAX_RECEIVES)}} for r in orders
+    ]
     assert push(last) == [r["messageId"] for r in orders]
 
     [told] = alerts(stack)
