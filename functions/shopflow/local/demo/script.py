@@ -11,7 +11,7 @@ stock goes through its life: the ERP counts it (`inventory.set`), a checkout hol
 (`POST /reservations`), the payment commits the hold, and a hold nobody pays runs out and gives
 its stock back. Last, the mugs go on sale on the shop's Shopify and WooCommerce stores too (the
 fake shops `shopflow local` runs): the ERP's next count reaches both, and when a mug sells, both
-channels show one fewer within a second. Then the days are summed up.
+channels show one fewer within seconds. Then the days are summed up.
 """
 
 from __future__ import annotations
