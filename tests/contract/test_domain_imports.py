@@ -57,6 +57,10 @@ DOMAIN = (
     "shopflow.back_in_stock.flow",
     "shopflow.back_in_stock.watch",
     "shopflow.back_in_stock.capability",
+    "shopflow.pricing.model",
+    "shopflow.pricing.floors",
+    "shopflow.pricing.strategy",
+    "shopflow.pricing.engine",
 )
 AWS = ("pynamodb", "botocore", "boto3")
 
