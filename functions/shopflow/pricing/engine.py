@@ -12,12 +12,13 @@ another currency than the SKU's are ignored (decision 74).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+from operator import attrgetter
+from typing import NamedTuple
 
-from shopflow.pricing.floors import base_floor, ceiling, channel_floor, gross_up
+from shopflow.pricing.floors import base_floor, ceiling
 from shopflow.pricing.model import (
     CENT,
     ONE,
@@ -42,11 +43,10 @@ _DEMAND_HIGH = Decimal("1.05")
 
 
 def kept_competitors(
-    observations: Iterable[CompetitorObservation], currency: str, plan: Plan, now: datetime
+    observations: Iterable[CompetitorObservation], currency: str, plan: Plan, cutoff: datetime
 ) -> list[CompetitorObservation]:
-    """In stock, in the SKU's currency, observed within `max_age_hours`, not excluded, rated at
-    least `min_rating` (an unrated competitor is dropped when a minimum is set)."""
-    cutoff = now - timedelta(seconds=plan.max_age_seconds)
+    """In stock, in the SKU's currency, observed at `cutoff` (now - max_age_hours) or later, not
+    excluded, rated at least `min_rating` (an unrated competitor is dropped when a minimum is set)."""
     excluded = plan.excluded
     min_rating = plan.min_rating
     return [
@@ -63,36 +63,38 @@ def kept_competitors(
 # -- 2. reference ---------------------------------------------------------------------------------
 
 
-def _offer(seen: CompetitorObservation, plan: Plan) -> Decimal:
-    return seen.price + seen.shipping if plan.include_shipping else seen.price
+_PRICE = attrgetter("price")
+
+
+def _offer(seen: CompetitorObservation) -> Decimal:
+    return seen.price + seen.shipping
 
 
 def reference(kept: Sequence[CompetitorObservation], plan: Plan) -> Reference | None:
     """The price the target follows; None when no competitor is left for it."""
     if not kept:
         return None
-    ranked = sorted(kept, key=lambda seen: _offer(seen, plan))
+    offer = _offer if plan.include_shipping else _PRICE
     kind = plan.reference
     if plan.action == "position":  # the nth lowest; with fewer competitors, the highest
-        seen = ranked[min(plan.position, len(ranked)) - 1]
-        return Reference(_offer(seen, plan), seen.competitor)
-    if kind == "lowest":
-        seen = ranked[0]
+        seen = sorted(kept, key=offer)[min(plan.position, len(kept)) - 1]
+    elif kind == "lowest":
+        seen = min(kept, key=offer)
     elif kind == "highest":
-        seen = ranked[-1]
+        seen = max(kept, key=offer)
     elif kind == "nth_lowest":
-        if len(ranked) < plan.reference_n:
+        if len(kept) < plan.reference_n:
             return None
-        seen = ranked[plan.reference_n - 1]
+        seen = sorted(kept, key=offer)[plan.reference_n - 1]
     elif kind == "avg_lowest":
-        lowest = ranked[: plan.reference_k]
-        return Reference(sum((_offer(s, plan) for s in lowest), Decimal(0)) / len(lowest), None)
+        lowest = sorted(kept, key=offer)[: plan.reference_k]
+        return Reference(sum((offer(s) for s in lowest), Decimal(0)) / len(lowest), None)
     else:  # a named competitor
-        named = [s for s in ranked if s.competitor == plan.reference_competitor]
+        named = [s for s in kept if s.competitor == plan.reference_competitor]
         if not named:
             return None
-        seen = named[0]
-    return Reference(_offer(seen, plan), seen.competitor)
+        seen = min(named, key=offer)
+    return Reference(offer(seen), seen.competitor)
 
 
 # -- 3. action ------------------------------------------------------------------------------------
@@ -152,8 +154,7 @@ def multiplier(target: Decimal, sku: SkuPricing, plan: Plan) -> tuple[Decimal, s
 # -- steps 1-6 in the base currency, once per SKU ------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class BaseTarget:
+class BaseTarget(NamedTuple):
     """The SKU's target before any channel: `price` None keeps each channel's current price."""
 
     price: Decimal | None
@@ -166,16 +167,17 @@ class BaseTarget:
 
 
 def base_target(
-    sku: SkuPricing, observations: Iterable[CompetitorObservation], plan: Plan, now: datetime
+    sku: SkuPricing, observations: Iterable[CompetitorObservation], plan: Plan, cutoff: datetime
 ) -> BaseTarget:
+    """Steps 1-6 for one SKU; competitors observed before `cutoff` are stale."""
     cost = sku.cost
     if cost is None:
         return BaseTarget(None, "none", None, None, None, (), skip="no cost")
     floor = base_floor(cost, sku.min_price, plan.min_margin)
-    top = ceiling(cost, sku.max_price, plan.max_markup)
+    top = sku.max_price if sku.max_price is not None else ceiling(cost, None, plan.max_markup)
     if top is not None and floor > top:
         return BaseTarget(None, "none", None, floor, top, (), skip="floor above ceiling")
-    kept = kept_competitors(observations, sku.currency, plan, now)
+    kept = kept_competitors(observations, sku.currency, plan, cutoff)
     ref = reference(kept, plan)
     target: Decimal | None
     if ref is None:
@@ -258,98 +260,193 @@ def charm(
 
 # -- per channel ----------------------------------------------------------------------------------
 
+# Floors are quotients rounded up, as in floors.py (the engine inlines those formulas for speed; the
+# property tests hold its prices to floors.channel_floor).
+_UP = Context(prec=28, rounding=ROUND_CEILING)
 
-def evaluate_channel(
-    sku: SkuPricing, base: BaseTarget, channel: Channel, listing: ListingPrice, plan: Plan, now: datetime
-) -> PriceDecision:
-    old = listing.current_price
-    inputs = (sku, channel, listing, base.kept)
-    if base.skip is not None or sku.cost is None or base.floor is None:
-        reason = base.skip or "no cost"
-        return PriceDecision(
-            sku.sku, channel.name, channel.currency, old, None, "skipped", base.rule, reason,
-            base.reference, None, None, inputs,
+
+class _Terms(NamedTuple):
+    """A channel under one strategy, precomputed once."""
+
+    channel: Channel
+    fx: Decimal
+    fixed_fee: Decimal
+    min_fee: Decimal
+    commission: Decimal
+    keep: Decimal  # 1 - commission
+    floor_share: Decimal  # 1 - commission - min_margin
+    margin_share: Decimal  # 1 - min_margin
+    endings: tuple[Decimal, ...]
+    rounding: Rounding
+    refused: str | None  # commission + min_margin >= 1
+
+
+class Pricer:
+    """One strategy over a set of channels: `evaluate` a SKU on each channel it is listed on.
+    Build it once per strategy and channel settings; it holds nothing per SKU."""
+
+    __slots__ = ("_now", "_since", "plan", "terms")
+
+    def __init__(self, plan: Plan, channels: Iterable[Channel]) -> None:
+        self.plan = plan
+        self._now: datetime | None = None
+        self._since: tuple[datetime, datetime] = (datetime.min, datetime.min)
+        margin = plan.min_margin
+        self.terms = tuple(
+            _Terms(
+                channel, channel.fx, channel.fixed_fee, channel.min_fee, channel.commission,
+                ONE - channel.commission, ONE - channel.commission - margin, ONE - margin,
+                plan.endings if channel.price_ending is None else (channel.price_ending,),
+                plan.rounding if channel.price_ending is None else "up",  # its price covers the fees
+                None if channel.commission + margin < ONE
+                else f"commission {channel.commission} + min_margin {margin} >= 1",
+            )
+            for channel in channels
         )  # fmt: skip
-    if channel.commission + plan.min_margin >= ONE:
-        reason = f"commission {channel.commission} + min_margin {plan.min_margin} >= 1"
+
+    def evaluate(
+        self,
+        sku: SkuPricing,
+        observations: Iterable[CompetitorObservation],
+        listings: Mapping[str, ListingPrice],
+        now: datetime,
+    ) -> list[PriceDecision]:
+        """A decision per channel of this pricer that `listings` names, in the pricer's order."""
+        plan = self.plan
+        if now is not self._now:  # one reprice run shares one `now`: the cut-offs once per run
+            self._now = now
+            self._since = (
+                now - timedelta(seconds=plan.max_age_seconds),  # observed before: stale
+                now - timedelta(seconds=plan.cooldown_seconds),  # changed after: cooling down
+            )
+        stale_before, cooled = self._since
+        base = base_target(sku, observations, plan, stale_before)
+        return [
+            self._channel(sku, base, terms, listing, cooled)
+            for terms in self.terms
+            if (listing := listings.get(terms.channel.name)) is not None
+        ]
+
+    def _channel(
+        self, sku: SkuPricing, base: BaseTarget, terms: _Terms, listing: ListingPrice, cooled: datetime
+    ) -> PriceDecision:
+        (
+            channel,
+            fx,
+            fixed_fee,
+            min_fee,
+            commission,
+            keep,
+            floor_share,
+            margin_share,
+            endings,
+            rounding,
+            refused,
+        ) = terms
+        old = listing.current_price
+        inputs = (sku, channel, listing, base.kept)
+        rule = base.rule
+        cost = sku.cost
+        base_floor_ = base.floor
+        if base.skip is not None or cost is None or base_floor_ is None:
+            return PriceDecision(
+                sku.sku, channel.name, channel.currency, old, None, "skipped", rule, base.skip or "no cost",
+                base.reference, None, None, inputs,
+            )  # fmt: skip
+        if refused is not None:
+            return PriceDecision(
+                sku.sku, channel.name, channel.currency, old, None, "skipped", rule, refused,
+                base.reference, None, None, inputs,
+            )  # fmt: skip
+        # channel floor: (cost*fx + fixed_fee) / (1 - commission - min_margin), and with a minimum
+        # fee (cost*fx + fixed_fee + min_fee) / (1 - min_margin), the higher
+        outlay = cost * fx + fixed_fee
+        floor = _UP.divide(outlay, floor_share)
+        if min_fee:
+            with_min_fee = _UP.divide(outlay + min_fee, margin_share)
+            if with_min_fee > floor:
+                floor = with_min_fee
+        if sku.min_price is not None and base_floor_ == sku.min_price:
+            # only the owner's min_price can lift the grossed-up base floor above the channel floor
+            net = base_floor_ * fx + fixed_fee
+            of_base = net / keep
+            if commission * of_base < min_fee:
+                of_base = net + min_fee
+            if of_base > floor:
+                floor = of_base
+        top: Decimal | None = None
+        if base.ceiling is not None:
+            net = base.ceiling * fx + fixed_fee
+            top = net / keep
+            if commission * top < min_fee:
+                top = net + min_fee
+            if floor > top:
+                return PriceDecision(
+                    sku.sku, channel.name, channel.currency, old, None, "skipped", rule,
+                    f"channel floor {text(floor)} above channel ceiling {text(top)}",
+                    base.reference, floor, top, inputs,
+                )  # fmt: skip
+        # gross up: p = (B*fx + fixed_fee) / (1 - commission), at least B*fx + fixed_fee + min_fee
+        if base.price is not None:
+            net = base.price * fx + fixed_fee
+            target = net / keep
+            if commission * target < min_fee:
+                target = net + min_fee
+        elif old is not None:
+            target = old
+        else:
+            return PriceDecision(
+                sku.sku, channel.name, channel.currency, old, None, "skipped", rule,
+                "no current price to keep", base.reference, floor, top, inputs,
+            )  # fmt: skip
+        if target < floor:
+            target, rule = floor, rule + " -> channel floor"
+        elif top is not None and target > top:
+            target, rule = top, rule + " -> channel ceiling"
+        # daily drop budget: not under (1 - budget) x the price at the start of the day
+        plan = self.plan
+        if plan.drop_budget_factor is not None and listing.day_start_price is not None:
+            limit = listing.day_start_price * plan.drop_budget_factor
+            if top is not None and limit > top:
+                limit = top
+            if target < limit:
+                target, rule = limit, rule + " -> daily drop budget"
+        new = charm(target, endings, rounding, floor, top)
+        if new is None:
+            return PriceDecision(
+                sku.sku, channel.name, channel.currency, old, None, "skipped", rule,
+                "no allowed price ending between the floor and the ceiling", base.reference, floor, top,
+                inputs,
+            )  # fmt: skip
+        # the gates, on the rounded price: skip under 0.01, only-raise, cool-down, change bands
+        status: Status
+        if old is None:
+            status, reason = "proposed", "first price on this channel"
+        else:
+            change = new - old
+            restores_floor = old < floor
+            if -CENT < change < CENT:
+                status, reason = "unchanged", "under 0.01 from the current price"
+            elif plan.only_raise and change < 0:
+                status, reason = "skipped", "only raise"
+            elif (
+                listing.last_change_at is not None and listing.last_change_at > cooled and not restores_floor
+            ):
+                status, reason = "skipped", "cool-down"
+            else:
+                step = (change if change > 0 else -change) / old if old > 0 else None
+                if step is not None and step <= plan.auto_band:
+                    status, reason = "applied", "within the auto band"
+                elif step is not None and step <= plan.approve_band:
+                    status, reason = "proposed", "beyond the auto band: owner approves"
+                elif restores_floor:  # never refused: the live price loses margin until the owner acts
+                    status, reason = "proposed", "restores the floor, beyond the bands: owner approves"
+                else:
+                    status, reason = "rejected", "beyond the approve band"
         return PriceDecision(
-            sku.sku, channel.name, channel.currency, old, None, "skipped", base.rule, reason,
-            base.reference, None, None, inputs,
+            sku.sku, channel.name, channel.currency, old, new, status, rule, reason, base.reference,
+            floor, top, inputs,
         )  # fmt: skip
-    floor = channel_floor(sku.cost, channel, plan.min_margin)
-    floor_of_base = gross_up(base.floor, channel)
-    if floor_of_base > floor:
-        floor = floor_of_base
-    top = None if base.ceiling is None else gross_up(base.ceiling, channel)
-    rule = base.rule
-
-    def skipped(reason: str, new: Decimal | None = None) -> PriceDecision:
-        return PriceDecision(
-            sku.sku, channel.name, channel.currency, old, new, "skipped", rule, reason,
-            base.reference, floor, top, inputs,
-        )  # fmt: skip
-
-    if top is not None and floor > top:
-        return skipped(f"channel floor {text(floor)} above channel ceiling {text(top)}")
-    # gross up, clamp to the channel's floor and ceiling
-    if base.price is not None:
-        target = gross_up(base.price, channel)
-    elif old is not None:
-        target = old
-    else:
-        return skipped("no current price to keep")
-    if target < floor:
-        target, rule = floor, f"{rule} -> channel floor"
-    elif top is not None and target > top:
-        target, rule = top, f"{rule} -> channel ceiling"
-    # daily drop budget: not under (1 - budget) x the price at the start of the day
-    if plan.drop_budget_factor is not None and listing.day_start_price is not None:
-        limit = listing.day_start_price * plan.drop_budget_factor
-        if top is not None and limit > top:
-            limit = top
-        if target < limit:
-            target, rule = limit, f"{rule} -> daily drop budget"
-    # charm rounding: a channel's own ending rounds up (its price covers the fees), else the strategy's
-    if channel.price_ending is not None:
-        new = charm(target, (channel.price_ending,), "up", floor, top)
-    else:
-        new = charm(target, plan.endings, plan.rounding, floor, top)
-    if new is None:
-        return skipped("no allowed price ending between the floor and the ceiling")
-    status, reason = _gate(new, listing, floor, plan, now)
-    return PriceDecision(
-        sku.sku, channel.name, channel.currency, old, new, status, rule, reason, base.reference,
-        floor, top, inputs,
-    )  # fmt: skip
-
-
-def _gate(
-    new: Decimal, listing: ListingPrice, floor: Decimal, plan: Plan, now: datetime
-) -> tuple[Status, str]:
-    """Skip under 0.01, only-raise, cool-down, change bands: judged on the rounded price."""
-    old = listing.current_price
-    if old is None:
-        return "proposed", "first price on this channel"
-    change = new - old
-    if -CENT < change < CENT:
-        return "unchanged", "under 0.01 from the current price"
-    restores_floor = old < floor
-    if plan.only_raise and change < 0:
-        return "skipped", "only raise"
-    if (
-        listing.last_change_at is not None
-        and not restores_floor
-        and (now - listing.last_change_at).total_seconds() < plan.cooldown_seconds
-    ):
-        return "skipped", "cool-down"
-    step = abs(change) / old if old > 0 else None
-    if step is not None and step <= plan.auto_band:
-        return "applied", "within the auto band"
-    if step is not None and step <= plan.approve_band:
-        return "proposed", "beyond the auto band: owner approves"
-    if restores_floor:  # never refused: the live price loses margin until the owner acts
-        return "proposed", "restores the floor, beyond the bands: owner approves"
-    return "rejected", "beyond the approve band"
 
 
 def evaluate(
@@ -359,6 +456,6 @@ def evaluate(
     plan: Plan,
     now: datetime,
 ) -> list[PriceDecision]:
-    """One decision per channel the SKU is listed on; the base target is computed once."""
-    base = base_target(sku, observations, plan, now)
-    return [evaluate_channel(sku, base, channel, listing, plan, now) for channel, listing in listings]
+    """One decision per (channel, listing); builds a `Pricer` each call (use one for many SKUs)."""
+    pricer = Pricer(plan, [channel for channel, _ in listings])
+    return pricer.evaluate(sku, observations, {channel.name: listing for channel, listing in listings}, now)
