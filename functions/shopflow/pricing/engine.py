@@ -178,7 +178,11 @@ def base_target(
     if top is not None and floor > top:
         return BaseTarget(None, "none", None, floor, top, (), skip="floor above ceiling")
     kept = kept_competitors(observations, sku.currency, plan, cutoff)
-    ref = reference(kept, plan)
+    if plan.reference == "lowest" and plan.action != "position" and not plan.include_shipping:
+        seen = min(kept, key=_PRICE) if kept else None  # the common case, inlined
+        ref = None if seen is None else Reference(seen.price, seen.competitor)
+    else:
+        ref = reference(kept, plan)
     target: Decimal | None
     if ref is None:
         scenario = plan.no_competitor
@@ -411,7 +415,15 @@ class Pricer:
                 limit = top
             if target < limit:
                 target, rule = limit, rule + " -> daily drop budget"
-        new = charm(target, endings, rounding, floor, top)
+        new: Decimal | None
+        if len(endings) == 1 and rounding == "up":  # a channel's own ending: inlined, the common case
+            new = target.to_integral_value(rounding=ROUND_FLOOR) + endings[0]
+            if new < target:
+                new += ONE
+            if top is not None and new > top:
+                new = charm(target, endings, rounding, floor, top)
+        else:
+            new = charm(target, endings, rounding, floor, top)
         if new is None:
             return PriceDecision(
                 sku.sku, channel.name, channel.currency, old, None, "skipped", rule,
