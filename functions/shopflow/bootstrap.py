@@ -66,7 +66,7 @@ class Runtime:
         from shopflow.store.models import bind_table
 
         bind_table(self.table_name)
-        _pynamodb_sessions_from(self._session)
+        _pynamodb_sessions_from(self._table_session)
 
     @cached_property
     def _data_loader(self) -> Any:
@@ -90,6 +90,15 @@ class Runtime:
             made.register_component("data_loader", self._data_loader)
             self._sessions.session = made
         return made
+
+    def _table_session(self) -> Any:
+        """The session PynamoDB's connections get: the thread's session, whose DynamoDB clients
+        made alike are one. PynamoDB makes a client per model class (a Connection each), all with
+        the same settings; each further client costs about 10 ms of a cold start (decision 74)."""
+        shared = getattr(self._sessions, "table_session", None)
+        if shared is None:
+            shared = self._sessions.table_session = _SharedClientSession(self._session())
+        return shared
 
     @cached_property
     def _any_service_session(self) -> Any:
@@ -304,6 +313,26 @@ class Runtime:
         return tuple(writes for c in CAPABILITIES for writes in c.order_writes(self, settings))
 
 
+class _SharedClientSession:
+    """A botocore session whose `create_client` returns the client it made before for the same
+    arguments (service, region, endpoint, config); everything else is the session's own."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._made: dict[str, Any] = {}
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        config = kwargs.get("config")
+        options = sorted(config._user_provided_options.items()) if config is not None else None
+        key = repr((args, sorted((k, v) for k, v in kwargs.items() if k != "config"), options))
+        if key not in self._made:
+            self._made[key] = self._session.create_client(*args, **kwargs)
+        return self._made[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 def _pynamodb_sessions_from(thread_session: Callable[[], Any]) -> None:
     """PynamoDB makes a botocore session per connection and thread; each would read botocore's
     endpoint and service data again (about a tenth of the api's first request). Its connections
@@ -342,6 +371,8 @@ _MODEL_MODULES = (
     "shopflow.webhooks.shopify",
     "shopflow.webhooks.woocommerce",
     "shopflow.webhooks.events",
+    "shopflow.kernel.queue_messages",
+    "shopflow.stock.model",
 )
 
 

@@ -20,7 +20,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 class _Body(BaseModel):
     # Unknown keys are refused: a body that does not say what its type says goes to the DLQ.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use (decision 14): the api function imports these and validates none.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class EventMessage(_Body):
@@ -82,7 +83,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _Typed(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str
 

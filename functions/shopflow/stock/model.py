@@ -223,7 +223,7 @@ def shortages(lines: Iterable[ReservedLine], items: Mapping[str, StockItem]) -> 
 
 
 class RequestedLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: Sku
     quantity: Quantity
@@ -233,7 +233,7 @@ class ReservationRequest(BaseModel):
     """A checkout asks to hold its lines (POST /reservations). `request_id` is what makes a retry
     the same request (the Standard Webhooks `webhook-id`): it gets the first answer again."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     checkout_token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     lines: Annotated[list[RequestedLine], Field(min_length=1, max_length=MAX_LINES)]
@@ -288,7 +288,7 @@ class ReservationDue(BaseModel):
     """The expiry timer's payload: the reservation and its lines, so expiring it reads nothing
     first (a reservation's lines never change once held)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     reservation_id: str
     lines: list[tuple[str, int]]

@@ -26,9 +26,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
-from shopflow.back_in_stock.model import SUBJECT_PREFIX as BIS_SUBJECT_PREFIX
 from shopflow.carts.model import CART_SUBJECT_PREFIX
-from shopflow.channels.alerts import ALERT_SUBJECT_PREFIX
 from shopflow.kernel.conflicts import VersionConflict
 from shopflow.kernel.outbox import OutboxMessage
 from shopflow.kernel.timeline import TimelineEntry
@@ -76,6 +74,10 @@ def subject_pk(subject_id: str) -> str:
     """Where a message subject's records and timeline live: an order, a cart (`cart|{id}`), or
     an alert about a channel (`channel|{name}|{event id}`: each alert its own partition), or a
     back-in-stock subscription (`bis|{contact}|{sku}`)."""
+    # Cold start: only message stores file subjects; the api's first order loads neither.
+    from shopflow.back_in_stock.model import SUBJECT_PREFIX as BIS_SUBJECT_PREFIX
+    from shopflow.channels.alerts import ALERT_SUBJECT_PREFIX
+
     if subject_id.startswith(BIS_SUBJECT_PREFIX):
         contact, _, sku = subject_id.removeprefix(BIS_SUBJECT_PREFIX).partition("|")
         return f"BISSUB#{contact}#{sku}"
