@@ -278,6 +278,9 @@ class _Terms(NamedTuple):
     min_fee: Decimal
     commission: Decimal
     keep: Decimal  # 1 - commission
+    per_base: Decimal  # fx / (1 - commission): p = B * per_base + fee_part
+    fee_part: Decimal  # fixed_fee / (1 - commission)
+    min_fee_under: Decimal | None  # the minimum fee applies under this price (min_fee / commission)
     floor_share: Decimal  # 1 - commission - min_margin
     margin_share: Decimal  # 1 - min_margin
     endings: tuple[Decimal, ...]
@@ -299,7 +302,13 @@ class Pricer:
         self.terms = tuple(
             _Terms(
                 channel, channel.fx, channel.fixed_fee, channel.min_fee, channel.commission,
-                ONE - channel.commission, ONE - channel.commission - margin, ONE - margin,
+                ONE - channel.commission,
+                channel.fx / (ONE - channel.commission) if channel.commission < ONE else ONE,
+                channel.fixed_fee / (ONE - channel.commission) if channel.commission < ONE else ONE,
+                None if not channel.min_fee
+                else channel.min_fee / channel.commission if channel.commission
+                else Decimal("Infinity"),
+                ONE - channel.commission - margin, ONE - margin,
                 plan.endings if channel.price_ending is None else (channel.price_ending,),
                 plan.rounding if channel.price_ending is None else "up",  # its price covers the fees
                 None if channel.commission + margin < ONE
@@ -341,6 +350,9 @@ class Pricer:
             min_fee,
             commission,
             keep,
+            per_base,
+            fee_part,
+            min_fee_under,
             floor_share,
             margin_share,
             endings,
@@ -378,24 +390,23 @@ class Pricer:
                 of_base = net + min_fee
             if of_base > floor:
                 floor = of_base
+        # gross up: p = (B*fx + fixed_fee) / (1 - commission), at least B*fx + fixed_fee + min_fee
+        # when commission * p < min_fee, i.e. p < min_fee / commission
         top: Decimal | None = None
         if base.ceiling is not None:
-            net = base.ceiling * fx + fixed_fee
-            top = net / keep
-            if commission * top < min_fee:
-                top = net + min_fee
+            top = base.ceiling * per_base + fee_part
+            if min_fee_under is not None and top < min_fee_under:
+                top = base.ceiling * fx + fixed_fee + min_fee
             if floor > top:
                 return PriceDecision(
                     sku.sku, channel.name, channel.currency, old, None, "skipped", rule,
                     f"channel floor {text(floor)} above channel ceiling {text(top)}",
                     base.reference, floor, top, inputs,
                 )  # fmt: skip
-        # gross up: p = (B*fx + fixed_fee) / (1 - commission), at least B*fx + fixed_fee + min_fee
         if base.price is not None:
-            net = base.price * fx + fixed_fee
-            target = net / keep
-            if commission * target < min_fee:
-                target = net + min_fee
+            target = base.price * per_base + fee_part
+            if min_fee_under is not None and target < min_fee_under:
+                target = base.price * fx + fixed_fee + min_fee
         elif old is not None:
             target = old
         else:
