@@ -32,7 +32,7 @@ def test_keys_are_read_and_planned() -> None:
     ).plan()
     assert (plan.amount, plan.amount_is_pct) == (D("0.02"), True)
     assert plan.endings == (D("0.49"), D("0.99"))
-    assert plan.clearance == ((90, D("0.80")), (60, D("0.90")))
+    assert plan.clearance == ((90, D("0.80"), "clearance 90d"), (60, D("0.90"), "clearance 60d"))
     assert plan.drop_budget_factor == D("0.95")
     assert plan.rule == "avg_lowest/beat 2%"
 

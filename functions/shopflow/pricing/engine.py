@@ -132,10 +132,10 @@ def multiplier(target: Decimal, sku: SkuPricing, plan: Plan) -> tuple[Decimal, s
         factor *= plan.sales_goal_factor
         applied.append("sales goal")
     if plan.clearance and sku.stock_age_days is not None:
-        for days, step in plan.clearance:  # oldest step first
+        for days, step, name in plan.clearance:  # oldest step first
             if sku.stock_age_days >= days:
                 factor *= step
-                applied.append(f"clearance {days}d")
+                applied.append(name)
                 break
     evidence = sku.demand
     elasticity = (
@@ -267,6 +267,7 @@ def charm(
 # Floors are quotients rounded up, as in floors.py (the engine inlines those formulas for speed; the
 # property tests hold its prices to floors.channel_floor).
 _UP = Context(prec=28, rounding=ROUND_CEILING)
+_divide_up = _UP.divide
 
 
 class _Terms(NamedTuple):
@@ -292,7 +293,7 @@ class Pricer:
     """One strategy over a set of channels: `evaluate` a SKU on each channel it is listed on.
     Build it once per strategy and channel settings; it holds nothing per SKU."""
 
-    __slots__ = ("_now", "_since", "plan", "terms")
+    __slots__ = ("_named", "_now", "_since", "plan", "terms")
 
     def __init__(self, plan: Plan, channels: Iterable[Channel]) -> None:
         self.plan = plan
@@ -316,6 +317,7 @@ class Pricer:
             )
             for channel in channels
         )  # fmt: skip
+        self._named = tuple((terms.channel.name, terms) for terms in self.terms)
 
     def evaluate(
         self,
@@ -336,8 +338,8 @@ class Pricer:
         base = base_target(sku, observations, plan, stale_before)
         return [
             self._channel(sku, base, terms, listing, cooled)
-            for terms in self.terms
-            if (listing := listings.get(terms.channel.name)) is not None
+            for name, terms in self._named
+            if (listing := listings.get(name)) is not None
         ]
 
     def _channel(
@@ -377,9 +379,9 @@ class Pricer:
         # channel floor: (cost*fx + fixed_fee) / (1 - commission - min_margin), and with a minimum
         # fee (cost*fx + fixed_fee + min_fee) / (1 - min_margin), the higher
         outlay = cost * fx + fixed_fee
-        floor = _UP.divide(outlay, floor_share)
+        floor = _divide_up(outlay, floor_share)
         if min_fee:
-            with_min_fee = _UP.divide(outlay + min_fee, margin_share)
+            with_min_fee = _divide_up(outlay + min_fee, margin_share)
             if with_min_fee > floor:
                 floor = with_min_fee
         if sku.min_price is not None and base_floor_ == sku.min_price:

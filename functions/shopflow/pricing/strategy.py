@@ -132,7 +132,8 @@ class Strategy(BaseModel):
             sales_goal_per_day=self.sales_goal_per_day,
             sales_goal_factor=ONE - self.sales_goal_pct / hundred,
             clearance=tuple(
-                (days, ONE - pct / hundred) for days, pct in sorted(self.clearance.items(), reverse=True)
+                (days, ONE - pct / hundred, f"clearance {days}d")
+                for days, pct in sorted(self.clearance.items(), reverse=True)
             ),
             default_elasticity=self.default_elasticity,
             min_margin=self.min_margin,
@@ -207,7 +208,7 @@ class Plan:
     understock_factor: Decimal
     sales_goal_per_day: Decimal | None
     sales_goal_factor: Decimal
-    clearance: tuple[tuple[int, Decimal], ...]  # oldest step first
+    clearance: tuple[tuple[int, Decimal, str], ...]  # (days, factor, name), oldest step first
     default_elasticity: Decimal | None
     min_margin: Decimal
     max_markup: Decimal | None
