@@ -18,7 +18,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from operator import attrgetter
 from typing import NamedTuple
 
-from shopflow.pricing.floors import base_floor, ceiling
+from shopflow.pricing.floors import ceiling
 from shopflow.pricing.model import (
     CENT,
     ONE,
@@ -35,6 +35,10 @@ from shopflow.pricing.model import (
 )
 from shopflow.pricing.strategy import Plan, Rounding
 
+# Floors are quotients rounded up, as in floors.py (the engine inlines those formulas for speed; the
+# property tests hold its prices to floors.channel_floor).
+_UP = Context(prec=28, rounding=ROUND_CEILING)
+_divide_up = _UP.divide
 _DEMAND_LOW = Decimal("0.95")
 _DEMAND_HIGH = Decimal("1.05")
 
@@ -173,7 +177,9 @@ def base_target(
     cost = sku.cost
     if cost is None:
         return BaseTarget(None, "none", None, None, None, (), skip="no cost")
-    floor = base_floor(cost, sku.min_price, plan.min_margin)
+    floor = _divide_up(cost, ONE - plan.min_margin)  # floors.base_floor, inlined
+    if sku.min_price is not None and sku.min_price > floor:
+        floor = sku.min_price
     top = sku.max_price if sku.max_price is not None else ceiling(cost, None, plan.max_markup)
     if top is not None and floor > top:
         return BaseTarget(None, "none", None, floor, top, (), skip="floor above ceiling")
@@ -263,11 +269,6 @@ def charm(
 
 
 # -- per channel ----------------------------------------------------------------------------------
-
-# Floors are quotients rounded up, as in floors.py (the engine inlines those formulas for speed; the
-# property tests hold its prices to floors.channel_floor).
-_UP = Context(prec=28, rounding=ROUND_CEILING)
-_divide_up = _UP.divide
 
 
 class _Terms(NamedTuple):
