@@ -114,7 +114,8 @@ def test_actions() -> None:
     assert decide(*RIVALS, action="beat", amount="0.01").new == D("17.99")
     assert decide(*RIVALS, action="beat", amount="5%").new == D("17.10")
     assert decide(*RIVALS, action="above", amount="1").new == D(19)
-    assert decide(*RIVALS, action="position", position=3, amount="0.01").new == D("19.99")
+    third = decide(*RIVALS, action="position", position=3, amount="0.01")
+    assert (third.new, third.rule) == (D("19.99"), "position 3 less 0.01")
     assert decide(*RIVALS, action="position", position=9).new == D(21)  # fewer rivals: the highest
 
 

@@ -105,6 +105,12 @@ class Strategy(BaseModel):
             raise ValueError('no_competitor "price" needs no_competitor_price')
         return self
 
+    def _rule(self) -> str:
+        """How a competitor-following target is named in a decision: "lowest/beat 0.01"."""
+        if self.action == "position":
+            return f"position {self.position}" + ("" if self.amount == "0" else f" less {self.amount}")
+        return f"{self.reference}/{self.action}" + ("" if self.action == "match" else f" {self.amount}")
+
     def plan(self) -> Plan:
         """The strategy as the engine reads it, computed once."""
         amount, amount_is_pct = _parse_amount(self.amount)
@@ -147,7 +153,7 @@ class Strategy(BaseModel):
             cooldown_seconds=self.cooldown_minutes * 60,
             endings=tuple(sorted({parse_ending(ending) for ending in self.endings})),
             rounding=self.rounding,
-            rule=f"{self.reference}/{self.action}" + ("" if self.action == "match" else f" {self.amount}"),
+            rule=self._rule(),
         )
 
 
