@@ -94,7 +94,7 @@ class Runtime:
     def _table_session(self) -> Any:
         """The session PynamoDB's connections get: the thread's session, whose DynamoDB clients
         made alike are one. PynamoDB makes a client per model class (a Connection each), all with
-        the same settings; each further client costs about 10 ms of a cold start (decision 74)."""
+        the same settings; each further client costs about 10 ms of a cold start (decision 75)."""
         shared = getattr(self._sessions, "table_session", None)
         if shared is None:
             shared = self._sessions.table_session = _SharedClientSession(self._session())

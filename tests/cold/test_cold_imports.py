@@ -1,4 +1,4 @@
-"""What a cold api container loads before its first webhook is answered (decisions 14, 46, 74).
+"""What a cold api container loads before its first webhook is answered (decisions 14, 46, 75).
 
 Every function shares app.py, so code that only another function runs must not be imported by
 the api's first webhook: each module is paid for by every cold start. Checked in a fresh
