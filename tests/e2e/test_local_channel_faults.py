@@ -93,13 +93,43 @@ def dead_letters(instance: Instance) -> int:
     return found
 
 
+def on_sale(instance: Instance, storefront: Storefront, sku: str, quantity: int) -> None:
+    """`sku` listed and linked on both shops, counted at `quantity`, and shown so on both."""
+    list_and_link(instance, storefront, sku)
+    storefront.count(sku, quantity, sequence=1)
+    wait_until_shown(instance, sku, {"shop": quantity, "woo": quantity})
+
+
+def list_and_link_many(instance: Instance, storefront: Storefront, skus: list[str], workers: int = 8) -> None:
+    """List `skus` on both fake shops and link each listing, a few requests at a time."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda sku: list_and_link(instance, storefront, sku), skus))
+
+
+def count_all(storefront: Storefront, skus: list[str], on_hand: int, sequence: int, workers: int = 8) -> None:
+    """The ERP counts every SKU in one burst."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        answers = list(pool.map(lambda sku: storefront.count(sku, on_hand, sequence=sequence), skus))
+    assert {status for status, _ in answers} == {200}, [a for a in answers if a[0] != 200][:3]
+
+
+def wait_until_all_shown(instance: Instance, skus: list[str], quantity: int, timeout: float = 180.0) -> None:
+    wanted = set(skus)
+
+    def all_shown() -> bool:
+        rows = control(instance, "/channels")["listings"]
+        return {r["sku"] for r in rows if r["sku"] in wanted and r["quantity"] == quantity} == wanted and all(
+            r["quantity"] == quantity for r in rows if r["sku"] in wanted
+        )
+
+    eventually(f"{len(skus)} SKUs shown at {quantity} on both shops", all_shown, timeout)
+
+
 def test_a_channel_down_for_an_hour_then_back_ends_right_with_the_latest_change_pushed_once(
     instance: Instance, storefront: Storefront
 ) -> None:
     sku = "FAULT-DOWN"
-    list_and_link(instance, storefront, sku)
-    storefront.count(sku, 100, sequence=1)
-    wait_until_shown(instance, sku, {"shop": 100, "woo": 100})
+    on_sale(instance, storefront, sku, 100)
 
     fault(instance, "woo", "down")  # connections refused
     went_down = local_now(instance)
@@ -125,9 +155,7 @@ def test_a_sale_on_shopify_between_read_and_write_is_never_overwritten(
     instance: Instance, storefront: Storefront, shopify_secret: str
 ) -> None:
     sku = "FAULT-STALE"
-    list_and_link(instance, storefront, sku)
-    storefront.count(sku, 10, sequence=1)
-    wait_until_shown(instance, sku, {"shop": 10, "woo": 10})
+    on_sale(instance, storefront, sku, 10)
     before = traffic(instance, "shop")
 
     fault(instance, "shop", "stale", sku=sku)  # a unit sells on Shopify just before the next write
@@ -148,9 +176,7 @@ def test_throttling_on_each_channel_is_waited_out_and_nothing_is_lost(
     instance: Instance, storefront: Storefront
 ) -> None:
     sku = "FAULT-THROTTLE"
-    list_and_link(instance, storefront, sku)
-    storefront.count(sku, 20, sequence=1)
-    wait_until_shown(instance, sku, {"shop": 20, "woo": 20})
+    on_sale(instance, storefront, sku, 20)
     shop_before, woo_before = traffic(instance, "shop"), traffic(instance, "woo")
 
     fault(instance, "shop", "throttle")  # the cost bucket is empty and refills at 1 point a second
@@ -176,9 +202,7 @@ def test_throttling_on_each_channel_is_waited_out_and_nothing_is_lost(
 def test_one_item_woocommerce_refuses_fails_alone(instance: Instance, storefront: Storefront) -> None:
     bad, good = "FAULT-BAD-ITEM", "FAULT-GOOD-ITEM"
     for sku in (bad, good):
-        list_and_link(instance, storefront, sku)
-        storefront.count(sku, 5, sequence=1)
-        wait_until_shown(instance, sku, {"shop": 5, "woo": 5})
+        on_sale(instance, storefront, sku, 5)
 
     fault(instance, "woo", "bad-item", sku=bad)
     storefront.count(bad, 8, sequence=2)
@@ -199,9 +223,7 @@ def test_a_revoked_token_pauses_the_channel_tells_the_owner_and_sends_nothing_mo
     instance: Instance, storefront: Storefront
 ) -> None:
     sku = "FAULT-TOKEN"
-    list_and_link(instance, storefront, sku)
-    storefront.count(sku, 30, sequence=1)
-    wait_until_shown(instance, sku, {"shop": 30, "woo": 30})
+    on_sale(instance, storefront, sku, 30)
     before = traffic(instance, "woo")
 
     new_token = fault(instance, "woo", "revoke-token")["token"]
@@ -228,16 +250,12 @@ def test_an_erp_snapshot_of_zeroes_trips_the_breaker_and_nothing_reaches_the_cha
     instance: Instance, storefront: Storefront
 ) -> None:
     skus = [f"FAULT-ERP-{n:02d}" for n in range(22)]  # more than 20 listings taken to 0 at once
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda sku: list_and_link(instance, storefront, sku), skus))
-        list(pool.map(lambda sku: storefront.count(sku, 10, sequence=1), skus))
-    for sku in skus:
-        wait_until_shown(instance, sku, {"shop": 10, "woo": 10})
+    list_and_link_many(instance, storefront, skus, workers=4)
+    count_all(storefront, skus, 10, sequence=1, workers=4)
+    wait_until_all_shown(instance, skus, 10)
     before = control(instance, "/channels")["pushes"]
 
-    with ThreadPoolExecutor(max_workers=8) as pool:  # the ERP's broken snapshot, in one burst
-        answers = list(pool.map(lambda sku: storefront.count(sku, 0, sequence=2), skus))
-    assert {status_code for status_code, _ in answers} == {200}
+    count_all(storefront, skus, 0, sequence=2)  # the ERP's broken snapshot, in one burst
 
     for channel in ("shop", "woo"):
         why = eventually(f"{channel} paused", lambda: status(instance, channel)["paused_because"])  # noqa: B023
@@ -251,38 +269,12 @@ def test_an_erp_snapshot_of_zeroes_trips_the_breaker_and_nothing_reaches_the_cha
     assert {shows(instance, sku)["woo"] for sku in skus} == {10}
 
     # The owner finds the ERP's mistake, the ERP counts again, the channels are resumed.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda sku: storefront.count(sku, 10, sequence=3), skus))
+    count_all(storefront, skus, 10, sequence=3)
     for channel in ("shop", "woo"):
         assert instance.cli("channels", "resume", channel).returncode == 0
     time.sleep(8)  # a stream batch window and a push, had anything been queued
     assert {shows(instance, sku)["woo"] for sku in skus} == {10}
     assert not status(instance, "shop")["paused"] and not status(instance, "woo")["paused"]
-
-
-def list_and_link_many(instance: Instance, storefront: Storefront, skus: list[str], workers: int = 8) -> None:
-    """List `skus` on both fake shops and link each listing, a few requests at a time."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda sku: list_and_link(instance, storefront, sku), skus))
-
-
-def count_all(storefront: Storefront, skus: list[str], on_hand: int, sequence: int, workers: int = 8) -> None:
-    """The ERP counts every SKU in one burst."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        answers = list(pool.map(lambda sku: storefront.count(sku, on_hand, sequence=sequence), skus))
-    assert {status for status, _ in answers} == {200}, [a for a in answers if a[0] != 200][:3]
-
-
-def wait_until_all_shown(instance: Instance, skus: list[str], quantity: int, timeout: float = 180.0) -> None:
-    wanted = set(skus)
-
-    def all_shown() -> bool:
-        rows = control(instance, "/channels")["listings"]
-        return {r["sku"] for r in rows if r["sku"] in wanted and r["quantity"] == quantity} == wanted and all(
-            r["quantity"] == quantity for r in rows if r["sku"] in wanted
-        )
-
-    eventually(f"{len(skus)} SKUs shown at {quantity} on both shops", all_shown, timeout)
 
 
 # The issue's 1,000 runs in bench/channels_local.py --skus 1000: locally the signed requests that
