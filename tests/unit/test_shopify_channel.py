@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
 from shopflow.channels.adapters.shopify import (
+    PRICE_TARGET_COST_PER_ITEM,
+    PRICE_TARGETS,
+    PRICE_TARGETS_CHUNK,
     READ_CHUNK,
     READ_COST_PER_ITEM,
+    SET_PRICES,
     SET_QUANTITIES,
     ShopifyChannel,
     gid,
     idempotency_key,
     throttle_wait,
 )
-from shopflow.channels.ports import ChannelConfig, Push
+from shopflow.channels.ports import ChannelConfig, PricePush, Push
 
 LOCATION = "gid://shopify/Location/124656943"
 
@@ -92,6 +97,13 @@ def test_the_mutation_carries_values_only_as_variables() -> None:
     assert "gid://" not in SET_QUANTITIES
 
 
+def test_the_price_queries_carry_values_only_as_variables_and_a_chunk_fits_one_query() -> None:
+    assert "$productId: ID!" in SET_PRICES and "$variants: [ProductVariantsBulkInput!]!" in SET_PRICES
+    assert "$ids: [ID!]!" in PRICE_TARGETS
+    assert "gid://" not in SET_PRICES + PRICE_TARGETS
+    assert 1 + PRICE_TARGETS_CHUNK * PRICE_TARGET_COST_PER_ITEM <= 1000  # `shop` + each item's three objects
+
+
 def test_a_shopify_channel_needs_its_location() -> None:
     config = ChannelConfig(name="shop", kind="shopify", url="https://x.myshopify.com", token="t")
     with pytest.raises(ValueError, match=r"channels\.shop\.location_id"):
@@ -106,3 +118,17 @@ def test_more_than_250_pushes_or_a_listing_twice_is_refused_before_any_request()
         channel.push([push(str(n)) for n in range(1, 252)])
     with pytest.raises(ValueError, match="one push per listing"):
         channel.push([push("1"), push("1", quantity=2)])
+
+
+def test_more_than_250_prices_or_a_listing_priced_twice_is_refused_before_any_request() -> None:
+    config = ChannelConfig(name="shop", kind="shopify", url="http://127.0.0.1:9", token="t", location_id="1")
+    channel = ShopifyChannel(config)
+
+    def price(listing: str, amount: str = "1.00") -> PricePush:
+        return PricePush(listing, f"SKU-{listing}", Decimal(amount), None, "EUR", 1)
+
+    assert channel.price_batch_limit == 250
+    with pytest.raises(ValueError, match="at most 250"):
+        channel.push_prices([price(str(n)) for n in range(1, 252)])
+    with pytest.raises(ValueError, match="one price per listing"):
+        channel.push_prices([price("1"), price("1", "2.00")])

@@ -17,12 +17,19 @@ in order per SKU) and what to do with each answer.
   channel is paused and the owner told, never retried), `Throttled` (429 or Shopify's THROTTLED:
   wait `retry_after` seconds), `Unavailable` (connection refused, timeout, 5xx: back off and
   retry later; nothing is known to have changed).
+- `push_prices` sets the selling price of up to `price_batch_limit` listings and answers each:
+  acknowledged (the channel now sells at `price`, showing `was` struck through when given and no
+  struck-through price otherwise), or rejected (the channel's reason, or a push that is not a
+  valid price: a negative or non-finite amount, `was` not above `price`; the others stand). Prices
+  are absolute, so sending one again is harmless; the whole-call failures are those of `push`
+  (plus `ChannelError` for a setup the adapter cannot use: a wrong url, a refused request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal, Protocol
 
 ChannelKind = Literal["shopify", "woocommerce", "webhook"]
@@ -82,6 +89,26 @@ class Pushed:
     error: str | None = None  # rejected: the channel's code and message
 
 
+@dataclass(frozen=True)
+class PricePush:
+    """Set `listing_id`'s selling price; `was` is the struck-through prior price (Omnibus lowest_30d)
+    when the price is a cut, else None."""
+
+    listing_id: str  # the same listing ids as `Push` (Shopify: the inventory item id; a webhook: the SKU)
+    sku: str
+    price: Decimal
+    was: Decimal | None
+    currency: str
+    sequence: int  # the price's version for this SKU and channel (idempotency, ordering)
+
+
+@dataclass(frozen=True)
+class PricePushed:
+    listing_id: str
+    status: Literal["acknowledged", "rejected"]
+    error: str | None = None  # rejected: the channel's code and message
+
+
 class ChannelAdapter(Protocol):
     @property
     def batch_limit(self) -> int:
@@ -91,3 +118,10 @@ class ChannelAdapter(Protocol):
     def push(self, pushes: Sequence[Push]) -> list[Pushed]: ...
 
     def read(self, listing_ids: Sequence[str]) -> Mapping[str, int | None]: ...
+
+    @property
+    def price_batch_limit(self) -> int:
+        """The most price pushes one `push_prices` call takes (Shopify 250, WooCommerce 100)."""
+        ...
+
+    def push_prices(self, pushes: Sequence[PricePush]) -> list[PricePushed]: ...

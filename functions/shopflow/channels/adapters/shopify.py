@@ -12,6 +12,14 @@ row of the call, answers the rows whose quantity moved as `stale` with the re-re
 sync service decides again) and sends the others once more. Rows with other user errors are
 `rejected` and the rest sent again, so one bad item never holds back the others.
 
+Prices (`push_prices`): Shopify sets a variant's `price` and `compareAtPrice` with
+`productVariantsBulkUpdate`, one product per call, while a listing is an inventory item. So one
+`nodes(ids:)` query (250 items at 3 points each, within the 1000-point limit) finds each item's
+variant and product, and the shop's currency (a price in another currency is rejected, not sold
+at the wrong figure); then one mutation per product sets `price` and `compareAtPrice` (the "was"
+of a cut, `null` otherwise, which clears a former one) as Money strings. `allowPartialUpdates`
+lets a variant's user error reject that push alone; an unknown item is rejected "not found".
+
 `THROTTLED` (or HTTP 429) is waited out as `extensions.cost.throttleStatus` says, a bounded number
 of times, then raised as `Throttled`. Queries are constant text; every value is a GraphQL
 variable. Only the standard library is used (Lambda cold start).
@@ -29,9 +37,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shopflow.channels.adapters.http_calls import retry_after_seconds, send, where
+from shopflow.channels.adapters.prices import money_text, price_refusal
 from shopflow.channels.ports import (
     ChannelConfig,
     ChannelError,
+    PricePush,
+    PricePushed,
     Push,
     Pushed,
     Throttled,
@@ -66,6 +77,29 @@ query AvailableAt($ids: [ID!]!, $locationId: ID!) {
       id
       inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { name quantity } }
     }
+  }
+}
+""".strip()
+
+PRICE_TARGET_COST_PER_ITEM = 3  # node + variant + product
+PRICE_TARGETS_CHUNK = min(BATCH_LIMIT, (MAX_QUERY_COST - 1) // PRICE_TARGET_COST_PER_ITEM)  # 1: `shop`
+
+PRICE_TARGETS = """
+query PriceTargets($ids: [ID!]!) {
+  shop { currencyCode }
+  nodes(ids: $ids) {
+    ... on InventoryItem { id variant { id product { id } } }
+  }
+}
+""".strip()
+
+SET_PRICES = """
+mutation SetPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!, $allowPartialUpdates: Boolean) {
+  productVariantsBulkUpdate(
+    productId: $productId, variants: $variants, allowPartialUpdates: $allowPartialUpdates
+  ) {
+    productVariants { id price compareAtPrice }
+    userErrors { code field message }
   }
 }
 """.strip()
@@ -187,6 +221,52 @@ class ShopifyChannel:
                 answers[p.listing_id] = Pushed(p.listing_id, "stale", p.seen_there)
         return [answers[p.listing_id] for p in pushes]
 
+    @property
+    def price_batch_limit(self) -> int:
+        return BATCH_LIMIT
+
+    def push_prices(self, pushes: Sequence[PricePush]) -> list[PricePushed]:
+        """Each listing's variant sells at `price`, with `compareAtPrice` = `was` (None clears it)."""
+        if len(pushes) > BATCH_LIMIT:
+            raise ValueError(f"{len(pushes)} prices: Shopify takes at most {BATCH_LIMIT} a call")
+        listings = [p.listing_id for p in pushes]
+        if len(set(listings)) != len(listings):
+            raise ValueError("one price per listing a call: which one should the variant keep?")
+        answers: dict[str, PricePushed] = {}
+        items: dict[str, PricePush] = {}  # the inventory item's gid -> its push
+        for p in pushes:
+            why = price_refusal(p)
+            if why is None:
+                try:
+                    item = gid("InventoryItem", p.listing_id)
+                except ValueError as error:
+                    why = str(error)
+                else:
+                    if item in items:
+                        why = f"{item} is already priced in this call"
+            if why is not None:
+                answers[p.listing_id] = PricePushed(p.listing_id, "rejected", why)
+            else:
+                items[item] = p
+        currency, targets = self._price_targets(list(items))
+        by_product: dict[str, list[tuple[str, PricePush]]] = {}
+        for item, p in items.items():
+            target = targets.get(item)
+            if target is None:
+                answers[p.listing_id] = PricePushed(
+                    p.listing_id, "rejected", "not found: no such inventory item (or it has no variant)"
+                )
+            elif currency is not None and p.currency != currency:
+                answers[p.listing_id] = PricePushed(
+                    p.listing_id, "rejected", f"currency {p.currency}: the shop sells in {currency}"
+                )
+            else:
+                variant, product = target
+                by_product.setdefault(product, []).append((variant, p))
+        for product, rows in by_product.items():
+            answers.update(self._set_prices(product, rows))
+        return [answers[p.listing_id] for p in pushes]
+
     def read(self, listing_ids: Sequence[str]) -> Mapping[str, int | None]:
         """`available` at the location per listing; None for an unknown item or one not stocked there."""
         found: dict[str, int | None] = {}
@@ -295,6 +375,55 @@ class ShopifyChannel:
             applied=not errors and payload.get("inventoryAdjustmentGroup") is not None, errors=errors
         )
 
+    # -- prices -------------------------------------------------------------------------------
+
+    def _price_targets(self, items: Sequence[str]) -> tuple[str | None, dict[str, tuple[str, str]]]:
+        """The shop's currency and each known item's (variant, product) gids."""
+        currency: str | None = None
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(items), PRICE_TARGETS_CHUNK):
+            chunk = items[start : start + PRICE_TARGETS_CHUNK]
+            data = self._call(PRICE_TARGETS, {"ids": list(chunk)})
+            shop = data.get("shop")
+            if isinstance(shop, dict) and isinstance(shop.get("currencyCode"), str):
+                currency = shop["currencyCode"]
+            for asked, node in zip(chunk, data.get("nodes") or [], strict=False):
+                target = _variant_and_product(node)
+                if target is not None:
+                    found[asked] = target
+        return currency, found
+
+    def _set_prices(self, product: str, rows: Sequence[tuple[str, PricePush]]) -> dict[str, PricePushed]:
+        """One `productVariantsBulkUpdate` of one product's variants; each push's answer."""
+        variables = {
+            "productId": product,
+            "variants": [
+                {
+                    "id": variant,
+                    "price": money_text(p.price),
+                    "compareAtPrice": None if p.was is None else money_text(p.was),
+                }
+                for variant, p in rows
+            ],
+            "allowPartialUpdates": True,  # a variant's user error refuses that variant only
+        }
+        data = self._call(SET_PRICES, variables)
+        payload = data.get("productVariantsBulkUpdate")
+        whole: str | None = None if isinstance(payload, dict) else "Shopify answered without a result"
+        per_row: dict[int, str] = {}
+        for error in (payload or {}).get("userErrors") or []:
+            said = f"{error.get('code')}: {error.get('message')}"
+            row = _variant_row(error.get("field"))
+            if row is None or not 0 <= row < len(rows):
+                whole = whole or said
+            else:
+                per_row.setdefault(row, said)
+        answers: dict[str, PricePushed] = {}
+        for index, (_variant, p) in enumerate(rows):
+            why = per_row.get(index) or whole
+            answers[p.listing_id] = PricePushed(p.listing_id, "rejected" if why else "acknowledged", why)
+        return answers
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _call(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -375,6 +504,30 @@ def _available(node: Any) -> int | None:
     for quantity in level.get("quantities") or []:
         if quantity.get("name") == "available":
             return int(quantity["quantity"])
+    return None
+
+
+def _variant_and_product(node: Any) -> tuple[str, str] | None:
+    """An InventoryItem node's (variant gid, product gid); None for an unknown item."""
+    if not isinstance(node, dict) or not isinstance(node.get("variant"), dict):
+        return None
+    variant = node["variant"]
+    product = variant.get("product")
+    if not isinstance(product, dict) or not isinstance(variant.get("id"), str):
+        return None
+    return (variant["id"], product["id"]) if isinstance(product.get("id"), str) else None
+
+
+def _variant_row(field: Any) -> int | None:
+    """The variant a price user error names: `["variants", "3", "price"]` -> 3."""
+    if (
+        isinstance(field, list)
+        and len(field) >= 2
+        and field[0] == "variants"
+        and isinstance(field[1], str)
+        and _ROW_FIELD.fullmatch(field[1])
+    ):
+        return int(field[1])
     return None
 
 

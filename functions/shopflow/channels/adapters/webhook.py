@@ -19,6 +19,11 @@ with `webhook-id`, `webhook-timestamp` and `webhook-signature` (signed by the ke
   stops the call there, the messages before it having been delivered (a retry repeats them with
   the same ids). A 3xx is not followed (ChannelError: fix the url). Any other 4xx rejects that
   one message.
+- Prices (`push_prices`): one `price.published` message per push, data
+  `{"sku", "channel", "price", "currency", "was", "sequence"}`, money as decimal strings ("19.90"),
+  `was` the prior price shown struck through when the price is a cut and null otherwise,
+  `sequence` the price's version for the SKU and channel. Its `webhook-id` is derived from
+  (channel, SKU, sequence), so a retry is the same message. Answers as for stock.
 - `batch_limit` 25: one request per push, so a call's worst case is 25 x `timeout` (250 s at
   10 s) of a slow receiver, inside a Lambda's time; the limit bounds time, not requests.
 """
@@ -32,10 +37,21 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from shopflow.channels.adapters.http_calls import Answer, ThrottlePolicy, send, where, with_throttle_waits
-from shopflow.channels.ports import ChannelConfig, ChannelError, Push, Pushed, Unauthorized, Unavailable
+from shopflow.channels.adapters.prices import money_text, price_refusal
+from shopflow.channels.ports import (
+    ChannelConfig,
+    ChannelError,
+    PricePush,
+    PricePushed,
+    Push,
+    Pushed,
+    Unauthorized,
+    Unavailable,
+)
 from shopflow.kernel.standard_webhooks import standard_webhook_signature
 
 EVENT_TYPE = "stock.published"
+PRICE_EVENT_TYPE = "price.published"
 BATCH_LIMIT = 25
 DEFAULT_THROTTLE = ThrottlePolicy()
 
@@ -51,6 +67,30 @@ def stock_message(channel: str, push: Push, sent_at: datetime) -> bytes:
     data = {"sku": push.sku, "quantity": push.quantity, "channel": channel, "sequence": push.version}
     document = {
         "type": EVENT_TYPE,
+        "timestamp": sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def price_webhook_id(channel: str, push: PricePush) -> str:
+    """The message id of a price push: one per (channel, SKU, sequence), the same for a retry."""
+    named = "\x1f".join((PRICE_EVENT_TYPE, channel, push.sku, str(push.sequence)))
+    return "msg_" + hashlib.sha256(named.encode()).hexdigest()[:32]
+
+
+def price_message(channel: str, push: PricePush, sent_at: datetime) -> bytes:
+    """The body of a price push's message (compact JSON, as it is signed)."""
+    data = {
+        "sku": push.sku,
+        "channel": channel,
+        "price": money_text(push.price),
+        "currency": push.currency,
+        "was": None if push.was is None else money_text(push.was),
+        "sequence": push.sequence,
+    }
+    document = {
+        "type": PRICE_EVENT_TYPE,
         "timestamp": sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": data,
     }
@@ -83,16 +123,40 @@ class WebhookChannel:
     def push(self, pushes: Sequence[Push]) -> list[Pushed]:
         return [self._deliver(push) for push in pushes]
 
+    @property
+    def price_batch_limit(self) -> int:
+        return BATCH_LIMIT
+
+    def push_prices(self, pushes: Sequence[PricePush]) -> list[PricePushed]:
+        return [self._deliver_price(push) for push in pushes]
+
     def read(self, listing_ids: Sequence[str]) -> Mapping[str, int | None]:
         return {}  # a webhook cannot be read back
 
     def _deliver(self, push: Push) -> Pushed:
         message_id = webhook_id(self._config.name, push)
+        answer = self._send(message_id, lambda sent_at: stock_message(self._config.name, push, sent_at))
+        refusal = self._refusal(answer)
+        if refusal is None:
+            return Pushed(push.listing_id, "acknowledged", push.quantity)
+        return Pushed(push.listing_id, "rejected", None, refusal)
+
+    def _deliver_price(self, push: PricePush) -> PricePushed:
+        why = price_refusal(push)
+        if why is not None:
+            return PricePushed(push.listing_id, "rejected", why)
+        message_id = price_webhook_id(self._config.name, push)
+        answer = self._send(message_id, lambda sent_at: price_message(self._config.name, push, sent_at))
+        refusal = self._refusal(answer)
+        return PricePushed(push.listing_id, "rejected" if refusal else "acknowledged", refusal)
+
+    def _send(self, message_id: str, body_at: Callable[[datetime], bytes]) -> Answer:
+        """POST one message, signed; 429s waited out as `Retry-After` says (then Throttled)."""
 
         def send_once() -> Answer:
             # Signed afresh on each attempt: webhook-timestamp is the attempt's time (the spec's rule).
             sent_at = self._now()
-            body = stock_message(self._config.name, push, sent_at)
+            body = body_at(sent_at)
             timestamp = int(sent_at.timestamp())
             try:
                 signature = standard_webhook_signature(
@@ -108,10 +172,13 @@ class WebhookChannel:
             }
             return send(self._config.url, method="POST", headers=headers, body=body, timeout=self._timeout)
 
-        answer = with_throttle_waits(send_once, sleep=self._sleep, policy=self._throttle)
+        return with_throttle_waits(send_once, sleep=self._sleep, policy=self._throttle)
+
+    def _refusal(self, answer: Answer) -> str | None:
+        """None for a 2xx; the reason for a message's own refusal (another 4xx); else raises."""
         said = f"POST {where(self._config.url)}: HTTP {answer.status}"
         if 200 <= answer.status < 300:
-            return Pushed(push.listing_id, "acknowledged", push.quantity)
+            return None
         if answer.status in (401, 403):
             raise Unauthorized(said)
         if answer.status >= 500:
@@ -120,4 +187,4 @@ class WebhookChannel:
             raise ChannelError(
                 f"{said}: redirected to {answer.header('Location')}; set the channel's url to it"
             )
-        return Pushed(push.listing_id, "rejected", None, said)
+        return said

@@ -12,6 +12,12 @@ What the research file (channel_apis.md section 2) says and this adapter does:
   `woocommerce_rest_batch_items_limit`; more answers 413 for the whole call), each update
   `{"id", "manage_stock": true, "stock_quantity"}`. A per-item error inside the 200 rejects that
   item only. The quantity acknowledged is the `stock_quantity` the answer shows.
+- `push_prices`: the same batch calls, each update `{"id", "regular_price", "sale_price"}` as
+  strings. A cut sends `regular_price` = `was` (struck through in the shop) and `sale_price` =
+  the price; any other price sends `regular_price` = the price and `sale_price` = "", which ends
+  a sale shopflow or the owner set. A push is acknowledged when the answer's effective `price`
+  is the one sent (a sale whose scheduled dates have passed, or a plugin, would show another).
+  The shop's currency is not checked: the channel's `currency` setting must match it.
 - No compare-and-set, no idempotency key: `Push.seen_there` is ignored and the last write wins
   (a storefront sale between our read and our write is overwritten; reconciliation finds it).
   Sending the same absolute quantity twice is harmless, which is what makes a retry safe.
@@ -30,13 +36,17 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from shopflow.channels.adapters.http_calls import Answer, ThrottlePolicy, send, where, with_throttle_waits
+from shopflow.channels.adapters.prices import money_text, price_refusal
 from shopflow.channels.ports import (
     ChannelConfig,
     ChannelError,
+    PricePush,
+    PricePushed,
     Push,
     Pushed,
     Unauthorized,
@@ -92,7 +102,9 @@ class BatchCall:
         return f"/products/{self.parent_id}/variations/batch"
 
 
-def plan_batches(pushes: Sequence[Push], limit: int = BATCH_LIMIT) -> tuple[list[BatchCall], dict[int, str]]:
+def plan_batches(
+    pushes: Sequence[Push | PricePush], limit: int = BATCH_LIMIT
+) -> tuple[list[BatchCall], dict[int, str]]:
     """Group pushes into batch calls (simple products together, variations per parent, `limit` each).
 
     Returns the calls, in the order the pushes first name them, and the pushes that cannot be sent
@@ -184,6 +196,34 @@ class WooCommerceChannel:
             )
         return Pushed(push.listing_id, "acknowledged", shown)
 
+    @property
+    def price_batch_limit(self) -> int:
+        return BATCH_LIMIT
+
+    def push_prices(self, pushes: Sequence[PricePush]) -> list[PricePushed]:
+        """Regular and sale price per listing, batched as `push` batches quantities."""
+        results: dict[int, PricePushed] = {}
+        valid: list[int] = []
+        for index, p in enumerate(pushes):
+            why = price_refusal(p)
+            if why is None:
+                valid.append(index)
+            else:
+                results[index] = PricePushed(p.listing_id, "rejected", why)
+        calls, refused = plan_batches([pushes[i] for i in valid])
+        for index, why in refused.items():
+            results[valid[index]] = PricePushed(pushes[valid[index]].listing_id, "rejected", why)
+        for call in calls:
+            items = [(valid[index], item_id) for index, item_id in call.items]
+            update = [{"id": item_id, **_price_fields(pushes[index])} for index, item_id in items]
+            answer = self._json("POST", call.path, body={"update": update})
+            answered = answer.get("update") if isinstance(answer, Mapping) else None
+            if not isinstance(answered, list) or len(answered) != len(items):
+                raise ChannelError(f"POST {call.path}: the answer does not list one result per update")
+            for (index, item_id), item in zip(items, answered, strict=True):
+                results[index] = _price_pushed(pushes[index], item_id, item)
+        return [results[i] for i in range(len(pushes))]
+
     def read(self, listing_ids: Sequence[str]) -> Mapping[str, int | None]:
         """What the shop shows; None for a listing it does not know, or whose stock it does not manage."""
         wanted: dict[int | None, list[int]] = {}
@@ -270,3 +310,31 @@ def _managed_quantity(item: Mapping[str, Any]) -> int | None:
     if item.get("manage_stock") is False or not isinstance(quantity, int) or isinstance(quantity, bool):
         return None
     return quantity
+
+
+def _price_fields(push: PricePush) -> dict[str, str]:
+    """A cut: the prior price struck through, the new one as the sale price; else no sale."""
+    if push.was is not None:
+        return {"regular_price": money_text(push.was), "sale_price": money_text(push.price)}
+    return {"regular_price": money_text(push.price), "sale_price": ""}
+
+
+def _price_pushed(push: PricePush, item_id: int, item: Any) -> PricePushed:
+    if not isinstance(item, Mapping):
+        return PricePushed(push.listing_id, "rejected", "the answer's item is not an object")
+    if "error" in item:
+        return PricePushed(push.listing_id, "rejected", _error_text(item["error"]))
+    if item.get("id") != item_id:
+        return PricePushed(push.listing_id, "rejected", f"the answer names id {item.get('id')!r}")
+    shown = item.get("price")
+    try:
+        sells_at = Decimal(shown) if isinstance(shown, str) and shown else None
+    except InvalidOperation:
+        sells_at = None
+    if sells_at != push.price:
+        return PricePushed(
+            push.listing_id,
+            "rejected",
+            f"the shop sells at {shown!r}, not {money_text(push.price)} (a sale scheduled in its admin?)",
+        )
+    return PricePushed(push.listing_id, "acknowledged")

@@ -18,12 +18,20 @@ adapter that passes here sends queries any faithful server accepts:
   clock injectable) answers `THROTTLED` when a query's requested cost exceeds what is left;
   a query above 1000 points gets `MAX_COST_EXCEEDED`, an input array above 250 items
   `MAX_INPUT_SIZE_EXCEEDED`.
+- Prices: each inventory item belongs to a variant of a product (their ids differ, as Shopify's
+  do); `productVariantsBulkUpdate(productId, variants, allowPartialUpdates)` sets variants' `price`
+  and `compareAtPrice` (Money strings; `null` clears it) for one product, all or nothing unless
+  `allowPartialUpdates`, with Shopify's user errors (`PRODUCT_DOES_NOT_EXIST`,
+  `PRODUCT_VARIANT_DOES_NOT_EXIST`, `MUST_BE_FOR_THIS_PRODUCT`, `NEGATIVE_PRICE_VALUE`,
+  `NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE`, ...) at `["variants", "<index>", "<field>"]`.
+  `shop { currencyCode }` answers the shop's currency.
 
 Cost model (Shopify's published rules, simplified where they are silent): scalars and enums 0,
 objects 1, a connection `2 + first x (its nodes' cost)`, `nodes(ids:)` one node per id, a
 mutation field 10 (its payload not counted). The actual cost equals the requested one.
 
 Test hooks are Python methods, not HTTP: `add_item`, `set_available`, `quantities`, `sell`,
+`prices`, `listing`, `refuse_variant`,
 `sell_before_next_write`, `go_down`/`come_back`, `fail_next`, `delay_next`, `moved_to`,
 `set_bucket`, and the counters
 `requests`/`calls`.
@@ -39,6 +47,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -49,6 +58,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -94,6 +104,12 @@ REASONS = {
 }
 _ITEM_GID = re.compile(r"gid://shopify/InventoryItem/(\d+)")
 _LOCATION_GID = re.compile(r"gid://shopify/Location/(\d+)")
+_VARIANT_GID = re.compile(r"gid://shopify/ProductVariant/(\d+)")
+_PRODUCT_GID = re.compile(r"gid://shopify/Product/(\d+)")
+_MONEY = re.compile(r"-?\d+(\.\d+)?")
+DEFAULT_PRICE = "49.99"  # what a new listing sells at until shopflow pushes a price
+VARIANT_ID_OFFSET = 1_000_000_000  # a variant's default id: its item's plus this (Shopify's ids differ)
+PRODUCT_ID_OFFSET = 2_000_000_000  # a product's default id: its first item's plus this
 _VERSION = re.compile(r"/admin/api/(\d{4}-\d{2})/graphql\.json")
 UNAUTHORIZED_BODY = {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
 THROTTLED_ERROR = {
@@ -141,9 +157,30 @@ type InventoryItem implements Node {
   tracked: Boolean!
   inventoryLevel(locationId: ID!): InventoryLevel
   inventoryLevels(first: Int, after: String, last: Int, before: String): InventoryLevelConnection!
+  variant: ProductVariant!
+}
+
+scalar Money
+
+enum CurrencyCode { AUD CAD CHF CZK DKK EUR GBP HUF JPY NOK PLN RON SEK USD }
+
+type Shop { id: ID! name: String! currencyCode: CurrencyCode! }
+
+type Product implements Node { id: ID! title: String! }
+
+type ProductVariant implements Node {
+  id: ID!
+  sku: String
+  price: Money!
+  compareAtPrice: Money
+  product: Product!
+  inventoryItem: InventoryItem!
 }
 
 type Query {
+  shop: Shop!
+  product(id: ID!): Product
+  productVariant(id: ID!): ProductVariant
   inventoryItem(id: ID!): InventoryItem
   location(id: ID): Location
   node(id: ID!): Node
@@ -214,8 +251,48 @@ type InventorySetQuantitiesPayload {
   userErrors: [InventorySetQuantitiesUserError!]!
 }
 
+enum ProductVariantInventoryPolicy { CONTINUE DENY }
+
+input InventoryLevelInput { availableQuantity: Int! locationId: ID! }
+
+input ProductVariantsBulkInput {
+  id: ID
+  price: Money
+  compareAtPrice: Money
+  inventoryPolicy: ProductVariantInventoryPolicy
+  taxable: Boolean
+  inventoryQuantities: [InventoryLevelInput!]
+}
+
+enum ProductVariantsBulkUpdateUserErrorCode {
+  GREATER_THAN_OR_EQUAL_TO
+  INVALID_INPUT
+  MUST_BE_FOR_THIS_PRODUCT
+  NEGATIVE_PRICE_VALUE
+  NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE
+  PRODUCT_DOES_NOT_EXIST
+  PRODUCT_SUSPENDED
+  PRODUCT_VARIANT_DOES_NOT_EXIST
+  PRODUCT_VARIANT_ID_MISSING
+}
+
+type ProductVariantsBulkUpdateUserError {
+  code: ProductVariantsBulkUpdateUserErrorCode
+  field: [String!]
+  message: String!
+}
+
+type ProductVariantsBulkUpdatePayload {
+  product: Product
+  productVariants: [ProductVariant!]
+  userErrors: [ProductVariantsBulkUpdateUserError!]!
+}
+
 type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+  productVariantsBulkUpdate(
+    productId: ID!, variants: [ProductVariantsBulkInput!]!, allowPartialUpdates: Boolean = false
+  ): ProductVariantsBulkUpdatePayload
 }
 """
     )
@@ -228,8 +305,20 @@ def schema_for(version: str) -> GraphQLSchema:
     """The fake's schema for an API version (three shapes: before, at and after 2026-01)."""
     shape = "2025-10" if version < "2026-01" else "2026-01" if version < "2026-04" else "2026-04"
     if shape not in _SCHEMAS:
-        _SCHEMAS[shape] = build_schema(_sdl(shape))
+        schema = build_schema(_sdl(shape))
+        money = schema.type_map["Money"]
+        assert isinstance(money, GraphQLScalarType)
+        # Variables are coerced by `coerce_input_value` (graphql-core 3.3), `parse_value` before it.
+        money.parse_value = money.coerce_input_value = _parse_money  # type: ignore[method-assign]
+        _SCHEMAS[shape] = schema
     return _SCHEMAS[shape]
+
+
+def _parse_money(value: Any) -> str:
+    """Shopify's Money input: a decimal string such as "19.99" (no currency, no exponent)."""
+    if not isinstance(value, str) or not _MONEY.fullmatch(value):
+        raise GraphQLError(f'Money must be a decimal string such as "19.99", not {json.dumps(value)}')
+    return value
 
 
 class ManualClock:
@@ -254,6 +343,7 @@ class Call:
     requested_cost: int | None = None
     throttled: bool = False
     rows: int = 0  # inventorySetQuantities rows in the request
+    prices: int = 0  # productVariantsBulkUpdate variants in the request
     answered: bool = False  # the fields above are final
 
 
@@ -295,12 +385,18 @@ class _GraphQLFailure(Exception):
 @dataclass
 class _Item:
     sku: str
+    variant_id: int
+    product_id: int
+    price: str = DEFAULT_PRICE
+    compare_at_price: str | None = None
     tracked: bool = True
+    refused: tuple[str, str] | None = None  # (code, message): every price update of it fails so
 
 
 @dataclass
 class _State:
     items: dict[int, _Item] = field(default_factory=dict)
+    products: dict[int, str] = field(default_factory=dict)  # id -> title
     levels: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     locations: dict[int, str] = field(default_factory=dict)
 
@@ -318,8 +414,10 @@ class FakeShopify:
         bucket_size: float = 2000.0,
         restore_rate: float = 100.0,
         throttled_status: int = 200,
+        currency: str = "USD",
     ) -> None:
         self.token = token
+        self.currency = currency  # the shop's currency (`shop { currencyCode }`)
         self.location_id = location_id
         self.throttled_status = throttled_status  # the docs do not pin it (research §1.5)
         self._clock = clock
@@ -412,10 +510,21 @@ class FakeShopify:
         *,
         stocked: bool = True,
         location_id: int | None = None,
+        product_id: int | None = None,
+        variant_id: int | None = None,
+        price: str = DEFAULT_PRICE,
+        compare_at_price: str | None = None,
     ) -> None:
-        """An inventory item (a variant's), stocked at the location with `available` units, or not stocked."""
+        """An inventory item (a variant's), stocked at the location with `available` units, or not stocked.
+
+        Its variant sells at `price` (`compare_at_price` struck through); the variant belongs to
+        `product_id` (a product of its own when None), as the owner creates it in Shopify's admin.
+        """
+        product = PRODUCT_ID_OFFSET + item_id if product_id is None else product_id
+        variant = VARIANT_ID_OFFSET + item_id if variant_id is None else variant_id
         with self._lock:
-            self._state.items[item_id] = _Item(sku)
+            self._state.products.setdefault(product, sku)
+            self._state.items[item_id] = _Item(sku, variant, product, price, compare_at_price)
             if stocked:
                 self._state.levels[(item_id, location_id or self.location_id)] = {
                     name: 0 for name in QUANTITY_NAMES
@@ -437,6 +546,38 @@ class FakeShopify:
     def available(self, item_id: int, location_id: int | None = None) -> int | None:
         held = self.quantities(item_id, location_id)
         return None if held is None else held["available"]
+
+    def prices(self, item_id: int) -> dict[str, str | None] | None:
+        """What the item's variant sells at: `price`, and `compare_at_price` (struck through) or None."""
+        with self._lock:
+            item = self._state.items.get(item_id)
+            if item is None:
+                return None
+            return {"price": item.price, "compare_at_price": item.compare_at_price}
+
+    def listing(self, item_id: int) -> dict[str, Any] | None:
+        """What a shopper sees of the item: `available` here, `price`, `compare_at_price`."""
+        with self._lock:
+            prices = self.prices(item_id)
+            return None if prices is None else {"available": self.available(item_id), **prices}
+
+    def variant_of(self, item_id: int) -> tuple[int, int]:
+        """The (variant id, product id) the item belongs to."""
+        with self._lock:
+            item = self._state.items[item_id]
+            return item.variant_id, item.product_id
+
+    def refuse_variant(
+        self, item_id: int, code: str = "INVALID_INPUT", message: str = "Price is not valid for this variant."
+    ) -> None:
+        """Every price update of the item's variant gets this user error (the others still apply)."""
+        with self._lock:
+            self._state.items[item_id].refused = (code, message)
+
+    @property
+    def price_updates(self) -> int:
+        """productVariantsBulkUpdate mutations answered."""
+        return sum(1 for call in self.calls if call.prices)
 
     def sell(self, item_id: int, units: int = 1, location_id: int | None = None) -> None:
         """A sale on Shopify: `units` move from available to committed (research §1.3)."""
@@ -567,6 +708,105 @@ class FakeShopify:
             "tracked": item.tracked,
             "inventoryLevel": level_at,
             "inventoryLevels": levels,
+            "variant": lambda _info: self._variant_node(item_id),
+        }
+
+    def _product_node(self, product_id: int) -> dict[str, Any] | None:
+        title = self._state.products.get(product_id)
+        if title is None:
+            return None
+        return {"__typename": "Product", "id": f"gid://shopify/Product/{product_id}", "title": title}
+
+    def _variant_node(self, item_id: int) -> dict[str, Any] | None:
+        item = self._state.items.get(item_id)
+        if item is None:
+            return None
+        return {
+            "__typename": "ProductVariant",
+            "id": f"gid://shopify/ProductVariant/{item.variant_id}",
+            "sku": item.sku,
+            "price": item.price,
+            "compareAtPrice": item.compare_at_price,
+            "product": self._product_node(item.product_id),
+            "inventoryItem": lambda _info: self._item_node(item_id),
+        }
+
+    def _item_of_variant(self, variant_id: int) -> int | None:
+        for item_id, item in self._state.items.items():
+            if item.variant_id == variant_id:
+                return item_id
+        return None
+
+    def _update_prices(
+        self, product_gid: str, variants: list[dict[str, Any]], partial: bool
+    ) -> dict[str, Any]:
+        """productVariantsBulkUpdate's price part (research §1.4), under the lock."""
+        product = _number(_PRODUCT_GID, product_gid)
+        if product is None or product not in self._state.products:
+            return {
+                "product": None,
+                "productVariants": None,
+                "userErrors": [_error("PRODUCT_DOES_NOT_EXIST", ["productId"], "Product does not exist")],
+            }
+        errors: list[dict[str, Any]] = []
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for index, row in enumerate(variants):
+            at = ["variants", str(index)]
+            before = len(errors)
+            variant = _number(_VARIANT_GID, row["id"]) if row.get("id") is not None else None
+            item_id = None if variant is None else self._item_of_variant(variant)
+            if row.get("id") is None:
+                errors.append(
+                    _error(
+                        "PRODUCT_VARIANT_ID_MISSING", [*at, "id"], "Product variant is missing ID attribute"
+                    )
+                )
+            elif item_id is None:
+                errors.append(
+                    _error("PRODUCT_VARIANT_DOES_NOT_EXIST", [*at, "id"], "Product variant does not exist")
+                )
+            elif self._state.items[item_id].product_id != product:
+                errors.append(
+                    _error(
+                        "MUST_BE_FOR_THIS_PRODUCT",
+                        [*at, "id"],
+                        "Product variant does not belong to this product",
+                    )
+                )
+            elif self._state.items[item_id].refused is not None:
+                code, message = self._state.items[item_id].refused  # type: ignore[misc]
+                errors.append(_error(code, at, message))
+            if row.get("inventoryQuantities") is not None:
+                errors.append(
+                    _error(
+                        "NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE",
+                        [*at, "inventoryQuantities"],
+                        "Inventory quantities can only be provided during create. To update inventory"
+                        " for existing variants, use inventoryAdjustQuantities.",
+                    )
+                )
+            for name in ("price", "compareAtPrice"):
+                if row.get(name) is not None and Decimal(row[name]) < 0:
+                    errors.append(
+                        _error("NEGATIVE_PRICE_VALUE", [*at, name], "Price cannot take a negative value.")
+                    )
+            if "price" in row and row["price"] is None:
+                errors.append(_error("INVALID_INPUT", [*at, "price"], "Price can't be blank"))
+            if len(errors) == before and item_id is not None:
+                valid.append((item_id, row))
+        if errors and not partial:
+            return {"product": self._product_node(product), "productVariants": None, "userErrors": errors}
+        for item_id, row in valid:
+            item = self._state.items[item_id]
+            if "price" in row:
+                item.price = _money_text(row["price"])
+            if "compareAtPrice" in row:
+                at_price = row["compareAtPrice"]
+                item.compare_at_price = None if at_price is None else _money_text(at_price)
+        return {
+            "product": self._product_node(product),
+            "productVariants": [self._variant_node(item_id) for item_id, _row in valid],
+            "userErrors": errors,
         }
 
     def _level_node(self, item_id: int, location_id: int) -> dict[str, Any] | None:
@@ -786,6 +1026,24 @@ class _Root:
         item = _number(_ITEM_GID, id)
         return self._shop._item_node(item) if item is not None else None
 
+    def shop(self, _info: object) -> dict[str, Any]:
+        return {"id": "gid://shopify/Shop/1", "name": "Fake shop", "currencyCode": self._shop.currency}
+
+    def product(self, _info: object, id: str) -> dict[str, Any] | None:
+        number = _number(_PRODUCT_GID, id)
+        return None if number is None else self._shop._product_node(number)
+
+    def productVariant(self, _info: object, id: str) -> dict[str, Any] | None:
+        number = _number(_VARIANT_GID, id)
+        item = None if number is None else self._shop._item_of_variant(number)
+        return None if item is None else self._shop._variant_node(item)
+
+    def productVariantsBulkUpdate(
+        self, _info: object, productId: str, variants: list[dict[str, Any]], allowPartialUpdates: bool = False
+    ) -> dict[str, Any]:
+        self._call.prices = len(variants)
+        return self._shop._update_prices(productId, variants, bool(allowPartialUpdates))
+
     def node(self, info: object, id: str) -> dict[str, Any] | None:
         return self.nodes(info, [id])[0]
 
@@ -794,8 +1052,14 @@ class _Root:
         for gid in ids:
             item = _number(_ITEM_GID, gid)
             location = _number(_LOCATION_GID, gid)
+            variant = _number(_VARIANT_GID, gid)
+            product = _number(_PRODUCT_GID, gid)
             if item is not None:
                 found.append(self._shop._item_node(item))
+            elif variant is not None:
+                found.append(self.productVariant(_info, gid))
+            elif product is not None:
+                found.append(self._shop._product_node(product))
             elif location is not None and location in self._shop._state.locations:
                 found.append(
                     {"__typename": "Location", "id": gid, "name": self._shop._state.locations[location]}
@@ -930,6 +1194,11 @@ def _selection_cost(
             else:
                 total += 1 + child
     return total
+
+
+def _money_text(amount: str) -> str:
+    """Money as Shopify answers it: two decimals ("19.9" -> "19.90")."""
+    return f"{Decimal(amount).quantize(Decimal('0.01')):f}"
 
 
 def _number(pattern: re.Pattern[str], gid: str) -> int | None:

@@ -2,7 +2,9 @@
 
 It checks each delivery with shopflow's own verifier (`webhooks/signatures.py`), answers 401 to a
 bad signature and 204 to a good one, and records what it got, deduplicated by `webhook-id` as the
-Standard Webhooks spec asks receivers to. Test hooks (Python, never HTTP): 5xx or 429 for the
+Standard Webhooks spec asks receivers to: `stock.published` and `price.published` messages alike
+(`quantities()` and `prices()` show what a receiver keeping each SKU's highest `sequence` shows).
+Test hooks (Python, never HTTP): 5xx or 429 for the
 next N deliveries, down (connection refused), and what it holds per SKU.
 """
 
@@ -115,10 +117,23 @@ class FakeWebhookReceiver:
         """What a receiver that keeps the highest `sequence` per SKU would show."""
         best: dict[str, tuple[int, int]] = {}
         for message in self.messages():
+            if message.get("type") != "stock.published":
+                continue
             data = message["data"]
             if data["sku"] not in best or data["sequence"] >= best[data["sku"]][0]:
                 best[data["sku"]] = (data["sequence"], data["quantity"])
         return {sku: quantity for sku, (_, quantity) in best.items()}
+
+    def prices(self) -> dict[str, dict[str, Any]]:
+        """Per SKU, the `price.published` data with the highest `sequence` (what a receiver sells at)."""
+        best: dict[str, dict[str, Any]] = {}
+        for message in self.messages():
+            if message.get("type") != "price.published":
+                continue
+            data = message["data"]
+            if data["sku"] not in best or data["sequence"] >= best[data["sku"]]["sequence"]:
+                best[data["sku"]] = data
+        return best
 
     # -- the endpoint ------------------------------------------------------------------------
 

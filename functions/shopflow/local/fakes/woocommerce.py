@@ -20,6 +20,9 @@ It answers as channel_apis.md section 2 documents WooCommerce (sources W1-W9 the
 - Stock: `stock_quantity` is set only when stock is managed (the shop's option and the item's
   `manage_stock` after the update); `stock_status` follows it. A value that is not a number is
   taken as PHP's intval would take it (WooCommerce's `wc_stock_amount`), as the real batch does.
+- Prices: `regular_price` and `sale_price` are strings (anything else is a 400
+  `rest_invalid_param` for that item); `sale_price: ""` ends a sale. The read-only `price` is the
+  sale price while it is below the regular one, else the regular price; `on_sale` says which.
 - Faults (host or WAF, since WooCommerce itself has no rate limit on wc/v3): 429 with or without
   `Retry-After`, 503 for the next N requests, down (connection refused), slow answers.
 
@@ -36,6 +39,7 @@ from base64 import b64decode
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,6 +50,8 @@ API = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 DEFAULT_KEY = "ck_fake0000000000000000000000000000000000"
 DEFAULT_SECRET = "cs_fake0000000000000000000000000000000000"  # noqa: S105 - the fake shop's own key
+DEFAULT_PRICE = "49.99"  # what a new product sells at until shopflow pushes a price
+_DECIMAL = re.compile(r"-?[0-9]*\.?[0-9]+")
 
 
 @dataclass
@@ -59,6 +65,19 @@ class Item:
     regular_price: str
     parent_id: int = 0
     type: str = "simple"
+    sale_price: str = ""
+
+    @property
+    def on_sale(self) -> bool:
+        """WooCommerce's is_on_sale: a sale price below the regular one (no scheduled dates here)."""
+        if not (self.sale_price and self.regular_price):
+            return False
+        return Decimal(self.sale_price) < Decimal(self.regular_price)
+
+    @property
+    def price(self) -> str:
+        """The read-only effective price a shopper pays."""
+        return self.sale_price if self.on_sale else self.regular_price
 
     def as_json(self) -> dict[str, Any]:
         in_stock = not self.manage_stock or (self.stock_quantity or 0) > 0
@@ -70,8 +89,9 @@ class Item:
             "stock_status": "instock" if in_stock else "outofstock",
             "backorders": "no",
             "regular_price": self.regular_price,
-            "sale_price": "",
-            "price": self.regular_price,
+            "sale_price": self.sale_price,
+            "price": self.price,
+            "on_sale": self.on_sale,
         }
         if self.parent_id:
             document["parent_id"] = self.parent_id
@@ -175,7 +195,7 @@ class FakeWooCommerce:
 
     def add_product(
         self, product_id: int, *, sku: str = "", stock: int | None = None, manage_stock: bool = True,
-        price: str = "10.00", variable: bool = False,
+        price: str = DEFAULT_PRICE, variable: bool = False,
     ) -> None:  # fmt: skip
         with self._lock:
             self._items[(product_id, 0)] = Item(
@@ -184,7 +204,7 @@ class FakeWooCommerce:
 
     def add_variation(
         self, product_id: int, variation_id: int, *, sku: str = "", stock: int | None = None,
-        manage_stock: bool = True, price: str = "10.00",
+        manage_stock: bool = True, price: str = DEFAULT_PRICE,
     ) -> None:  # fmt: skip
         with self._lock:
             if (product_id, 0) not in self._items:
@@ -203,6 +223,20 @@ class FakeWooCommerce:
         with self._lock:
             item = self._items.get(_key(listing_id))
             return None if item is None else item.as_json()
+
+    def prices(self, listing_id: str) -> dict[str, str] | None:
+        """What a shopper sees: `regular_price`, `sale_price` ("" when none) and the `price` paid."""
+        with self._lock:
+            item = self._items.get(_key(listing_id))
+            if item is None:
+                return None
+            return {"regular_price": item.regular_price, "sale_price": item.sale_price, "price": item.price}
+
+    def listing(self, listing_id: str) -> dict[str, Any] | None:
+        """What the shop shows for a listing: its `stock_quantity` (None: no count kept) and prices."""
+        with self._lock:
+            prices = self.prices(listing_id)
+            return None if prices is None else {"stock_quantity": self.stock(listing_id), **prices}
 
     def sell(self, listing_id: str, units: int = 1) -> None:
         """A storefront order: WooCommerce reduces the stock itself, out of band (last write wins)."""
@@ -420,12 +454,21 @@ class FakeWooCommerce:
         if failing is not None:
             code, message, status = failing
             return status, {"code": code, "message": message}
+        wrong = [
+            name
+            for name in ("regular_price", "sale_price")
+            if name in fields and not isinstance(fields[name], str)
+        ]
+        if wrong:  # the REST schema's type check, before anything is saved
+            return 400, {"code": "rest_invalid_param", "message": f"Invalid parameter(s): {', '.join(wrong)}"}
         if "manage_stock" in fields:
             item.manage_stock = fields["manage_stock"] not in (False, "no", "false", 0, None)
         if item.manage_stock and self.shop_manages_stock and fields.get("stock_quantity") is not None:
             item.stock_quantity = intval(fields["stock_quantity"])
-        if isinstance(fields.get("regular_price"), str):
-            item.regular_price = fields["regular_price"]
+        for name in ("regular_price", "sale_price"):
+            if name in fields:  # wc_format_decimal: a number as given, anything else ""
+                value = fields[name].strip()
+                setattr(item, name, value if _DECIMAL.fullmatch(value) else "")
         return 200, item.as_json()
 
 
