@@ -195,12 +195,14 @@ class FakeWooCommerce:
 
     def add_product(
         self, product_id: int, *, sku: str = "", stock: int | None = None, manage_stock: bool = True,
-        price: str = DEFAULT_PRICE, variable: bool = False,
+        price: str = DEFAULT_PRICE, variable: bool = False, sale_price: str = "",
     ) -> None:  # fmt: skip
+        """A product selling at `price` (its regular price), or at `sale_price` when that is lower."""
         with self._lock:
             self._items[(product_id, 0)] = Item(
-                product_id, sku, manage_stock, stock, price, type="variable" if variable else "simple"
-            )
+                product_id, sku, manage_stock, stock, price, type="variable" if variable else "simple",
+                sale_price=sale_price,
+            )  # fmt: skip
 
     def add_variation(
         self, product_id: int, variation_id: int, *, sku: str = "", stock: int | None = None,
