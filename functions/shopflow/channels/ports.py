@@ -23,6 +23,8 @@ in order per SKU) and what to do with each answer.
   valid price: a negative or non-finite amount, `was` not above `price`; the others stand). Prices
   are absolute, so sending one again is harmless; the whole-call failures are those of `push`
   (plus `ChannelError` for a setup the adapter cannot use: a wrong url, a refused request).
+  Shopify and WooCommerce keep no version (the last write wins), so the caller sends a SKU's
+  prices for a channel in `sequence` order; a webhook receiver gets `sequence` to order them.
 """
 
 from __future__ import annotations
