@@ -497,7 +497,17 @@ def _send_orders(
         timings.append(time.monotonic() - began)
 
 
-def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float, profile: bool) -> None:
+IDLE_SECONDS = 5.0
+
+
+def load(
+    data_dir: Path,
+    env: dict[str, str],
+    levels: list[int],
+    seconds: float,
+    profile: bool,
+    profiles: Path | None = None,
+) -> None:
     """Bursts of new signed orders; answer times, errors and how long the emails take after."""
     process, _ = start(data_dir, env)
     try:
@@ -506,6 +516,17 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
         parts = _runtime_processes(process.pid, data_dir)
         outbox = data_dir / "outbox"
         numbers = iter(range(10**6))
+        # Idle: what the runtime costs with nothing to do (its polls), on top of every order.
+        idle_before = {name: _cpu_seconds(pid) for name, pid in parts.items()}
+        time.sleep(IDLE_SECONDS)
+        print(
+            f"idle ({IDLE_SECONDS:.0f} s, no requests): "
+            + ", ".join(
+                f"{name} {100 * (_cpu_seconds(pid) - idle_before[name]) / IDLE_SECONDS:.1f}%"
+                for name, pid in parts.items()
+            )
+            + " of a core"
+        )
         load_average = os.getloadavg()[0]
         print(f"load: 1-min load average {load_average:.1f} on {os.cpu_count()} cores before the bursts")
         for threads in levels:
@@ -513,7 +534,7 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
             timings: list[float] = []
             errors: collections.Counter[str] = collections.Counter()
             spies = {
-                name: _Profile(pid, data_dir.parent / f"profile-{threads}-{pid}.txt")
+                name: _Profile(pid, (profiles or data_dir.parent) / f"profile-{threads}-{pid}.txt")
                 for name, pid in parts.items()
                 if profile and "Python" in name
             }
@@ -531,6 +552,8 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
             for sender in senders:
                 sender.join()
             ended = time.monotonic()
+            cpu_burst = {name: _cpu_seconds(pid) for name, pid in parts.items()}
+            load_during = os.getloadavg()[0]
             wanted = emails_before + len(timings)
             last_email = ended
             seen = emails_before
@@ -550,6 +573,12 @@ def load(data_dir: Path, env: dict[str, str], levels: list[int], seconds: float,
                 f"{len(timings) / (ended - began):5.1f} accepted orders/s, "
                 f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, errors {sum(errors.values())} {dict(errors) or ''}; "
                 f"{drained} emails out {last_email - ended:.1f} s after the burst's end"
+            )
+            burst_all = sum(cpu_burst.values()) - sum(cpu_before.values())
+            print(
+                f"  CPU during the burst ({ended - began:.0f} s, load average {load_during:.1f} at its end): "
+                + ", ".join(f"{name} {cpu_burst[name] - cpu_before[name]:.1f} s" for name in parts)
+                + f"; {burst_all:.1f} s in all, {1000 * burst_all / max(1, len(timings)):.0f} ms per order"
             )
             cpu_all = sum(cpu_after.values()) - sum(cpu_before.values())
             print(
@@ -572,6 +601,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1,16", help="load: sender threads per level, comma-separated")
     parser.add_argument("--seconds", type=float, default=20, help="load: seconds per level")
     parser.add_argument("--no-profile", action="store_true", help="load: no py-spy profile")
+    parser.add_argument("--profiles", type=Path, help="load: keep py-spy's raw stacks in this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -582,7 +612,9 @@ def main() -> None:
             return
         if args.only == "load":
             levels = [int(n) for n in args.threads.split(",")]
-            load(data_dir, env, levels, args.seconds, profile=not args.no_profile)
+            if args.profiles is not None:
+                args.profiles.mkdir(parents=True, exist_ok=True)
+            load(data_dir, env, levels, args.seconds, profile=not args.no_profile, profiles=args.profiles)
             return
         env["SHOPFLOW_CACHE_DIR"] = str(Path(scratch) / "cache")
         process, first = start(data_dir, env)

@@ -89,3 +89,57 @@ def test_control_characters_in_a_path_reach_the_page_and_the_console_shows_them_
     assert _exchange(port, _request(b"/webhooks/events", body=b"", method=b"POST")).startswith(
         b"HTTP/1.1 401"
     )  # the server goes on serving
+
+
+@pytest.fixture
+def served_app() -> Iterator[int]:
+    """A small app on the local server: which thread served each request, and two that must overlap."""
+    from chalice.app import Chalice
+
+    small = Chalice(app_name="threads")
+    both_in = threading.Barrier(2, timeout=10)
+
+    @small.route("/thread")
+    def thread() -> dict[str, int]:
+        return {"thread": threading.get_ident()}
+
+    @small.route("/together")
+    def together() -> dict[str, bool]:
+        both_in.wait()  # answers only when another request is being served at the same time
+        return {"together": True}
+
+    port = free_port()
+    server = api_server(small, HOST, port, lambda line: None)
+    thread_ = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread_.start()
+    yield port
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def _answer_of(port: int, path: bytes) -> bytes:
+    return _exchange(port, _request(path)).split(b"\r\n\r\n", 1)[1]
+
+
+def test_a_new_connection_is_served_by_a_thread_that_served_one_before(served_app: int) -> None:
+    # The handler's thread keeps its botocore session and clients, as a Lambda container does:
+    # a webhook sender opens a connection per delivery, and a thread per connection made them anew.
+    threads = {_answer_of(served_app, b"/thread") for _ in range(5)}
+
+    assert len(threads) == 1
+
+
+def test_connections_at_the_same_time_are_still_served_at_the_same_time(served_app: int) -> None:
+    _answer_of(served_app, b"/thread")  # one thread waiting for the next connection
+    answers: list[bytes] = []
+
+    def call() -> None:
+        answers.append(_answer_of(served_app, b"/together"))
+
+    callers = [threading.Thread(target=call) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(20)
+
+    assert answers == [b'{"together":true}'] * 2

@@ -9,7 +9,9 @@ with a 400, and so does this server; the console line shows control characters e
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,9 +45,53 @@ def _printable(text: str) -> str:
 
 
 class _ApiHTTPServer(ThreadedHTTPServer):
+    """Each connection is served by a thread of its own, as before, but a thread that finished one
+    waits a while for the next instead of ending. A handler thread keeps its botocore session and
+    its PynamoDB clients (both per thread, as a Lambda container keeps them): with a new thread per
+    connection every webhook made them again, about an eighth of the API's CPU under load
+    (bench/local_runtime.py --only load)."""
+
     # socketserver listens with a backlog of 5: a burst of webhook deliveries (each a new
     # connection) overflowed it and senders saw connection resets instead of waiting.
     request_queue_size = 128
+    idle_thread_seconds = 60.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._handed: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+        self._idle = 0  # threads waiting on _handed that no connection was handed to yet
+        self._idle_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._idle_lock:
+            if self._idle:
+                self._idle -= 1
+                self._handed.put((request, client_address))
+                return
+        thread = threading.Thread(
+            target=self._serve, args=(request, client_address), name="api request", daemon=True
+        )
+        thread.start()
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        while True:
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                with self._idle_lock:  # waiting before its client sees the connection close
+                    self._idle += 1
+                self.shutdown_request(request)
+            try:
+                request, client_address = self._handed.get(timeout=self.idle_thread_seconds)
+            except queue.Empty:
+                with self._idle_lock:
+                    try:  # handed one just as the wait ended: the count already left this thread out
+                        request, client_address = self._handed.get_nowait()
+                    except queue.Empty:
+                        self._idle -= 1
+                        return
 
 
 class ApiRequestHandler(ChaliceRequestHandler):

@@ -53,6 +53,9 @@ class MotoProcess:
         self._ready = threading.Event()
         self._port: int | None = None
         self.written: list[Written] = []  # every email and SMS, in the order moto took them
+        # Messages in each dead-letter queue (by queue name; visible and in flight), as moto's
+        # process last said: read from its memory there, so watching them costs no requests.
+        self.dead_letters: dict[str, int] = {}
 
     def start(self) -> None:
         """Launch it (returns at once: `wait_ready` gives its endpoint)."""
@@ -87,6 +90,8 @@ class MotoProcess:
             if "ready" in document:
                 self._port = int(document["ready"])
                 self._ready.set()
+            elif "dead_letters" in document:
+                self.dead_letters = {str(k): int(v) for k, v in document["dead_letters"].items()}
             elif "written" in document:
                 fields = document["written"]
                 item = Written(Path(fields["path"]), fields["channel"], fields["to"], fields["summary"])
@@ -186,6 +191,41 @@ def _cheap_sqs_clock() -> None:
     setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010
 
 
+def _known_services_listed_once() -> None:
+    """moto's server lists its own package folder (listdir, isdir per entry) on every request to
+    find the service a host names: a tenth of its CPU under load. The folder does not change."""
+    import moto.backends as backends
+
+    listed = tuple(backends.list_of_moto_modules())
+    setattr(backends, "list_of_moto_modules", lambda: listed)  # noqa: B010
+
+
+DEAD_LETTERS_EVERY_SECONDS = 0.5
+
+
+def _watch_dead_letters(region: str, stopping: threading.Event) -> None:
+    """Say how many messages each dead-letter queue holds whenever that changes, read from moto's
+    memory: the runtime polled GetQueueAttributes for every DLQ twice a second, a fifth of the
+    API process's CPU (bench/local_runtime.py --only load)."""
+    from moto.sqs.models import sqs_backends
+
+    sqs = sqs_backends[ACCOUNT][region]
+    said: dict[str, int] | None = None
+    while not stopping.wait(DEAD_LETTERS_EVERY_SECONDS):
+        try:
+            queues = list(sqs.queues.values())
+            held = {q.dead_letter_queue for q in queues if q.dead_letter_queue is not None}
+            counts = {
+                dlq.name: dlq.approximate_number_of_messages + dlq.approximate_number_of_messages_not_visible
+                for dlq in held
+            }
+        except RuntimeError:  # a queue created or a message moved while reading: next round
+            continue
+        if counts != said:
+            _say({"dead_letters": counts})
+            said = counts
+
+
 def main(argv: list[str]) -> int:
     # Ctrl-C reaches the whole process group: the runtime decides when moto stops (stdin closed).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -198,10 +238,14 @@ def main(argv: list[str]) -> int:
     # moto's werkzeug server logs every request line; the console is for the owner.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _cheap_sqs_clock()
+    _known_services_listed_once()
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     _count_parameter_writes(region, writes)
     _write_mail_as_sent(OutboxWriter(outbox_dir, region, report=lambda line: None), region)
+    threading.Thread(
+        target=_watch_dead_letters, args=(region, threading.Event()), name="dead letters", daemon=True
+    ).start()
     _say({"ready": server.get_host_and_port()[1]})
     sys.stdin.buffer.read()  # until the runtime closes it (or dies)
     os._exit(0)  # moto's request threads may be mid-answer; nothing here needs flushing

@@ -513,18 +513,15 @@ class LocalRuntime:
         self.worker.api_up()  # the outbox check runs from now on, beside the API
 
     def _watch_dead_letters(self, template: Template, provisioned: Provisioned) -> None:
-        sqs = self.client_cached("sqs")
+        assert self.outbox is not None
+        held = self.outbox.dead_letters  # moto's process says what each DLQ holds (no request)
         for queue_id, resource in template.of_type("AWS::SQS::Queue").items():
             target = (resource.get("Properties", {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
             if not isinstance(target, dict):
                 continue
             dlq_id = target["Fn::GetAtt"][0]
             url = provisioned.refs[dlq_id]
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            count = sum(int(v) for v in attributes.values())
+            count = held.get(url.rsplit("/", 1)[-1], 0)
             if count > self.dead_letters.get(dlq_id, 0):
                 self.report(
                     f"dead-letter queue {dlq_id} now holds {count} message(s) from {queue_id}: "
