@@ -163,3 +163,13 @@ def channel_reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="back_in_stock_watch")
 def back_in_stock_watch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.runtime().restock_watcher.handle(event, context)
+
+
+@app.lambda_function(name="pricing_reprice")
+def pricing_reprice(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().repricer.handle(event, context)
+
+
+@app.lambda_function(name="price_push")
+def price_push(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.runtime().price_pusher.handle(event, context)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
+    from shopflow.pricing.handlers import PricePusher, Repricer
     from shopflow.store.back_in_stock import DynamoBackInStockStore
     from shopflow.store.buyers import DynamoBuyerIndex
     from shopflow.store.carts import DynamoCartStore
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from shopflow.store.consent import DynamoConsentStore
     from shopflow.store.listings import DynamoListings
     from shopflow.store.orders import DynamoOrderStore
+    from shopflow.store.pricing import DynamoPricingStore
     from shopflow.store.stock import DynamoStockRepository
     from shopflow.sync.fanout import ChannelFanout
     from shopflow.sync.push import ChannelPusher
@@ -161,6 +163,25 @@ class Runtime:
         from shopflow.store.back_in_stock import DynamoBackInStockStore
 
         return DynamoBackInStockStore(self.orders)
+
+    @cached_property
+    def pricing(self) -> DynamoPricingStore:
+        from shopflow.store.pricing import DynamoPricingStore
+
+        return DynamoPricingStore(self.orders)
+
+    @cached_property
+    def repricer(self) -> Repricer:
+        from shopflow.pricing.handlers import Repricer
+
+        return Repricer(self, lambda: self.client("sqs"), os.environ.get("REPRICE_QUEUE_URL"))
+
+    @cached_property
+    def price_pusher(self) -> PricePusher:
+        from shopflow.channels.adapters import adapter_for
+        from shopflow.pricing.handlers import PricePusher
+
+        return PricePusher(self, adapter_for)
 
     @cached_property
     def restock_watcher(self) -> RestockWatcher:

@@ -14,6 +14,7 @@ from shopflow.kernel.capability import Capability
 from shopflow.kernel.messages import MessageKind
 from shopflow.kernel.settings import Setting, SettingGroup
 from shopflow.orders.capability import CAPABILITY as ORDERS
+from shopflow.pricing.capability import CAPABILITY as PRICING
 from shopflow.replenishment.capability import CAPABILITY as REPLENISHMENT
 from shopflow.reviews.capability import CAPABILITY as REVIEWS
 from shopflow.stock.capability import CAPABILITY as STOCK
@@ -27,6 +28,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     STOCK,
     CHANNELS,
     BACK_IN_STOCK,
+    PRICING,
 )
 
 

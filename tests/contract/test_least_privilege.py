@@ -374,6 +374,50 @@ def back_in_stock_alert(stack: Stack) -> None:
     run_due(stack)
 
 
+def send_event(stack: Stack, event_type: str, data: dict[str, object]) -> None:
+    body = dumps({"type": event_type, "timestamp": stack.clock.now().isoformat(), "data": data})
+    headers = events_headers(body, timestamp=int(stack.clock.now().timestamp()))
+    answer = stack.client.http.post("/webhooks/events", headers=headers, body=body)
+    assert answer.json_body["status"] == "accepted", answer.json_body
+
+
+def prices_follow(stack: Stack, woo: FakeWooCommerce) -> None:
+    """The ERP's costs and a competitor's prices; the schedule queues the shards and a shard
+    proposes each SKU's first price on woo; the rival moves, so the next run replaces those
+    proposals; the owner approves, and the push sets the price where the SKU is listed."""
+    from app import dispatch, price_push, pricing_reprice
+
+    from shopflow.pricing.handlers import stock_reader
+    from shopflow.pricing.service import approve_proposal, pricing_setup
+
+    def reprice_run() -> None:
+        assert pricing_reprice({"source": "aws.events", "detail-type": "Scheduled Event"}, None)["started"]
+        shards = drain(stack, "RepriceQueue")
+        assert pricing_reprice({"Records": shards}, None) == {"batchItemFailures": []}
+
+    def rival(sku: str, price: str) -> None:
+        seen = {"sku": sku, "competitor": "rival", "price": price, "currency": "EUR", "in_stock": True}
+        send_event(stack, "competitor_price.observed", {**seen, "observed_at": iso(stack.clock.now())})
+
+    for sku in ("IPOD2008PINK", "IPOD2008BLACK"):  # the black one is not listed on woo
+        send_event(stack, "product.pricing_updated", {"sku": sku, "cost": "100.00", "currency": "EUR"})
+        rival(sku, "149.00")
+    reprice_run()
+    stack.clock.advance(timedelta(minutes=16))
+    for sku in ("IPOD2008PINK", "IPOD2008BLACK"):
+        rival(sku, "145.00")
+    reprice_run()  # the rival moved: each proposal closed, another opened
+    runtime = bootstrap.runtime()
+    setup = pricing_setup(runtime.settings.load())
+    for proposal in runtime.pricing.proposals():
+        approve_proposal(
+            proposal.proposal_id, runtime.pricing, setup, stock_reader(runtime), runtime.clock.now()
+        )
+    assert dispatch(stream_event(stack), None) == {"batchItemFailures": []}
+    assert price_push({"Records": drain(stack, "PricePushQueue")}, None) == {"batchItemFailures": []}
+    assert woo.prices("799") == {"regular_price": "145.00", "sale_price": "", "price": "145.00"}
+
+
 def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
     from app import dispatch
 
@@ -389,6 +433,8 @@ def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
         "notify/replenishment/url_template": f"https://{SES_IDENTITY}/products/{{sku}}",
         "stock/enabled": "true",
         "back_in_stock/enabled": "true",  # settings are read again only after 60 s: set up front
+        "pricing/enabled": "true",
+        "channels/woo/currency": "EUR",
         "channels/woo/kind": "woocommerce",
         "channels/woo/url": woo.url,
     }.items():
@@ -455,6 +501,7 @@ def a_shops_life(stack: Stack, woo: FakeWooCommerce) -> None:
         run_due(stack)
 
     back_in_stock_alert(stack)
+    prices_follow(stack, woo)
     token = make_token("email", order["email"], secret="unsubscribe-secret-0123456789", now=stack.clock.now())
     assert stack.client.http.get(f"/unsubscribe/{token}").status_code == 200
     answer = stack.client.http.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from shopflow.channels.model import CHANNEL_NAME, KINDS, Channel, Misconfigured, channel_from
@@ -21,6 +22,19 @@ if TYPE_CHECKING:
 
 _API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")  # Shopify releases quarterly
 OLDEST_API_VERSION = "2026-01"  # changeFromQuantity and @idempotent, which pushes need
+_DECIMAL = re.compile(r"[0-9]{1,10}(\.[0-9]{1,4})?")
+
+
+def _decimal_complaint(value: str, *, below_one: bool = False, above_zero: bool = False) -> str | None:
+    """Why `value` is not a decimal amount as a channel's economics need (None: it is)."""
+    if not _DECIMAL.fullmatch(value):
+        return 'must be a decimal such as "0.12" or "1.50"'
+    if below_one and Decimal(value) >= 1:
+        return "must be a fraction under 1 (0.12 is 12%)"
+    if above_zero and Decimal(value) == 0:
+        return "must be above zero"
+    return None
+
 
 CHANNEL_SETTINGS = SettingGroup(
     prefix="channels",
@@ -88,6 +102,45 @@ CHANNEL_SETTINGS = SettingGroup(
             maximum=1_000_000,
         ),
         Setting("enabled", "bool", "Whether shopflow pushes to the channel.", default=True),
+        # The channel's economics, which pricing reads (docs/pricing.md); money in its currency.
+        Setting(
+            "currency",
+            "string",
+            "The currency the channel sells in (ISO 4217, PLN). Set, the channel is priced.",
+            check=lambda value: (
+                None if re.fullmatch(r"[A-Z]{3}", value) else "must be a currency code like PLN"
+            ),
+        ),
+        Setting(
+            "commission",
+            "string",
+            "The channel's commission and payment fee, a fraction of the selling price (0.12 is 12%).",
+            check=lambda value: _decimal_complaint(value, below_one=True),
+        ),
+        Setting(
+            "fixed_fee",
+            "string",
+            "A fee per item sold (decimal, the channel's currency).",
+            check=_decimal_complaint,
+        ),
+        Setting(
+            "min_fee",
+            "string",
+            "The least commission per item (decimal, the channel's currency).",
+            check=_decimal_complaint,
+        ),
+        Setting(
+            "fx",
+            "string",
+            "Units of the channel's currency per unit of the SKUs' base currency (1 when they are the same).",
+            check=lambda value: _decimal_complaint(value, above_zero=True),
+        ),
+        Setting(
+            "price_ending",
+            "string",
+            'The cents its prices end in (".99"); prices are rounded up to it.',
+            check=lambda value: None if re.fullmatch(r"\.[0-9]{2}", value) else 'must be cents such as ".99"',
+        ),
     ),
 )
 

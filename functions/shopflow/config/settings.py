@@ -7,7 +7,7 @@ value (or the default) is used instead. SSM is read at most once per `max_age_se
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from shopflow.config.spec import (
@@ -30,8 +30,11 @@ def ssm_path(stage: str) -> str:
 class Settings:
     """One consistent set of typed values."""
 
-    def __init__(self, values: Mapping[str, Value]) -> None:
+    def __init__(self, values: Mapping[str, Value], invalid: Iterable[str] = ()) -> None:
         self._values = dict(values)
+        # Keys whose stored value was refused (logged) before any good one was read in this
+        # process: they hold their default, which a caller may rather not act on.
+        self.invalid = frozenset(invalid)
 
     def get(self, key: str) -> Value:
         setting = setting_for(key)
@@ -124,6 +127,7 @@ class SettingsLoader:
         if raw is self._parsed_from:  # served from the cache: nothing new to parse
             return self._settings
         values: dict[str, Value] = {}
+        invalid: list[str] = []
         for setting in settings_among(name_to_key(name) for name in raw):
             text = raw.get(key_to_name(setting.key))
             if text is None:
@@ -142,6 +146,8 @@ class SettingsLoader:
                     },
                 )
                 values[setting.key] = fallback
+                if setting.key not in self._last_good:
+                    invalid.append(setting.key)
         self._parsed_from = raw
-        self._settings = Settings(values)
+        self._settings = Settings(values, invalid)
         return self._settings

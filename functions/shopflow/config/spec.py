@@ -241,7 +241,7 @@ def settings_among(keys: Iterable[str]) -> tuple[Setting, ...]:
         for group in GROUPS
         for name in group.names(named)
         for member in group.members
-        if (setting := group.member(f"{group.prefix}.{name}.{member.key}")) is not None
+        if (setting := group.member(group.key(name, member.key))) is not None
     )
     return SETTINGS + members
 
@@ -302,7 +302,7 @@ def defaults_document() -> str:
     body = {s.key: _document_entry(s, s.description) for s in SETTINGS}
     for group in GROUPS:  # each member once, under a placeholder name
         for member in group.members:
-            body[f"{group.prefix}.<name>.{member.key}"] = _document_entry(
+            body[group.key("<name>", member.key)] = _document_entry(
                 member, f"{member.description} (<name>: {group.what}, {group.name_pattern})"
             )
     header = (

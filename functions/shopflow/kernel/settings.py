@@ -68,17 +68,23 @@ def product_url_check(value: str) -> str | None:
 class SettingGroup:
     """Settings repeated under a name the owner chooses: `channels.<name>.kind`,
     `channels.<name>.url`, ... Each member is a `Setting` whose key is its field (`kind`);
-    `member("channels.shop.kind")` is that setting under its full key."""
+    `member("channels.shop.kind")` is that setting under its full key. A member whose field is
+    "" is the name's own key: `pricing.strategy.<group>`."""
 
     prefix: str  # "channels"
     name_pattern: str  # what a name may be, e.g. "[a-z0-9-]{1,32}"
     what: str  # what one name is, for messages: "a channel"
     members: tuple[Setting, ...]
 
+    def key(self, name: str, field: str) -> str:
+        return f"{self.prefix}.{name}.{field}" if field else f"{self.prefix}.{name}"
+
     def split(self, key: str) -> tuple[str, str] | None:
         """(name, field) of a key of this group, or None."""
-        found = re.fullmatch(rf"{re.escape(self.prefix)}\.({self.name_pattern})\.([a-z_]+)", key)
-        return (found.group(1), found.group(2)) if found else None
+        found = re.fullmatch(rf"{re.escape(self.prefix)}\.({self.name_pattern})(?:\.([a-z_]+))?", key)
+        if found is None or (found.group(2) is None and all(member.key for member in self.members)):
+            return None
+        return found.group(1), found.group(2) or ""
 
     def member(self, key: str) -> Setting | None:
         parts = self.split(key)

@@ -309,6 +309,34 @@ class SweepWatermarkItem(_Item):
     updated_at = UnicodeAttribute()
 
 
+class PriceRecordItem(_Item):
+    """pk `PRICES#{shard}`, sk `SKU#{sku}`: a SKU's pricing (pricing/state.py) as JSON, guarded by
+    `version`. Sharded by SKU so a reprice reads each shard's page by page, one shard per message."""
+
+    version = NumberAttribute()
+    document = UnicodeAttribute(null=True)
+    document_z = BinaryAttribute(null=True, legacy_encoding=False)  # zlib, when over 1 KB
+
+
+class PriceHistoryItem(_Item):
+    """pk `PRICEHIST#{sku}`, sk `{applied_at}#{channel}`: one applied price (append-only, Omnibus)."""
+
+    document = UnicodeAttribute()
+
+
+class PriceProposalItem(_Item):
+    """pk `PRICEPROPOSALS`, sk `{proposed_at}#{proposal_id}`: a proposal waiting for the owner,
+    listed by one Query (a small shop has few; each is also on its SKU's record)."""
+
+    document = UnicodeAttribute()
+
+
+class PricingRunItem(_Item):
+    """pk `PRICING`, sk `RUN`: when the last scheduled reprice began (claimed by a conditional put)."""
+
+    started_at = UnicodeAttribute()
+
+
 MODELS: tuple[type[_Item], ...] = (
     OrderItem,
     TimelineItem,
@@ -333,6 +361,10 @@ MODELS: tuple[type[_Item], ...] = (
     StockMoveItem,
     CheckoutHoldItem,
     BackInStockItem,
+    PriceRecordItem,
+    PriceHistoryItem,
+    PriceProposalItem,
+    PricingRunItem,
 )
 
 

@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,9 @@ from shopflow.orders.model import (
     order_id_for,
 )
 from shopflow.orders.ports import ReceivedChange
+from shopflow.pricing.model import CompetitorObservation
+from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedPricingInputs
+from shopflow.pricing.state import PricingInputs
 from shopflow.stock.model import (
     MAX_ON_HAND,
     MAX_SKU_LENGTH,
@@ -315,6 +319,56 @@ class BackInStockUnsubscribedBody(_Strict, title="BackInStockUnsubscribed"):
     data: _Contact
 
 
+_GROUP = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class ProductPricingUpdatedData(_Strict):
+    sku: StockSku
+    cost: Money = Field(description="What one unit costs the shop, in `currency` (the base currency).")
+    currency: CurrencyCode
+    min_price: Money | None = Field(default=None, description="Never price under this (base currency).")
+    max_price: Money | None = Field(default=None, description="Never price above this (base currency).")
+    group: _GROUP | None = Field(
+        default=None, description="The SKU group whose strategy prices it (pricing.strategy.<group>)."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ProductPricingUpdatedData:
+        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
+            raise ValueError("min_price must not exceed max_price")
+        return self
+
+
+class ProductPricingUpdatedBody(_Strict, title="ProductPricingUpdated"):
+    """`product.pricing_updated`: a SKU's cost and price bounds from the ERP (the latest wins)."""
+
+    type: Literal["product.pricing_updated"]
+    timestamp: Moment
+    data: ProductPricingUpdatedData
+
+
+class CompetitorPriceObservedData(_Strict):
+    sku: StockSku
+    competitor: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    price: Money
+    currency: CurrencyCode
+    shipping: Money | None = Field(default=None, description="The competitor's shipping for one unit.")
+    in_stock: bool
+    rating: Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="The competitor's seller rating, on the scale the strategy's min_rating uses.",
+    )
+    observed_at: Moment
+
+
+class CompetitorPriceObservedBody(_Strict, title="CompetitorPriceObserved"):
+    """`competitor_price.observed`: a competitor's offer for one SKU (the latest per competitor wins)."""
+
+    type: Literal["competitor_price.observed"]
+    timestamp: Moment
+    data: CompetitorPriceObservedData
+
+
 class InventorySetBody(_Strict, title="InventorySet"):
     """`inventory.set`: the stock master's absolute count of one SKU."""
 
@@ -342,6 +396,8 @@ Event = (
     | ListingLinkedBody
     | BackInStockSubscribedBody
     | BackInStockUnsubscribedBody
+    | ProductPricingUpdatedBody
+    | CompetitorPriceObservedBody
 )
 EVENT_MODELS: dict[str, type[Event]] = {
     "order.created": OrderCreatedBody,
@@ -354,6 +410,8 @@ EVENT_MODELS: dict[str, type[Event]] = {
     "listing.linked": ListingLinkedBody,
     "back_in_stock.subscribed": BackInStockSubscribedBody,
     "back_in_stock.unsubscribed": BackInStockUnsubscribedBody,
+    "product.pricing_updated": ProductPricingUpdatedBody,
+    "competitor_price.observed": CompetitorPriceObservedBody,
 }
 
 
@@ -396,6 +454,9 @@ def receive(
     if isinstance(event, BackInStockSubscribedBody | BackInStockUnsubscribedBody):
         assert msg_id is not None
         return to_back_in_stock(msg_id, event)
+    if isinstance(event, ProductPricingUpdatedBody | CompetitorPriceObservedBody):
+        assert msg_id is not None
+        return to_pricing_input(msg_id, event)
     if isinstance(event, InventorySetBody | InventoryAdjustedBody):
         assert msg_id is not None  # verified: a signed delivery has its id
         return ReceivedStockChange(msg_id, to_stock_change(event), via=f"events {event.type}")
@@ -475,6 +536,34 @@ def to_stock_change(event: InventorySetBody | InventoryAdjustedBody) -> StockCha
     if isinstance(data, InventorySetData):
         return InventorySet(data.sku.strip(), data.on_hand, data.sequence)
     return InventoryAdjusted(data.sku.strip(), data.delta, data.reason)
+
+
+def to_pricing_input(
+    event_id: str, event: ProductPricingUpdatedBody | CompetitorPriceObservedBody
+) -> ReceivedPricingInputs | ReceivedCompetitorPrice:
+    data = event.data
+    via = f"events {event.type}"
+    if isinstance(data, ProductPricingUpdatedData):
+        inputs = PricingInputs(
+            sku=data.sku.strip(),
+            cost=data.cost,
+            currency=data.currency,
+            min_price=data.min_price,
+            max_price=data.max_price,
+            group=data.group,
+            at=as_utc(event.timestamp),
+        )
+        return ReceivedPricingInputs(event_id, inputs, via)
+    seen = CompetitorObservation(
+        competitor=data.competitor,
+        price=data.price,
+        currency=data.currency,
+        in_stock=data.in_stock,
+        observed_at=as_utc(data.observed_at),
+        shipping=data.shipping or Decimal(0),
+        rating=data.rating,
+    )
+    return ReceivedCompetitorPrice(event_id, data.sku.strip(), seen, via)
 
 
 def to_back_in_stock(

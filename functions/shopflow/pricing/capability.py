@@ -1,0 +1,49 @@
+"""Dynamic pricing (issue 16): prices that follow the market within the owner's margin and bands.
+
+Declares the `pricing.*` settings and the `pricing.strategy.<group>` strategies, records
+`product.pricing_updated` and `competitor_price.observed` (intake), and publishes `PriceChanged`
+to the price push queue. The reprice itself (`service.py`) runs on a schedule, per shard from the
+reprice queue, and on demand (`shopflow prices reprice`). Its repository is `runtime.pricing`
+(`store/pricing.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler
+from shopflow.pricing.settings import OFF, SETTINGS, STRATEGY_SETTINGS, enabled
+
+if TYPE_CHECKING:
+    from shopflow.bootstrap import Runtime
+    from shopflow.config.settings import Settings
+
+
+def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
+    from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedPricingInputs
+
+    def record_inputs(received: ReceivedPricingInputs, settings: Settings) -> Intake:
+        from shopflow.pricing.service import record_inputs  # cold start: only these inputs load it
+
+        if not enabled(settings):
+            return Intake("ignored", {"sku": received.inputs.sku}, OFF)
+        return record_inputs(received, runtime.pricing)
+
+    def record_observation(received: ReceivedCompetitorPrice, settings: Settings) -> Intake:
+        from shopflow.pricing.service import record_observation
+
+        if not enabled(settings):
+            return Intake("ignored", {"sku": received.sku}, OFF)
+        return record_observation(received, runtime.pricing)
+
+    return {ReceivedPricingInputs: record_inputs, ReceivedCompetitorPrice: record_observation}
+
+
+CAPABILITY = Capability(
+    name="pricing",
+    settings=SETTINGS,
+    setting_groups=(STRATEGY_SETTINGS,),
+    intake=intake,
+    events={"PriceChanged": ("price-push",)},
+)

@@ -1,0 +1,62 @@
+"""Pricing's settings: `pricing.*` and a strategy per SKU group, `pricing.strategy.<group>`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shopflow.kernel.settings import Setting, SettingGroup
+
+if TYPE_CHECKING:
+    from shopflow.config.settings import Settings
+
+GROUP_NAME = "[a-z0-9][a-z0-9_-]{0,31}"
+
+
+def _strategy_check(value: str) -> str | None:
+    from shopflow.pricing.strategy import parse_strategy  # pydantic: only where strategies are read
+
+    try:
+        parse_strategy(value)
+    except ValueError as exc:
+        return str(exc).removeprefix("pricing.strategy.default: ")
+    return None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "pricing.enabled",
+        "bool",
+        "Record pricing inputs and reprice on the schedule (needs cost from the ERP and, per channel, "
+        "channels.<name>.currency). Off (the default), pricing inputs are answered ignored.",
+        default=False,
+    ),
+    Setting(
+        "pricing.every_minutes",
+        "int",
+        "Minutes between two scheduled reprices.",
+        default=15,
+        minimum=5,
+        maximum=1440,
+    ),
+)
+
+STRATEGY_SETTINGS = SettingGroup(
+    prefix="pricing.strategy",
+    name_pattern=GROUP_NAME,
+    what="a SKU group (product.pricing_updated's `group`; `default` for the rest)",
+    members=(
+        Setting(
+            "",
+            "string",
+            'A pricing strategy as JSON, e.g. {"action": "beat", "amount": "0.01", "min_margin": "0.2"}; '
+            "every key may be left out (docs/pricing.md lists them), an unknown key is refused.",
+            check=_strategy_check,
+        ),
+    ),
+)
+
+OFF = "pricing is off: set pricing.enabled to true"
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.get("pricing.enabled") is True
