@@ -4,6 +4,7 @@ and what the shops list and show across a restart."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from shopflow.channels.adapters.shopify import ShopifyChannel
+from shopflow.channels.adapters.woocommerce import WooCommerceChannel
+from shopflow.channels.ports import ChannelConfig, PricePush
 from shopflow.config.settings import ssm_path
 from shopflow.local.fake_channels import FakeChannels, FakeChannelsError
 from shopflow.local.fakes.woocommerce import DEFAULT_KEY, DEFAULT_SECRET
@@ -192,10 +196,76 @@ def test_a_sale_on_a_shop_shows_there_and_traffic_counts_nothing_for_it(shops: F
     shops.fault("woo", "sell", sku="MUG-01")
     assert [r.quantity for r in shops.shown()] == [3, 4]
     assert shops.traffic() == {
-        "shop": {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0},
-        "woo": {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0},
+        "shop": {
+            "requests": 0,
+            "throttled": 0,
+            "writes": 0,
+            "items": 0,
+            "largest": 0,
+            "price_writes": 0,
+            "prices": 0,
+        },
+        "woo": {
+            "requests": 0,
+            "throttled": 0,
+            "writes": 0,
+            "items": 0,
+            "largest": 0,
+            "price_writes": 0,
+            "prices": 0,
+        },
     }
     shops.fault("woo", "unavailable", times=2)
     issued = f"{DEFAULT_KEY}:{DEFAULT_SECRET}"
     assert [woo_products(shops, issued) for _ in range(3)] == [503, 503, 200]
-    assert shops.traffic()["woo"] == {"requests": 3, "throttled": 0, "writes": 0, "items": 0, "largest": 0}
+    assert shops.traffic()["woo"] == {
+        "requests": 3,
+        "throttled": 0,
+        "writes": 0,
+        "items": 0,
+        "largest": 0,
+        "price_writes": 0,
+        "prices": 0,
+    }
+
+
+def test_a_listed_sku_sells_at_49_99_and_a_pushed_price_shows_is_counted_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    shops = FakeChannels(tmp_path, report=lambda line: None).start()
+    shops.add("MUG-01", quantity=5)
+    assert [r.as_json() for r in shops.shown()] == [
+        {"channel": "shop", "kind": "shopify", "sku": "MUG-01", "listing_id": "44000001", "quantity": 5,
+         "price": "49.99", "compare_at_price": None},
+        {"channel": "woo", "kind": "woocommerce", "sku": "MUG-01", "listing_id": "101", "quantity": 5,
+         "regular_price": "49.99", "sale_price": "", "price": "49.99"},
+    ]  # fmt: skip
+    settings = shops.settings()
+    shopify = ShopifyChannel(
+        ChannelConfig(
+            "shop", "shopify", settings["channels.shop.url"], settings["channels.shop.token"], "75000001"
+        )
+    )
+    woo = WooCommerceChannel(
+        ChannelConfig("woo", "woocommerce", settings["channels.woo.url"], settings["channels.woo.token"])
+    )
+    cut = {"price": Decimal("39.99"), "was": Decimal("49.99"), "currency": "USD", "sequence": 1}
+    assert shopify.push_prices([PricePush("44000001", "MUG-01", **cut)])[0].status == "acknowledged"
+    assert woo.push_prices([PricePush("101", "MUG-01", **cut)])[0].status == "acknowledged"
+    traffic = shops.traffic()
+    assert [
+        (traffic[c]["price_writes"], traffic[c]["prices"], traffic[c]["writes"]) for c in ("shop", "woo")
+    ] == [
+        (1, 1, 0),
+        (1, 1, 0),
+    ]
+    shops.stop()
+
+    again = FakeChannels(tmp_path, report=lambda line: None).start()
+    try:
+        assert [r.prices for r in again.shown()] == [
+            {"price": "39.99", "compare_at_price": "49.99"},
+            {"regular_price": "49.99", "sale_price": "39.99", "price": "39.99"},
+        ]
+    finally:
+        again.stop()

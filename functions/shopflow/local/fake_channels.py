@@ -18,13 +18,15 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shopflow.local.fakes import FAULTS
+from shopflow.local.fakes.shopify import DEFAULT_PRICE as SHOPIFY_PRICE
 from shopflow.local.fakes.shopify import DEFAULT_TOKEN, FakeShopify
 from shopflow.local.fakes.woocommerce import DEFAULT_KEY, DEFAULT_SECRET, FakeWooCommerce
+from shopflow.local.fakes.woocommerce import DEFAULT_PRICE as WOO_PRICE
 from shopflow.local.ports import port_in_use
 
 STATE_FILE = "fake_channels.json"
@@ -37,13 +39,15 @@ FIRST_WOO_PRODUCT = 101
 
 @dataclass(frozen=True)
 class Shown:
-    """One listing on a fake shop and the quantity that shop shows for it now."""
+    """One listing on a fake shop and the quantity and prices that shop shows for it now."""
 
     channel: str
     kind: str
     sku: str
     listing_id: str
     quantity: int | None
+    # Shopify: price, compare_at_price; WooCommerce: regular_price, sale_price, price (what is paid)
+    prices: dict[str, str | None] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class Shown:
             "sku": self.sku,
             "listing_id": self.listing_id,
             "quantity": self.quantity,
+            **self.prices,
         }
 
 
@@ -71,7 +76,15 @@ class FakeChannels:
         self.woocommerce: FakeWooCommerce | None = None
         self._down: set[str] = set()  # channels taken off the network (`set_down`)
         self._traffic = {  # counted from the fakes' request logs, which are emptied as they are read
-            channel: {"requests": 0, "throttled": 0, "writes": 0, "items": 0, "largest": 0}
+            channel: {
+                "requests": 0,
+                "throttled": 0,
+                "writes": 0,
+                "items": 0,
+                "largest": 0,
+                "price_writes": 0,
+                "prices": 0,
+            }
             for channel in (SHOPIFY_CHANNEL, WOOCOMMERCE_CHANNEL)
         }
 
@@ -91,7 +104,7 @@ class FakeChannels:
         ).start()
         for sku, listed in saved.get("listings", {}).items():
             shown = saved.get("quantities", {}).get(sku, {})
-            self._create(sku, listed, shown)
+            self._create(sku, listed, shown, saved.get("prices", {}).get(sku, {}))
         self.save()
         return self
 
@@ -140,13 +153,32 @@ class FakeChannels:
         self.save()
         return listings
 
-    def _create(self, sku: str, listed: dict[str, str], shown: dict[str, int | None]) -> None:
+    def _create(
+        self,
+        sku: str,
+        listed: dict[str, str],
+        shown: dict[str, int | None],
+        prices: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """List `sku` on both shops; a new listing sells at the fakes' starting price (49.99)."""
         assert self.shopify is not None and self.woocommerce is not None
+        shop_prices = (prices or {}).get(SHOPIFY_CHANNEL) or {}
+        woo_prices = (prices or {}).get(WOOCOMMERCE_CHANNEL) or {}
         with self._lock:
             self._listings[sku] = dict(listed)
-            self.shopify.add_item(int(listed[SHOPIFY_CHANNEL]), sku, shown.get(SHOPIFY_CHANNEL) or 0)
+            self.shopify.add_item(
+                int(listed[SHOPIFY_CHANNEL]),
+                sku,
+                shown.get(SHOPIFY_CHANNEL) or 0,
+                price=shop_prices.get("price") or SHOPIFY_PRICE,
+                compare_at_price=shop_prices.get("compare_at_price"),
+            )
             self.woocommerce.add_product(
-                int(listed[WOOCOMMERCE_CHANNEL]), sku=sku, stock=shown.get(WOOCOMMERCE_CHANNEL) or 0
+                int(listed[WOOCOMMERCE_CHANNEL]),
+                sku=sku,
+                stock=shown.get(WOOCOMMERCE_CHANNEL) or 0,
+                price=woo_prices.get("regular_price") or WOO_PRICE,
+                sale_price=woo_prices.get("sale_price") or "",
             )
 
     def shown(self) -> list[Shown]:
@@ -157,10 +189,18 @@ class FakeChannels:
             for sku, listed in sorted(self._listings.items()):
                 shop_item, woo_product = listed[SHOPIFY_CHANNEL], listed[WOOCOMMERCE_CHANNEL]
                 rows.append(
-                    Shown(SHOPIFY_CHANNEL, "shopify", sku, shop_item, self.shopify.available(int(shop_item)))
+                    Shown(
+                        SHOPIFY_CHANNEL,
+                        "shopify",
+                        sku,
+                        shop_item,
+                        self.shopify.available(int(shop_item)),
+                        dict(self.shopify.prices(int(shop_item)) or {}),
+                    )
                 )
                 shows = self.woocommerce.stock(woo_product)
-                rows.append(Shown(WOOCOMMERCE_CHANNEL, "woocommerce", sku, woo_product, shows))
+                woo_prices: dict[str, str | None] = dict(self.woocommerce.prices(woo_product) or {})
+                rows.append(Shown(WOOCOMMERCE_CHANNEL, "woocommerce", sku, woo_product, shows, woo_prices))
         return rows
 
     def _shop(self, channel: str) -> FakeShopify | FakeWooCommerce:
@@ -238,9 +278,10 @@ class FakeChannels:
 
     def traffic(self) -> dict[str, dict[str, int]]:
         """What each shop received since it started: `requests` (any, answered or refused),
-        `throttled` (Shopify's THROTTLED, WooCommerce's 429), `writes` (as `pushes`: the writes
-        it answered 200), `items` (the quantities those writes carried) and `largest` (the most
-        one write carried)."""
+        `throttled` (Shopify's THROTTLED, WooCommerce's 429), `writes` (as `pushes`: the stock
+        writes it answered 200), `items` (the quantities those writes carried), `largest` (the most
+        one write carried), `price_writes` (price writes answered 200: Shopify
+        productVariantsBulkUpdate, WooCommerce batches of prices) and `prices` (the prices they carried)."""
         assert self.shopify is not None and self.woocommerce is not None
         with self._lock:
             answered = [call.answered for call in self.shopify.calls]
@@ -252,17 +293,31 @@ class FakeChannels:
                 for call in calls
                 if call.operation == "mutation" and call.status == 200 and call.rows
             ]
-            woo_writes = [
-                sum(len(seen.body.get(part) or ()) for part in ("create", "update", "delete"))
+            shop_prices = [
+                call.prices
+                for call in calls
+                if call.operation == "mutation" and call.status == 200 and call.prices
+            ]
+            woo_batches = [
+                seen.body
                 for seen in woo
                 if seen.method == "POST"
                 and seen.path.endswith("/batch")
                 and seen.status == 200
                 and isinstance(seen.body, dict)
             ]
-            for channel, requests, throttled, writes in (
-                (SHOPIFY_CHANNEL, len(calls), sum(call.throttled for call in calls), shop_writes),
-                (WOOCOMMERCE_CHANNEL, len(woo), sum(seen.status == 429 for seen in woo), woo_writes),
+            woo_price_batches = [body for body in woo_batches if _carries_prices(body)]
+            woo_writes = [_batch_size(body) for body in woo_batches if not _carries_prices(body)]
+            woo_prices = [_batch_size(body) for body in woo_price_batches]
+            for channel, requests, throttled, writes, prices in (
+                (
+                    SHOPIFY_CHANNEL,
+                    len(calls),
+                    sum(call.throttled for call in calls),
+                    shop_writes,
+                    shop_prices,
+                ),
+                (WOOCOMMERCE_CHANNEL, len(woo), sum(s.status == 429 for s in woo), woo_writes, woo_prices),
             ):
                 seen = self._traffic[channel]
                 seen["requests"] += requests
@@ -270,6 +325,8 @@ class FakeChannels:
                 seen["writes"] += len(writes)
                 seen["items"] += sum(writes)
                 seen["largest"] = max([seen["largest"], *writes])
+                seen["price_writes"] += len(prices)
+                seen["prices"] += sum(prices)
             return {channel: dict(seen) for channel, seen in self._traffic.items()}
 
     def down(self) -> set[str]:
@@ -284,8 +341,10 @@ class FakeChannels:
         with self._lock:
             self.traffic()  # the fakes' own request logs only grow
             quantities: dict[str, dict[str, int | None]] = {}
+            prices: dict[str, dict[str, dict[str, str | None]]] = {}
             for row in self.shown():
                 quantities.setdefault(row.sku, {})[row.channel] = row.quantity
+                prices.setdefault(row.sku, {})[row.channel] = row.prices
             document = json.dumps(
                 {
                     "ports": {name: _port(url) for name, url in self.urls.items()},
@@ -296,6 +355,7 @@ class FakeChannels:
                     "urls": self.urls,
                     "listings": self._listings,
                     "quantities": quantities,
+                    "prices": prices,
                 },
                 indent=2,
                 sort_keys=True,
@@ -314,6 +374,15 @@ class FakeChannels:
             return {}
         self.previous_urls = dict(saved.get("urls", {}))
         return saved
+
+
+def _batch_size(body: dict[str, Any]) -> int:
+    return sum(len(body.get(part) or ()) for part in ("create", "update", "delete"))
+
+
+def _carries_prices(body: dict[str, Any]) -> bool:
+    """A batch shopflow's price push sent (its updates set prices, never stock)."""
+    return any(isinstance(u, dict) and "regular_price" in u for u in body.get("update") or ())
 
 
 def _port(url: str) -> int:
