@@ -226,3 +226,12 @@ def test_an_invalid_strategy_in_the_settings_leaves_its_group_alone() -> None:
     report = reprice_all(store, setup, no_stock, START, never_sleep)
     assert report.applied == 0 and report.waiting["default"] == 1
     assert store.records["MUG-1"].channels["shop"].price == D("20.00")
+
+
+def test_price_pushes_of_one_sku_on_one_channel_share_a_fifo_group_and_others_do_not() -> None:
+    from shopflow.outbox.dispatch import fifo_group
+
+    first = fifo_group("PriceChanged", '{"sku": "MUG-1", "channel": "shop", "sequence": 1}')
+    later = fifo_group("PriceChanged", '{"sku": "MUG-1", "channel": "shop", "sequence": 2}')
+    elsewhere = fifo_group("PriceChanged", '{"sku": "MUG-1", "channel": "woo", "sequence": 1}')
+    assert first == later != elsewhere

@@ -3,6 +3,10 @@
 Runs at least once per outbox item: a retried batch may send an item again, so every
 message carries its `outbox_id` and consumers deduplicate on it. Failed records are
 reported as partial batch failures (Powertools batch), so only they are retried.
+
+A FIFO queue (`.fifo`, the price push's) keeps the order of one subject's events: its message
+group is the event's type and, when its payload names them, its `channel` and `sku`; SQS drops
+a resend within 5 minutes by the outbox id (decision 77).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ class UnroutableEvent(Exception):
 
 def message_body(outbox_id: str, event_type: str, payload: str) -> str:
     return EventMessage(type=event_type, outbox_id=outbox_id, event=json.loads(payload)).model_dump_json()
+
+
+def fifo_group(event_type: str, payload: str) -> str:
+    """The message group of an event on a FIFO queue: one subject's events in order, others apart."""
+    event = json.loads(payload)
+    subject = [str(event[key]) for key in ("channel", "sku") if isinstance(event.get(key), str)]
+    return ":".join([event_type, *subject])[:128]  # SQS's limit on a group id
 
 
 class Dispatcher:
@@ -67,13 +78,19 @@ class Dispatcher:
             raise UnroutableEvent(f"no queue is routed for {event_type}")
         body = message_body(outbox_id, event_type, str(image["payload"]))
         for concern in concerns:
+            url = self._queue_urls[concern]
+            ordered = {
+                "MessageGroupId": fifo_group(event_type, str(image["payload"])),
+                "MessageDeduplicationId": outbox_id,
+            }
             self._sqs().send_message(
-                QueueUrl=self._queue_urls[concern],
+                QueueUrl=url,
                 MessageBody=body,
                 MessageAttributes={
                     "outbox_id": {"DataType": "String", "StringValue": outbox_id},
                     "event_type": {"DataType": "String", "StringValue": event_type},
                 },
+                **(ordered if url.endswith(".fifo") else {}),
             )
         logger.info(
             "outbox item dispatched",
