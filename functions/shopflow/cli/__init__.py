@@ -11,12 +11,12 @@ import argparse
 import sys
 from importlib.metadata import version
 
-from shopflow.cli import channels, config, orders, stock
+from shopflow.cli import channels, config, orders, prices, stock
 from shopflow.local import commands as local
 from shopflow.target import TargetError
 
 # In the order `shopflow --help` lists them (`config` also adds `settings`, ahead of itself).
-COMMAND_GROUPS = (channels, config, local, orders, stock)
+COMMAND_GROUPS = (channels, config, local, orders, prices, stock)
 
 
 def build_parser() -> argparse.ArgumentParser:
