@@ -81,6 +81,9 @@ def start(
         text=True,
         env=env,
         start_new_session=True,
+        # Run in the background (`... &` in a script), a child inherits SIGINT ignored, and Python
+        # then never turns it into Ctrl-C: the instance would outlive the bench.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -106,8 +109,12 @@ def stop(process: subprocess.Popen[str]) -> None:
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:  # a Ctrl-C that arrived while py-spy held the process is lost
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: the whole tree, Java too
+            process.wait()
 
 
 def configure(data_dir: Path) -> str:

@@ -191,13 +191,24 @@ def _cheap_sqs_clock() -> None:
     setattr(sqs_models, "unix_time_millis", unix_time_millis)  # noqa: B010
 
 
-def _known_services_listed_once() -> None:
-    """moto's server lists its own package folder (listdir, isdir per entry) on every request to
-    find the service a host names: a tenth of its CPU under load. The folder does not change."""
+def _cheap_dispatch() -> None:
+    """What moto's server works out again on every request, worked out once: the services (it
+    lists its own package folder, listdir and isdir per entry: a tenth of its CPU under load),
+    the methods of a response class (inspect.getmembers) and the snake_case of a name. None of
+    them changes while it runs."""
+    import functools
+
     import moto.backends as backends
+    import moto.core.responses as responses
+    import moto.sqs.models as sqs_models
 
     listed = tuple(backends.list_of_moto_modules())
     setattr(backends, "list_of_moto_modules", lambda: listed)  # noqa: B010
+    methods = functools.cache(getattr(responses, "method_names_from_class"))  # noqa: B009 - not exported
+    setattr(responses, "method_names_from_class", methods)  # noqa: B010
+    for module in (responses, sqs_models):
+        snake_case = functools.lru_cache(maxsize=4096)(getattr(module, "camelcase_to_underscores"))  # noqa: B009
+        setattr(module, "camelcase_to_underscores", snake_case)  # noqa: B010
 
 
 DEAD_LETTERS_EVERY_SECONDS = 0.5
@@ -238,7 +249,7 @@ def main(argv: list[str]) -> int:
     # moto's werkzeug server logs every request line; the console is for the owner.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _cheap_sqs_clock()
-    _known_services_listed_once()
+    _cheap_dispatch()
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     _count_parameter_writes(region, writes)
