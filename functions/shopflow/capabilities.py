@@ -6,6 +6,8 @@ actions and order timers into the Runtime (`kernel/capability.py`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from shopflow.back_in_stock.capability import CAPABILITY as BACK_IN_STOCK
 from shopflow.carts.capability import CAPABILITY as CARTS
 from shopflow.catalog.capability import CAPABILITY as CATALOG
@@ -49,6 +51,16 @@ def message_kinds() -> tuple[MessageKind, ...]:
 
 def capability_setting_groups() -> tuple[SettingGroup, ...]:
     return tuple(group for capability in CAPABILITIES for group in capability.setting_groups)
+
+
+def settings_problems(values: Mapping[str, object]) -> list[str]:
+    """What the capabilities' cross-setting checks find wrong in `values` (key -> typed value)."""
+    return [
+        problem
+        for capability in CAPABILITIES
+        for check in capability.settings_checks
+        for problem in check(values)
+    ]
 
 
 def capability_settings() -> tuple[Setting, ...]:

@@ -427,3 +427,31 @@ def test_access_denied_is_one_clear_line_and_nothing_changes(
         "User: arn:aws:iam::123456789012:user/owner is not authorized to perform: ssm:PutParameter\n"
     )
     stubber.assert_no_pending_responses()
+
+
+# --- settings wrong together (pricing: a channel's commission and a strategy's margin) -----------
+
+
+def test_a_commission_that_leaves_no_margin_is_refused_and_nothing_is_written(run: Run, ssm: Any) -> None:
+    assert run("config", "set", "pricing.strategy.default", '{"min_margin": "0.30"}') == 0
+    assert run("config", "set", "channels.allegro.commission", "0.75") == 1
+    err = run.err
+    assert "channels.allegro.commission 0.75" in err and "pricing.strategy.default" in err
+    assert f"{ROOT}/channels/allegro/commission" not in parameters(ssm)
+    assert run("config", "set", "channels.allegro.commission", "0.60") == 0  # 0.60 + 0.30 < 1
+
+
+def test_a_strategy_whose_margin_a_channel_commission_eats_is_refused(run: Run, ssm: Any) -> None:
+    put(ssm, "channels/allegro/commission", "0.60")
+    assert run("config", "set", "pricing.strategy.clearance", '{"min_margin": "0.40"}') == 1
+    assert "pricing.strategy.clearance" in run.err
+    assert f"{ROOT}/pricing/strategy/clearance" not in parameters(ssm)
+
+
+def test_a_settings_file_wrong_together_writes_nothing(run: Run, ssm: Any, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "channels.allegro.commission: '0.9'\npricing.strategy.default: '{\"min_margin\": \"0.2\"}'\n",
+    )
+    assert run("config", "push", path) == 1
+    assert parameters(ssm) == {}

@@ -235,3 +235,24 @@ def test_price_pushes_of_one_sku_on_one_channel_share_a_fifo_group_and_others_do
     later = fifo_group("PriceChanged", '{"sku": "MUG-1", "channel": "shop", "sequence": 2}')
     elsewhere = fifo_group("PriceChanged", '{"sku": "MUG-1", "channel": "woo", "sequence": 1}')
     assert first == later != elsewhere
+
+
+def test_a_bad_strategy_reaching_ssm_is_logged_and_the_previous_one_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from shopflow.config.settings import SettingsLoader
+
+    stored = {
+        "pricing/strategy/default": '{"action": "beat", "amount": "0.50"}',
+        "channels/shop/currency": "EUR",
+    }
+    loader = SettingsLoader("test", fetch=lambda: dict(stored))
+    assert pricing_setup(loader.load()).pricer_for("default").plan.amount == D("0.50")  # type: ignore[union-attr]
+    stored["pricing/strategy/default"] = '{"action": "beat", "amount": "0.50", "typo": 1}'
+    kept = pricing_setup(loader.load()).pricer_for("default")
+    assert kept is not None and kept.plan.amount == D("0.50")  # the previous strategy goes on
+    [logged] = [record for record in caplog.records if record.getMessage() == "invalid setting ignored"]
+    assert logged.setting == "pricing.strategy.default" and "typo" in logged.reason  # type: ignore[attr-defined]
+    # a fresh process never saw a good one: the group waits rather than take a default
+    fresh = pricing_setup(SettingsLoader("test", fetch=lambda: dict(stored)).load())
+    assert fresh.pricer_for("default") is None

@@ -23,6 +23,7 @@ from shopflow.config.parameters import (
     current_values,
     plan_change,
     read_stored,
+    refuse_inconsistent,
     set_setting,
     shown,
     text_form,
@@ -238,7 +239,12 @@ def _push(args: argparse.Namespace) -> int:
     changed = same = 0
     with _aws_errors(target):
         ssm = target.client("ssm")
-        current = current_values(target.stage, read_stored(target.stage, ssm))
+        current = current_values(target.stage, read_stored(target.stage, ssm), also=[p.key for p in plans])
+        try:
+            refuse_inconsistent(current, plans)
+        except SettingError as exc:
+            _complain(f"{args.file}: refused, nothing written: {exc}")
+            return 1
         for planned in plans:
             if unchanged(planned, current[planned.key]):
                 same += 1

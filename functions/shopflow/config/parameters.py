@@ -235,11 +235,25 @@ def set_setting(target: SettingsTarget, key: str, raw: str) -> str:
     """
     planned = plan_change(key, raw)
     ssm = target.client("ssm")
-    current = current_values(target.stage, read_stored(target.stage, ssm), also=(planned.key,))[planned.key]
+    every = current_values(target.stage, read_stored(target.stage, ssm), also=(planned.key,))
+    refuse_inconsistent(every, [planned])
+    current = every[planned.key]
     if unchanged(planned, current):
         return f"{planned.key}: {shown(planned.setting, planned.value)} (unchanged) in {target.where}"
     write_change(ssm, target.stage, planned, current)
     return f"{change_line(planned, current)} in {target.where}"
+
+
+def refuse_inconsistent(current: Mapping[str, Current], changes: Iterable[Planned]) -> None:
+    """`SettingError` when the settings after `changes` are each valid but wrong together (the
+    capabilities' cross-setting checks: a channel's commission with a strategy's margin)."""
+    from shopflow.capabilities import settings_problems
+
+    after: dict[str, object] = {key: entry.value for key, entry in current.items()}
+    after.update({planned.key: planned.value for planned in changes})
+    problems = settings_problems(after)
+    if problems:
+        raise SettingError("; ".join(problems))
 
 
 def unset_plan(key: str) -> Planned:

@@ -40,6 +40,9 @@ OrderTimers = Callable[[tuple[Any, ...], Any, datetime], tuple[TimerRequest, ...
 # of work). Made once per delivery, so it may keep state: called again for the same delivery
 # means the attempt before lost a race (a VersionConflict, its own conditions' too).
 OrderWrites = Callable[[Any, Any, tuple[Any, ...], datetime, Any], None]
+# Settings that are each valid but wrong together (a channel's commission with a strategy's
+# margin): the values as they would be after a change -> the problems found; `config set` refuses.
+SettingsCheck = Callable[[Mapping[str, Any]], Sequence[str]]
 # Hooks receive the Runtime (bootstrap.Runtime); typed Any here: the kernel knows no wiring.
 Runtime = Any
 
@@ -71,5 +74,7 @@ class Capability:
     # Timers an order's commit arms (a late-order check, a review request), for the intake;
     # given the settings of the request, once per delivery.
     order_timers: Callable[[Runtime, Any], Sequence[OrderTimers]] = lambda runtime, settings: ()
+    # Checks across its settings and others' (`config set` runs them before writing).
+    settings_checks: tuple[SettingsCheck, ...] = ()
     # Writes an order's commit carries for it (stock moves), for the intake; once per delivery.
     order_writes: Callable[[Runtime, Any], Sequence[OrderWrites]] = lambda runtime, settings: ()

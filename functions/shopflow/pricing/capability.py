@@ -9,11 +9,11 @@ reprice queue, and on demand (`shopflow prices reprice`). Its repository is `run
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from shopflow.kernel.capability import Capability, Intake, IntakeHandler
-from shopflow.pricing.settings import OFF, SETTINGS, STRATEGY_SETTINGS, enabled
+from shopflow.kernel.capability import Capability, Intake, IntakeHandler, OrderWrites
+from shopflow.pricing.settings import OFF, SETTINGS, STRATEGY_SETTINGS, enabled, margin_problems
 
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
@@ -40,10 +40,21 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
     return {ReceivedPricingInputs: record_inputs, ReceivedCompetitorPrice: record_observation}
 
 
+def order_writes(runtime: Runtime, settings: Settings) -> Sequence[OrderWrites]:
+    """Sales per SKU and day, added by the order's own commit (`shopflow prices simulate`)."""
+    if not enabled(settings):
+        return ()
+    from shopflow.pricing.recorded import OrderSalesWrites  # loaded with the first order input
+
+    return (OrderSalesWrites(runtime.pricing),)
+
+
 CAPABILITY = Capability(
     name="pricing",
     settings=SETTINGS,
     setting_groups=(STRATEGY_SETTINGS,),
+    settings_checks=(margin_problems,),
     intake=intake,
     events={"PriceChanged": ("price-push",)},
+    order_writes=order_writes,
 )

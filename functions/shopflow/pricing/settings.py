@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from shopflow.kernel.settings import Setting, SettingGroup
 
@@ -60,3 +61,35 @@ OFF = "pricing is off: set pricing.enabled to true"
 
 def enabled(settings: Settings) -> bool:
     return settings.get("pricing.enabled") is True
+
+
+def margin_problems(values: Mapping[str, Any]) -> list[str]:
+    """Each priced channel whose commission and a strategy's min_margin leave no price: their sum
+    is 1 or more (`(cost + fee) / (1 - commission - min_margin)` has no positive answer)."""
+    from decimal import Decimal, InvalidOperation
+
+    from shopflow.pricing.strategy import DEFAULT_PLAN, parse_strategy
+
+    margins: dict[str, Decimal] = {"default": DEFAULT_PLAN.min_margin}
+    for key, value in values.items():
+        found = STRATEGY_SETTINGS.split(key)
+        if found is not None and isinstance(value, str):
+            try:
+                margins[found[0]] = parse_strategy(value, found[0]).min_margin
+            except ValueError:
+                continue  # refused on its own, with its own reason
+    problems = []
+    for key, value in sorted(values.items()):
+        if not (key.startswith("channels.") and key.endswith(".commission")) or not isinstance(value, str):
+            continue
+        try:
+            commission = Decimal(value)
+        except InvalidOperation:
+            continue
+        for group, margin in sorted(margins.items()):
+            if commission + margin >= 1:
+                problems.append(
+                    f"{key} {value} + the min_margin {margin} of pricing.strategy.{group} is 1 or more: "
+                    "no price on that channel keeps the margin"
+                )
+    return problems
