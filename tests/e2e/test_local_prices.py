@@ -112,8 +112,13 @@ def test_prices_follow_a_competitor_within_the_floor_and_show_the_30_day_low(ins
     # shopflow never priced the SKU there: its first price on each channel is the owner's to approve
     rival(instance, storefront, "48.00")
     reprice(instance)
-    first = approve_all(instance)
-    assert {proposal["channel"] for proposal in first} == {"shop", "woo"}
+    first = cli_json(instance, "prices", "proposals")
+    assert {(proposal["channel"], proposal["reason"]) for proposal in first} == {
+        ("shop", "first price on this channel"),
+        ("woo", "first price on this channel"),
+    }
+    approved = instance.cli("prices", "approve", "--all")
+    assert approved.returncode == 0, approved.stderr
     # woo: (48.00 + 0.30) / (1 - 0.10) = 53.666.., in whole cents down (the default rounding): 53.66
     wait_for_prices(
         instance,
@@ -166,3 +171,19 @@ def test_prices_follow_a_competitor_within_the_floor_and_show_the_30_day_low(ins
         "46.00",
         "48.00",
     ]
+
+
+def test_a_sku_without_cost_is_not_repriced_and_prices_show_says_why(instance: Instance) -> None:
+    storefront = Storefront(instance)
+    now = control(instance, "/status")["now"]
+    seen = {"sku": "PR-NOCOST", "competitor": "rival", "price": "9.99", "currency": "USD", "in_stock": True}
+    status, answer = storefront.event("competitor_price.observed", {**seen, "observed_at": now})
+    assert (status, answer["status"]) == (200, "accepted"), answer
+    reprice(instance)
+    shown = cli_json(instance, "prices", "show", "PR-NOCOST")
+    assert shown["repriced"] is False and "no cost" in shown["why_not"]
+    assert all(on["price"] is None for on in shown["channels"].values())
+    plain = instance.cli("prices", "show", "PR-NOCOST")
+    assert plain.returncode == 0 and "not repriced: no cost" in plain.stdout
+    unknown = instance.cli("prices", "show", "NO-SUCH-SKU")
+    assert unknown.returncode == 1 and "no pricing record" in unknown.stderr

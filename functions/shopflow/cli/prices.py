@@ -36,12 +36,15 @@ def register(commands: Any) -> None:
     add_target_arguments(proposals)
     proposals.set_defaults(run=_proposals)
     for name, what, run in (
-        ("approve", "apply a proposal (refused if its inputs changed since)", _approve),
-        ("reject", "close a proposal; the same one is not asked again", _reject),
+        ("approve", "apply proposals (each refused if its inputs changed since)", _approve),
+        ("reject", "close proposals; the same one is not asked again", _reject),
     ):
         answer = actions.add_parser(name, help=what)
         answer.add_argument(
-            "ids", nargs="+", metavar="ID", help="a proposal's id (as `prices proposals` shows)"
+            "ids", nargs="*", metavar="ID", help="a proposal's id (as `prices proposals` shows)"
+        )
+        answer.add_argument(
+            "--all", action="store_true", help=f"every proposal waiting now ({name} them all)"
         )
         add_target_arguments(answer)
         answer.set_defaults(run=run)
@@ -137,6 +140,16 @@ def _change(old: str | None, new: str | None) -> str:
     return f"{(float(new) - float(old)) / float(old):+.1%}"
 
 
+def _chosen(args: argparse.Namespace, runtime: Runtime) -> list[str] | None:
+    """The ids named, or with --all every waiting one; None (said why) when neither or both."""
+    if bool(args.ids) == bool(args.all):
+        print(f"{PREFIX} {args.action}: name proposal ids or give --all (not both)", file=sys.stderr)
+        return None
+    if args.all:
+        return [proposal.proposal_id for proposal in runtime.pricing.proposals()]
+    return list(args.ids)
+
+
 def _approve(args: argparse.Namespace) -> int:
     from shopflow.pricing.handlers import stock_reader
     from shopflow.pricing.reprice import ProposalRefused
@@ -144,8 +157,11 @@ def _approve(args: argparse.Namespace) -> int:
 
     target = target_from_args(args)
     runtime, setup = _runtime(target), _setup(target)
+    chosen = _chosen(args, runtime)
+    if chosen is None:
+        return 2
     refused = 0
-    for wanted in args.ids:
+    for wanted in chosen:
         try:
             outcome = approve_proposal(
                 wanted, runtime.pricing, setup, stock_reader(runtime), runtime.clock.now()
@@ -166,8 +182,11 @@ def _reject(args: argparse.Namespace) -> int:
     from shopflow.pricing.service import reject_proposal
 
     runtime = _runtime(target_from_args(args))
+    chosen = _chosen(args, runtime)
+    if chosen is None:
+        return 2
     refused = 0
-    for wanted in args.ids:
+    for wanted in chosen:
         try:
             outcome = reject_proposal(wanted, runtime.pricing, runtime.clock.now())
         except ProposalRefused as exc:
