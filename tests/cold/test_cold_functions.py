@@ -300,6 +300,72 @@ def watch_starts_a_restocks_batches(stack: ColdStack, function: str) -> None:
     assert (timer["pk"]["S"], timer["action"]["S"]) == ("TIMER#bis#MUG-01", "back_in_stock_batch")
 
 
+def price_a_sku_in_process(stack: ColdStack, woo: FakeWooCommerce) -> None:
+    """In process: pricing on, a WooCommerce channel priced in EUR with MUG-01 linked to 799, the
+    ERP's cost of MUG-01 and a rival's price for it."""
+    from app import app
+
+    woo.add_product(799, stock=0)
+    for name, value in (
+        ("pricing/enabled", "true"),
+        ("channels/woo/kind", "woocommerce"),
+        ("channels/woo/url", woo.url),
+        ("channels/woo/currency", "EUR"),
+    ):
+        stack.put_setting(name, value)
+    stack.put_setting("channels/woo/token", woo.token, secure=True)
+    now = datetime.now(UTC).isoformat()
+    rival = {"sku": "MUG-01", "competitor": "rival", "price": "19.00", "currency": "EUR", "in_stock": True}
+    for type_, data in (
+        ("listing.linked", {"channel": "woo", "sku": "MUG-01", "listing_id": "799"}),
+        ("product.pricing_updated", {"sku": "MUG-01", "cost": "10.00", "currency": "EUR"}),
+        ("competitor_price.observed", {**rival, "observed_at": now}),
+    ):
+        body = dumps({"type": type_, "timestamp": now, "data": data})
+        answer = app(rest_api_event("/webhooks/events", events_headers(body), body), None)
+        assert json.loads(answer["body"])["status"] == "accepted", answer
+
+
+def reprice_proposes_the_first_price(stack: ColdStack, function: str) -> None:
+    from shopflow.pricing.state import shard_of
+
+    with FakeWooCommerce() as woo:
+        price_a_sku_in_process(stack, woo)
+        queue = stack.provisioned.refs["RepriceQueue"]
+        stack.client("sqs").send_message(
+            QueueUrl=queue, MessageBody=json.dumps({"shard": shard_of("MUG-01")})
+        )
+
+        answer = stack.invoke_cold(function, sqs_event(stack, "RepriceQueue")).answer
+
+    assert answer == {"batchItemFailures": []}
+    [proposal] = items(stack, "PRICEPROPOSAL")
+    waiting = json.loads(proposal["document"]["S"])
+    assert (waiting["sku"], waiting["channel"], waiting["new"]) == ("MUG-01", "woo", "19.00")
+
+
+def price_push_sets_the_channels_price(stack: ColdStack, function: str) -> None:
+    from app import dispatch
+    from shopflow.pricing.handlers import stock_reader
+    from shopflow.pricing.service import approve_proposal, pricing_setup, reprice_all
+
+    with FakeWooCommerce() as woo:
+        price_a_sku_in_process(stack, woo)
+        runtime = bootstrap.runtime()
+        setup = pricing_setup(runtime.settings.load())
+        reprice_all(runtime.pricing, setup, stock_reader(runtime), datetime.now(UTC))
+        [proposal] = runtime.pricing.proposals()
+        approve_proposal(
+            proposal.proposal_id, runtime.pricing, setup, stock_reader(runtime), datetime.now(UTC)
+        )
+        assert dispatch(stream_event(stack, "DispatchFunction"), None) == {"batchItemFailures": []}
+
+        answer = stack.invoke_cold(function, sqs_event(stack, "PricePushQueue")).answer
+
+        assert answer == {"batchItemFailures": []}
+        assert woo.prices("799") == {"regular_price": "19.00", "sale_price": "", "price": "19.00"}
+
+
 SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.app": api_records_a_signed_order,
     "app.dispatch": dispatch_publishes_the_outbox_to_notify,
@@ -310,6 +376,8 @@ SCENARIOS: dict[str, Callable[[ColdStack, str], None]] = {
     "app.channel_push": push_sets_the_channels_quantity,
     "app.channel_reconcile": reconcile_fixes_a_small_drift,
     "app.back_in_stock_watch": watch_starts_a_restocks_batches,
+    "app.pricing_reprice": reprice_proposes_the_first_price,
+    "app.price_push": price_push_sets_the_channels_price,
 }
 
 
