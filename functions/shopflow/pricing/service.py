@@ -26,6 +26,7 @@ from shopflow.pricing.ports import (
     ReceivedCompetitorPrice,
     ReceivedPricingInputs,
 )
+from shopflow.pricing.recorded import Described, Logged, LoggedInputs, LoggedObservation, RecordingStore
 from shopflow.pricing.reprice import ProposalRefused, Repriced, approve, expire, reject, reprice
 from shopflow.pricing.settings import STRATEGY_SETTINGS
 from shopflow.pricing.state import DEFAULT_GROUP, SHARDS, Proposal, SkuPrices
@@ -105,18 +106,21 @@ def pricing_setup(settings: Settings) -> PricingSetup:
 
 def _record(
     sku: str,
-    store: PricingStore,
+    store: RecordingStore,
     change: Callable[[SkuPrices], SkuPrices | None],
+    log: Callable[[SkuPrices, SkuPrices], Logged],
     stale: str,
     sleep: Sleep,
 ) -> Intake:
+    """Change the SKU's record and write it with its input log line (`recorded.py`), both or
+    neither: an input the record ignores (a redelivery, an older one) is not logged either."""
     for attempt in range(MAX_ATTEMPTS):
         state = store.get(sku) or SkuPrices(sku)
         after = change(state)
         if after is None:
             return Intake("ignored", {"sku": sku}, stale)
         try:
-            store.save(Repriced(state, after))
+            store.save(Repriced(state, after), (log(state, after),))
         except PricesConflict:
             back_off(attempt, sleep)
             continue
@@ -124,21 +128,29 @@ def _record(
     raise ConcurrentUpdates("SKU pricing", {"sku": sku})
 
 
-def record_inputs(received: ReceivedPricingInputs, store: PricingStore, sleep: Sleep = time.sleep) -> Intake:
+def record_inputs(
+    received: ReceivedPricingInputs, store: RecordingStore, sleep: Sleep = time.sleep
+) -> Intake:
     inputs = received.inputs
     return _record(
-        inputs.sku, store, lambda state: state.described(inputs), "a description as recent is kept", sleep
+        inputs.sku,
+        store,
+        lambda state: state.described(inputs),
+        lambda state, after: LoggedInputs(inputs.sku, inputs.at, Described.of(state), Described.of(after)),
+        "a description as recent is kept",
+        sleep,
     )
 
 
 def record_observation(
-    received: ReceivedCompetitorPrice, store: PricingStore, sleep: Sleep = time.sleep
+    received: ReceivedCompetitorPrice, store: RecordingStore, sleep: Sleep = time.sleep
 ) -> Intake:
     seen = received.observation
     return _record(
         received.sku,
         store,
         lambda state: state.observed(seen),
+        lambda state, after: LoggedObservation(received.sku, seen),
         f"an observation of {seen.competitor} as recent is kept",
         sleep,
     )

@@ -9,9 +9,17 @@ Table name and endpoint are bound at run time (`bind_table`), not at import.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BinaryAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -337,6 +345,36 @@ class PricingRunItem(_Item):
     started_at = UnicodeAttribute()
 
 
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number read and written as an exact `Decimal` (money; `NumberAttribute` is float)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        return str(value)
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
+class PriceLogItem(_Item):
+    """pk `PRICELOG#{shard}#{yyyy-mm-dd}`, sk `OBS#{sku}#{observed_at}#{competitor}` or
+    `INPUTS#{sku}#{at}`: a recorded pricing input, kept ~40 days for `shopflow prices simulate`
+    (append-only, written with the SKU's record). By shard and day, so a replay reads a window
+    with a Query per shard and day, not one per SKU."""
+
+    document = UnicodeAttribute()
+
+
+class PriceSalesItem(_Item):
+    """pk `PRICESALES#{shard}#{yyyy-mm-dd}`, sk `{sku}#{source}`: the units and revenue of a SKU's
+    orders from one source on one day (ADDed by each order's commit), kept ~40 days."""
+
+    units = NumberAttribute(null=True)
+    revenue = DecimalAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+
+
 MODELS: tuple[type[_Item], ...] = (
     OrderItem,
     TimelineItem,
@@ -365,6 +403,8 @@ MODELS: tuple[type[_Item], ...] = (
     PriceHistoryItem,
     PriceProposalItem,
     PricingRunItem,
+    PriceLogItem,
+    PriceSalesItem,
 )
 
 

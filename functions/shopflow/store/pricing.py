@@ -5,6 +5,9 @@
   shard 100 records a page; an input reads and writes one record.
 - pk `PRICEHIST#{sku}`, sk `{applied_at}#{channel}`: each applied price (append-only).
 - pk `PRICEPROPOSALS`, sk `{proposed_at}#{id}`: the owner's list of waiting proposals.
+- pk `PRICELOG#{shard}#{day}`, sk `OBS#{sku}#{observed_at}#{competitor}` / `INPUTS#{sku}#{at}`: the
+  input log (pricing/recorded.py), written in the same transaction as the record it changed.
+- pk `PRICESALES#{shard}#{day}`, sk `{sku}#{source}`: units and revenue sold, ADDed by orders.
 
 A record whose only change is itself (a new decision, an input) is one conditional PutItem; one
 that applies prices or opens or closes proposals is one TransactWriteItems with its history
@@ -18,18 +21,36 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import PutError
 
 from shopflow.kernel.outbox import OutboxMessage, outbox_id
+from shopflow.kernel.unit_of_work import UnitOfWork, in_memory
 from shopflow.pricing.ports import PricesConflict
+from shopflow.pricing.recorded import (
+    LOG_RETENTION,
+    DailySales,
+    Logged,
+    LoggedObservation,
+    log_document,
+    logged_from,
+)
 from shopflow.pricing.reprice import PriceChange, Repriced
 from shopflow.pricing.state import Proposal, SkuPrices, shard_of
-from shopflow.store.models import PriceHistoryItem, PriceProposalItem, PriceRecordItem, PricingRunItem, iso
+from shopflow.store.models import (
+    PriceHistoryItem,
+    PriceLogItem,
+    PriceProposalItem,
+    PriceRecordItem,
+    PriceSalesItem,
+    PricingRunItem,
+    iso,
+)
 from shopflow.store.orders import DynamoOrderStore, outbox_item
-from shopflow.store.unit_of_work import DynamoUnitOfWork
+from shopflow.store.unit_of_work import DynamoUnitOfWork, dynamo
 
 PAGE = 100  # records per read: a Query page, a BatchGetItem
 PROPOSALS = "PRICEPROPOSALS"
@@ -74,6 +95,25 @@ def _history(item: PriceHistoryItem) -> PriceChange:
 
 def _proposal_sk(proposal: Proposal) -> str:
     return f"{iso(proposal.proposed_at)}#{proposal.proposal_id}"
+
+
+def _log_key(entry: Logged) -> tuple[str, str]:
+    """By shard and day of the input's own time: a replay Queries a shard's day at once."""
+    shard = shard_of(entry.sku)
+    if isinstance(entry, LoggedObservation):
+        seen = entry.observation
+        sk = f"OBS#{entry.sku}#{iso(seen.observed_at.astimezone(UTC))}#{seen.competitor}"
+    else:
+        sk = f"INPUTS#{entry.sku}#{iso(entry.at.astimezone(UTC))}"
+    return f"PRICELOG#{shard:02d}#{entry.at.astimezone(UTC).date().isoformat()}", sk
+
+
+def _sales_key(sales: DailySales) -> tuple[str, str]:
+    return f"PRICESALES#{shard_of(sales.sku):02d}#{sales.day.isoformat()}", f"{sales.sku}#{sales.source}"
+
+
+def _sales_expiry(day: date) -> int:
+    return int((datetime(day.year, day.month, day.day, tzinfo=UTC) + LOG_RETENTION).timestamp())
 
 
 def _conditional_failure(exc: Exception) -> bool:
@@ -127,11 +167,12 @@ class DynamoPricingStore:
         )
         return item, condition
 
-    def save(self, repriced: Repriced) -> None:
+    def save(self, repriced: Repriced, logged: Sequence[Logged] = ()) -> None:
+        """`logged`: the input log lines of the input that changed the record, written with it."""
         if not repriced.changed:
             return
         item, condition = self._record(repriced)
-        if not (repriced.applied or repriced.opened or repriced.closed):
+        if not (repriced.applied or repriced.opened or repriced.closed or logged):
             try:
                 item.save(condition=condition)
             except PutError as exc:
@@ -152,6 +193,11 @@ class DynamoPricingStore:
                 )
             )
             work.put(outbox_item(price_changed(change), (), change.at))
+        for entry in logged:
+            pk, sk = _log_key(entry)
+            expires = int((entry.at + LOG_RETENTION).timestamp())
+            document = json.dumps(log_document(entry), separators=(",", ":"))
+            work.put(PriceLogItem(pk, sk, item_type="PRICELOG", document=document, expires_at=expires))
         for proposal in repriced.closed:
             work.delete(PriceProposalItem(PROPOSALS, _proposal_sk(proposal)))
         for proposal in repriced.opened:
@@ -189,6 +235,38 @@ class DynamoPricingStore:
         items = PriceHistoryItem.query(f"PRICEHIST#{sku}", scan_index_forward=False, limit=limit)
         return [_history(item) for item in items]
 
+    def stage_sales(self, sales: DailySales, work: UnitOfWork) -> None:
+        """One UpdateItem ADD in the order's transaction: concurrent orders of a SKU add up."""
+        pk, sk = _sales_key(sales)
+        dynamo(work).update(
+            PriceSalesItem(pk, sk),
+            actions=[
+                PriceSalesItem.units.add(sales.units),
+                PriceSalesItem.revenue.add(sales.revenue),
+                PriceSalesItem.currency.set(sales.currency),
+                PriceSalesItem.item_type.set("PRICESALES"),
+                PriceSalesItem.expires_at.set(_sales_expiry(sales.day)),
+            ],
+        )
+
+    def logged(self, shard: int, day: date) -> Sequence[Logged]:
+        """The input log of one shard and day, in key order (one Query, 1 MB a page)."""
+        return [
+            logged_from(json.loads(item.document))
+            for item in PriceLogItem.query(f"PRICELOG#{shard:02d}#{day.isoformat()}")
+        ]
+
+    def sales(self, shard: int, day: date) -> Sequence[DailySales]:
+        found = []
+        for item in PriceSalesItem.query(f"PRICESALES#{shard:02d}#{day.isoformat()}"):
+            sku, _, source = item.sk.rpartition("#")
+            found.append(
+                DailySales(
+                    sku, day, source, int(item.units or 0), item.revenue or Decimal(0), item.currency or ""
+                )
+            )
+        return found
+
 
 @dataclass
 class InMemoryPricingStore:
@@ -200,6 +278,8 @@ class InMemoryPricingStore:
     waiting: dict[str, Proposal] = field(default_factory=dict)
     writes: int = 0
     last_run: datetime | None = None
+    log: dict[str, dict[str, Logged]] = field(default_factory=dict)  # pk -> sk -> line
+    sold: dict[str, dict[str, DailySales]] = field(default_factory=dict)  # pk -> sk -> day's sales
 
     def get(self, sku: str) -> SkuPrices | None:
         return self.records.get(sku)
@@ -214,7 +294,7 @@ class InMemoryPricingStore:
         for start in range(0, len(mine), PAGE):
             yield mine[start : start + PAGE]
 
-    def save(self, repriced: Repriced) -> None:
+    def save(self, repriced: Repriced, logged: Sequence[Logged] = ()) -> None:
         if not repriced.changed:
             return
         known = self.records.get(repriced.after.sku)
@@ -228,6 +308,9 @@ class InMemoryPricingStore:
             self.waiting.pop(proposal.proposal_id, None)
         for proposal in repriced.opened:
             self.waiting[proposal.proposal_id] = proposal
+        for entry in logged:
+            pk, sk = _log_key(entry)
+            self.log.setdefault(pk, {})[sk] = entry
 
     def claim_run(self, now: datetime, every_minutes: int) -> bool:
         if self.last_run is not None and self.last_run > now - timedelta(minutes=every_minutes - 1):
@@ -241,3 +324,25 @@ class InMemoryPricingStore:
     def history(self, sku: str, limit: int = 100) -> Sequence[PriceChange]:
         mine = [change for change in self.changes if change.sku == sku]
         return sorted(mine, key=lambda change: change.at, reverse=True)[:limit]
+
+    def stage_sales(self, sales: DailySales, work: UnitOfWork) -> None:
+        pk, sk = _sales_key(sales)
+
+        def add() -> None:
+            day = self.sold.setdefault(pk, {})
+            known = day.get(sk)
+            day[sk] = (
+                sales
+                if known is None
+                else replace(known, units=known.units + sales.units, revenue=known.revenue + sales.revenue)
+            )
+
+        in_memory(work).stage(("PRICESALES", pk, sk), add)
+
+    def logged(self, shard: int, day: date) -> Sequence[Logged]:
+        lines = self.log.get(f"PRICELOG#{shard:02d}#{day.isoformat()}", {})
+        return [lines[sk] for sk in sorted(lines)]
+
+    def sales(self, shard: int, day: date) -> Sequence[DailySales]:
+        found = self.sold.get(f"PRICESALES#{shard:02d}#{day.isoformat()}", {})
+        return [found[sk] for sk in sorted(found)]
