@@ -65,6 +65,9 @@ def register(commands: Any) -> None:
     history.add_argument("--json", action="store_true", help="a JSON list, for scripts")
     add_target_arguments(history)
     history.set_defaults(run=_history)
+    from shopflow.cli.prices_simulate import register as register_simulate
+
+    register_simulate(actions)  # `prices simulate`: the what-if (its own module)
 
 
 # --- the target ---------------------------------------------------------------------------------
