@@ -21,7 +21,7 @@ if _COLLECTOR_DEFERRED:
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-from chalice.app import Chalice, Response  # noqa: E402
+from chalice.app import Chalice, IAMAuthorizer, Response  # noqa: E402
 
 from shopflow import bootstrap  # noqa: E402
 
@@ -123,6 +123,39 @@ def unsubscribe(token: str) -> Response:
         now=runtime.clock.now(),
     )
     return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+# The owner's price proposals from anywhere (docs/pricing.md): API Gateway admits only callers
+# that sign with AWS credentials allowed execute-api:Invoke on these routes (template.yaml).
+OWNER_ONLY = IAMAuthorizer()
+
+
+def _caller() -> str | None:
+    """Who signed the request, for the log (API Gateway's identity of an IAM-authorized call)."""
+    request = app.current_request
+    assert request is not None
+    return (request.context.get("identity") or {}).get("userArn")
+
+
+@app.route("/admin/prices/proposals", methods=["GET"], authorizer=OWNER_ONLY)
+def price_proposals() -> Response:
+    from shopflow.pricing.admin import waiting_proposals
+
+    return _json_reply(*waiting_proposals(bootstrap.runtime()), {})
+
+
+@app.route("/admin/prices/proposals/{proposal_id}/approve", methods=["POST"], authorizer=OWNER_ONLY)
+def approve_price_proposal(proposal_id: str) -> Response:
+    from shopflow.pricing.admin import approve
+
+    return _json_reply(*approve(bootstrap.runtime(), proposal_id, _caller()), {})
+
+
+@app.route("/admin/prices/proposals/{proposal_id}/reject", methods=["POST"], authorizer=OWNER_ONLY)
+def reject_price_proposal(proposal_id: str) -> Response:
+    from shopflow.pricing.admin import reject
+
+    return _json_reply(*reject(bootstrap.runtime(), proposal_id, _caller()), {})
 
 
 @app.lambda_function(name="dispatch")

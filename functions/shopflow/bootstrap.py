@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from shopflow.back_in_stock.watch import RestockWatcher
     from shopflow.config import Settings, SettingsLoader
     from shopflow.kernel.capability import IntakeHandler, OrderTimers, OrderWrites, TimerAction
+    from shopflow.kernel.outbox import OutboxMessage
     from shopflow.messaging.render import Renderer
     from shopflow.notifications.consumer import NotifyConsumer
     from shopflow.outbox.dispatch import Dispatcher
@@ -169,6 +171,13 @@ class Runtime:
         from shopflow.store.pricing import DynamoPricingStore
 
         return DynamoPricingStore(self.orders)
+
+    def publish_once(self, message: OutboxMessage, owed: Sequence[str], now: datetime) -> bool:
+        """An event's own outbox item, unless one with its id exists (then False): the owner's
+        daily email of price proposals."""
+        from shopflow.store.outbox_once import publish_once
+
+        return publish_once(message, owed, now)
 
     @cached_property
     def repricer(self) -> Repricer:

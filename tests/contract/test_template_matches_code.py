@@ -46,6 +46,30 @@ def test_every_chalice_route_has_exactly_one_api_event_and_the_reverse() -> None
     assert all(TEMPLATE.function_properties(fn)["Handler"] == "app.app" for fn, _, _ in _api_events())
 
 
+def test_exactly_the_iam_authorized_routes_are_iam_authorized_in_the_template() -> None:
+    """A route Chalice guards with IAMAuthorizer is guarded by API Gateway only if its Api event
+    says so; API Gateway then invokes the function itself (InvokeRole NONE), so a caller needs
+    execute-api:Invoke on the route and nothing more."""
+    from chalice.app import IAMAuthorizer
+
+    guarded = sorted(
+        (path, method)
+        for path, methods in app_module.app.routes.items()
+        for method, entry in methods.items()
+        if isinstance(entry.authorizer, IAMAuthorizer)
+    )
+    events = [
+        (event["Properties"]["Path"], event["Properties"]["Method"].upper(), event["Properties"].get("Auth"))
+        for function in FUNCTIONS.values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "Api"
+    ]
+
+    assert guarded == sorted((path, method) for path, method, auth in events if auth)
+    assert guarded and all(path.startswith("/admin/") for path, _ in guarded)
+    assert all(auth == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"} for _, _, auth in events if auth)
+
+
 def _attribute_types(props: dict[str, Any]) -> dict[str, str]:
     return {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
 

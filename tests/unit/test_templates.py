@@ -29,17 +29,20 @@ from shopflow.messaging.render import (
 )
 from shopflow.orders.model import Order, Tracking
 from shopflow.orders.pages import product_links
+from shopflow.pricing.capability import MESSAGE_KINDS as PRICING_MESSAGE_KINDS
 from shopflow.stock.capability import KINDS as STOCK_MESSAGE_KINDS
 from shopflow.webhooks import shopify, woocommerce
 from tests.support import corpus
 from tests.unit.test_back_in_stock import alert_subscription
 from tests.unit.test_channel_alerts import alert_notice
 from tests.unit.test_oversell import oversell_notice
+from tests.unit.test_price_digest import notice as digest_notice
 
 CART_KINDS = tuple(kind.name for kind in CART_MESSAGE_KINDS)
 STOCK_KINDS = tuple(kind.name for kind in STOCK_MESSAGE_KINDS)  # to the owner: tests/unit/test_oversell.py
 CHANNEL_KINDS = tuple(kind.name for kind in CHANNEL_MESSAGE_KINDS)  # to the owner: test_channel_alerts.py
-OWNER_KINDS = STOCK_KINDS + CHANNEL_KINDS
+PRICING_KINDS = tuple(kind.name for kind in PRICING_MESSAGE_KINDS)  # to the owner: test_price_digest.py
+OWNER_KINDS = STOCK_KINDS + CHANNEL_KINDS + PRICING_KINDS
 BACK_IN_STOCK_KINDS = ("back_in_stock",)  # about a subscription: tests/unit/test_back_in_stock.py
 ORDER_KINDS = tuple(
     kind.name for kind in message_kinds() if kind.name not in CART_KINDS + OWNER_KINDS + BACK_IN_STOCK_KINDS
@@ -563,6 +566,8 @@ def test_a_shop_without_a_name_is_not_named_in_any_message(kind: str, locale: st
         subject = oversell_notice(locale)
     if kind in CHANNEL_KINDS:
         subject = alert_notice(locale=locale)
+    if kind in PRICING_KINDS:
+        subject = digest_notice(locale)
     links = product_links(subject, REVIEW_PAGE) if isinstance(subject, Order) else ()
     if kind in BACK_IN_STOCK_KINDS:
         subject, links = alert_subscription(locale), (("MUG-01", "https://demo-shop.example/mug"),)

@@ -2,8 +2,9 @@
 
 Declares the `pricing.*` settings and the `pricing.strategy.<group>` strategies, records
 `product.pricing_updated` and `competitor_price.observed` (intake), and publishes `PriceChanged`
-to the price push queue. The reprice itself (`service.py`) runs on a schedule, per shard from the
-reprice queue, and on demand (`shopflow prices reprice`). Its repository is `runtime.pricing`
+to the price push queue and `PriceProposalsWaiting` (the owner's daily email, `digest.py`) to
+notify. The reprice itself (`service.py`) runs on a schedule, per shard from the reprice queue,
+and on demand (`shopflow prices reprice`). Its repository is `runtime.pricing`
 (`store/pricing.py`).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from shopflow.kernel.capability import Capability, Intake, IntakeHandler, OrderWrites
+from shopflow.kernel.messages import MessageFlow, MessageKind
 from shopflow.pricing.settings import OFF, SETTINGS, STRATEGY_SETTINGS, enabled, margin_problems
 
 if TYPE_CHECKING:
@@ -49,12 +51,24 @@ def order_writes(runtime: Runtime, settings: Settings) -> Sequence[OrderWrites]:
     return (OrderSalesWrites(runtime.pricing),)
 
 
+# The owner's daily email of the proposals waiting (pricing/digest.py): transactional, email.
+MESSAGE_KINDS: tuple[MessageKind, ...] = (MessageKind("price_proposals", transactional=True),)
+
+
+def message_flows(runtime: Runtime) -> Sequence[MessageFlow]:
+    from shopflow.pricing.digest import PriceProposalMessages  # only notify loads flows
+
+    return (PriceProposalMessages(settings=runtime.settings.load, kinds=MESSAGE_KINDS),)
+
+
 CAPABILITY = Capability(
     name="pricing",
     settings=SETTINGS,
     setting_groups=(STRATEGY_SETTINGS,),
     settings_checks=(margin_problems,),
     intake=intake,
-    events={"PriceChanged": ("price-push",)},
+    kinds=MESSAGE_KINDS,
+    events={"PriceChanged": ("price-push",), "PriceProposalsWaiting": ("notify",)},
+    message_flows=message_flows,
     order_writes=order_writes,
 )

@@ -1,6 +1,7 @@
 """Pricing's two functions: `pricing_reprice` (the schedule, and one shard per reprice-queue message)
 and `price_push` (each `PriceChanged` from the price push queue -> the channel's adapter).
 
+- Once a day (`DIGEST_INPUT`) the owner is emailed the proposals waiting (pricing/digest.py).
 - Every 5 minutes the schedule claims a run if `pricing.every_minutes` have passed since the last
   (one conditional write: two overlapping schedules start one run) and queues one message per
   shard; each message reprices its shard in its own invocation (100,000 SKUs: 6,250 each).
@@ -28,6 +29,7 @@ from shopflow.channels.ports import (
     Unavailable,
 )
 from shopflow.observability import logger
+from shopflow.pricing.digest import DIGEST_INPUT, announce_waiting
 from shopflow.pricing.service import RepriceReport, pricing_setup, reprice_shard
 from shopflow.pricing.settings import enabled
 from shopflow.pricing.state import SHARDS
@@ -66,7 +68,18 @@ class Repricer:
                     )
                     failed.append({"itemIdentifier": record["messageId"]})
             return {"batchItemFailures": failed}
+        if event.get("digest") == DIGEST_INPUT["digest"]:  # the daily schedule's Input
+            return self.digest()
         return self.schedule()
+
+    def digest(self) -> dict[str, Any]:
+        """The owner's daily email of the proposals waiting, if any (pricing/digest.py)."""
+        runtime = self._runtime
+        if not enabled(runtime.settings.load()):
+            return {"sent": False, "reason": "pricing is off"}
+        answer = announce_waiting(runtime.pricing.proposals(), runtime.clock.now(), runtime.publish_once)
+        logger.info("price proposals digest", extra=answer)
+        return answer
 
     def schedule(self) -> dict[str, Any]:
         runtime = self._runtime

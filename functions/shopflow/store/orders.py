@@ -73,10 +73,12 @@ def _order_pk(order_id: str) -> str:
 def subject_pk(subject_id: str) -> str:
     """Where a message subject's records and timeline live: an order, a cart (`cart|{id}`), or
     an alert about a channel (`channel|{name}|{event id}`: each alert its own partition), or a
-    back-in-stock subscription (`bis|{contact}|{sku}`)."""
+    back-in-stock subscription (`bis|{contact}|{sku}`), or a day's email of the price proposals
+    waiting (`prices|{day}`)."""
     # Cold start: only message stores file subjects; the api's first order loads neither.
     from shopflow.back_in_stock.model import SUBJECT_PREFIX as BIS_SUBJECT_PREFIX
     from shopflow.channels.alerts import ALERT_SUBJECT_PREFIX
+    from shopflow.pricing.digest import DIGEST_SUBJECT_PREFIX
 
     if subject_id.startswith(BIS_SUBJECT_PREFIX):
         contact, _, sku = subject_id.removeprefix(BIS_SUBJECT_PREFIX).partition("|")
@@ -86,6 +88,8 @@ def subject_pk(subject_id: str) -> str:
     if subject_id.startswith(ALERT_SUBJECT_PREFIX):
         channel, _, event_id = subject_id.removeprefix(ALERT_SUBJECT_PREFIX).partition("|")
         return f"CHANNELALERT#{channel}#{event_id}"
+    if subject_id.startswith(DIGEST_SUBJECT_PREFIX):
+        return f"PRICEDIGEST#{subject_id.removeprefix(DIGEST_SUBJECT_PREFIX)}"
     return _order_pk(subject_id)
 
 
