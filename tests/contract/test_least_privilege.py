@@ -384,11 +384,10 @@ def send_event(stack: Stack, event_type: str, data: dict[str, object]) -> None:
 def prices_follow(stack: Stack, woo: FakeWooCommerce) -> None:
     """The ERP's costs and a competitor's prices; the schedule queues the shards and a shard
     proposes each SKU's first price on woo; the rival moves, so the next run replaces those
-    proposals; the owner approves, and the push sets the price where the SKU is listed."""
+    proposals; the morning's schedule emails the owner the list, who approves each through the
+    api's admin routes, and the push sets the price where the SKU is listed."""
     from app import dispatch, price_push, pricing_reprice
-
-    from shopflow.pricing.handlers import stock_reader
-    from shopflow.pricing.service import approve_proposal, pricing_setup
+    from shopflow.pricing.digest import DIGEST_INPUT
 
     def reprice_run() -> None:
         assert pricing_reprice({"source": "aws.events", "detail-type": "Scheduled Event"}, None)["started"]
@@ -407,13 +406,14 @@ def prices_follow(stack: Stack, woo: FakeWooCommerce) -> None:
     for sku in ("IPOD2008PINK", "IPOD2008BLACK"):
         rival(sku, "145.00")
     reprice_run()  # the rival moved: each proposal closed, another opened
-    runtime = bootstrap.runtime()
-    setup = pricing_setup(runtime.settings.load())
-    for proposal in runtime.pricing.proposals():
-        approve_proposal(
-            proposal.proposal_id, runtime.pricing, setup, stock_reader(runtime), runtime.clock.now()
-        )
+    assert pricing_reprice(dict(DIGEST_INPUT), None)["sent"]  # the owner's daily email
+    answer = stack.client.http.get("/admin/prices/proposals")
+    assert answer.status_code == 200, answer.body
+    for proposal in answer.json_body["proposals"]:
+        approved = stack.client.http.post(f"/admin/prices/proposals/{proposal['id']}/approve")
+        assert approved.status_code == 200, approved.body
     assert dispatch(stream_event(stack), None) == {"batchItemFailures": []}
+    deliver_notify(stack)
     assert price_push({"Records": drain(stack, "PricePushQueue")}, None) == {"batchItemFailures": []}
     assert woo.prices("799") == {"regular_price": "145.00", "sale_price": "", "price": "145.00"}
 
