@@ -137,4 +137,4 @@ def test_the_cost_in_force_at_the_start_is_the_one_a_later_change_replaced() -> 
     # 10.00 for three days: it follows the rival to 18.60; then 17.00, whose floor 20.00 lifts it
     # back (a 7.5% rise) and holds it there (a cost of 17.00 from the start would change nothing)
     assert result.current.changes == 4
-    assert result.current.change_pcts[-1].quantize(D("0.1")) == D("7.5")
+    assert result.current.as_dict()["largest_change_pct"] == "7.5"

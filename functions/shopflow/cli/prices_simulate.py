@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from shopflow.pricing.engine import Pricer
     from shopflow.pricing.recorded import MAX_REPLAY_DAYS
     from shopflow.pricing.service import pricing_setup
-    from shopflow.pricing.simulate import read_window, simulate
+    from shopflow.pricing.simulate import simulate_stored
     from shopflow.pricing.state import DEFAULT_GROUP
     from shopflow.pricing.strategy import parse_strategy
 
@@ -117,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
     runtime = _runtime(target)
     end = _now(target)
     start = end - timedelta(days=args.days)
-    window = read_window(runtime.pricing, start, end, in_group)
-    result = simulate(
-        window.records, window.log, window.sales, current, proposed, start, end, channel_of=channel_of
+    result = simulate_stored(
+        runtime.pricing, current, proposed, start, end, keep=in_group, channel_of=channel_of
     )
     document = {**result.as_dict(), "group": args.group, "channels": [c.name for c in channels]}
     if args.json:

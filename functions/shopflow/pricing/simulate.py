@@ -34,9 +34,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from shopflow.pricing.engine import Pricer
-from shopflow.pricing.model import ZERO, Channel, text
+from shopflow.pricing.model import CENT, ZERO, Channel, PriceDecision, text
 from shopflow.pricing.recorded import (
     DailySales,
     Described,
@@ -58,24 +59,51 @@ class StrategyResult:
     """What one strategy would have done over the window."""
 
     changes: int = 0  # prices applied (SKU x channel x time)
-    change_pcts: list[Decimal] = field(default_factory=list)  # |new - old| / old, in %
+    change_pct_sum: Decimal = ZERO  # of |new - old| / old, in %, over the changes from a price
+    change_pct_max: Decimal | None = None
+    changes_from_a_price: int = 0
     proposals: int = 0  # proposals it would have opened for the owner
-    margin: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))  # by currency
+    margin: dict[str, Decimal] = field(default_factory=dict)  # by base currency
     units: int = 0  # recorded units counted in the margin
     unpriced_units: int = 0  # recorded units on a channel the strategy showed no price on
     evaluations: int = 0  # reprices of one SKU run
 
-    def as_dict(self) -> dict[str, object]:
-        average = sum(self.change_pcts, ZERO) / len(self.change_pcts) if self.change_pcts else None
-        largest = max(self.change_pcts) if self.change_pcts else None
+    def changed(self, old: Decimal | None, new: Decimal) -> None:
+        self.changes += 1
+        if old:
+            pct = abs(new - old) / old * HUNDRED
+            self.change_pct_sum += pct
+            self.changes_from_a_price += 1
+            if self.change_pct_max is None or pct > self.change_pct_max:
+                self.change_pct_max = pct
+
+    def add(self, other: StrategyResult) -> None:
+        self.changes += other.changes
+        self.change_pct_sum += other.change_pct_sum
+        self.changes_from_a_price += other.changes_from_a_price
+        if other.change_pct_max is not None and (
+            self.change_pct_max is None or other.change_pct_max > self.change_pct_max
+        ):
+            self.change_pct_max = other.change_pct_max
+        self.proposals += other.proposals
+        for currency, amount in other.margin.items():
+            self.margin[currency] = self.margin.get(currency, ZERO) + amount
+        self.units += other.units
+        self.unpriced_units += other.unpriced_units
+        self.evaluations += other.evaluations
+
+    def as_dict(self) -> dict[str, Any]:
+        tenth = Decimal("0.1")
+        average = self.change_pct_sum / self.changes_from_a_price if self.changes_from_a_price else None
         return {
             "prices_changed": self.changes,
-            "average_change_pct": None if average is None else f"{average.quantize(Decimal('0.1'))}",
-            "largest_change_pct": None if largest is None else f"{largest.quantize(Decimal('0.1'))}",
+            "average_change_pct": None if average is None else str(average.quantize(tenth)),
+            "largest_change_pct": None
+            if self.change_pct_max is None
+            else str(self.change_pct_max.quantize(tenth)),
             "proposals": self.proposals,
             "margin": {
-                currency: text(amount.quantize(Decimal("0.01")))
-                for currency, amount in sorted(self.margin.items())
+                currency: text(amount.quantize(CENT)) for currency, amount in sorted(self.margin.items())
             },
             "units": self.units,
             "unpriced_units": self.unpriced_units,
@@ -192,15 +220,14 @@ def _apply(state: SkuPrices, entry: Logged) -> SkuPrices:
 
 
 def _wake(
-    state: SkuPrices, decisions: Iterable[object], now: datetime, every: timedelta, max_age: timedelta
+    state: SkuPrices, decisions: Iterable[PriceDecision], now: datetime, every: timedelta, max_age: timedelta
 ) -> datetime | None:
     """When, with no new input, a later tick could decide otherwise."""
     wakes: list[datetime] = []
     for decision in decisions:
-        status, rule, reason = decision[5], decision[6], decision[7]  # type: ignore[index]
-        if status == "skipped" and reason == "cool-down":
+        if decision.status == "skipped" and decision.reason == "cool-down":
             wakes.append(now + every)
-        if "daily drop budget" in rule:
+        if "daily drop budget" in decision.rule:
             wakes.append(datetime.combine(now.date() + DAY, time(), UTC))
     for seen in state.competitors.values():
         stale_at = seen.observed_at + max_age
@@ -253,9 +280,7 @@ def replay_sku(
             outcome = reprice(state, pricer, stock=None, now=tick)
             result.evaluations += 1
             for change in outcome.applied:
-                result.changes += 1
-                if change.old:
-                    result.change_pcts.append(abs(change.price - change.old) / change.old * HUNDRED)
+                result.changed(change.old, change.price)
                 prices.setdefault(change.channel, []).append(PricePoint(tick, change.price))
             result.proposals += len(outcome.opened)
             state = outcome.after
@@ -318,7 +343,7 @@ def margin_of(
         channel = channels[name]
         fees = channel.fixed_fee + max(channel.commission * price, channel.min_fee)
         per_unit = (price - cost * channel.fx - fees) / channel.fx
-        result.margin[currency] += per_unit * sold.units
+        result.margin[currency] = result.margin.get(currency, ZERO) + per_unit * sold.units
         result.units += sold.units
 
 
@@ -365,7 +390,11 @@ class Window:
 
 
 def read_window(
-    reads: ReplayReads, start: datetime, end: datetime, keep: Callable[[SkuPrices], bool] = lambda _: True
+    reads: ReplayReads,
+    start: datetime,
+    end: datetime,
+    keep: Callable[[SkuPrices], bool] = lambda _: True,
+    shards: Iterable[int] = range(SHARDS),
 ) -> Window:
     """Every record `keep` selects, shard by shard (a Query a page), and per shard and day one
     Query of the log (from the day before `start`: the offers fresh then) and one of the sales."""
@@ -374,7 +403,7 @@ def read_window(
     sales: list[DailySales] = []
     log_days = days_of(start - DAY, end)
     sale_days = days_of(start, end)
-    for shard in range(SHARDS):
+    for shard in shards:
         kept = [state for page in reads.pages(shard) for state in page if keep(state)]
         records.extend(kept)
         mine = {state.sku for state in kept}
@@ -385,6 +414,31 @@ def read_window(
         for day in sale_days:
             sales.extend(sold for sold in reads.sales(shard, day) if sold.sku in mine)
     return Window(records, log, sales)
+
+
+def simulate_stored(
+    reads: ReplayReads,
+    current: Pricer,
+    proposed: Pricer,
+    start: datetime,
+    end: datetime,
+    *,
+    keep: Callable[[SkuPrices], bool] = lambda _: True,
+    channel_of: Callable[[str], str | None] = lambda source: source,
+    every: timedelta = EVERY,
+) -> Simulation:
+    """`simulate` over what the store keeps, one shard at a time (a shard's window in memory)."""
+    total = Simulation(start, end, 0, StrategyResult(), StrategyResult())
+    for shard in range(SHARDS):
+        window = read_window(reads, start, end, keep, (shard,))
+        part = simulate(
+            window.records, window.log, window.sales, current, proposed, start, end,
+            channel_of=channel_of, every=every,
+        )  # fmt: skip
+        total.skus += part.skus
+        total.current.add(part.current)
+        total.proposed.add(part.proposed)
+    return total
 
 
 def days_of(start: datetime, end: datetime) -> list[date]:
