@@ -70,6 +70,18 @@ def test_exactly_the_iam_authorized_routes_are_iam_authorized_in_the_template() 
     assert all(auth == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"} for _, _, auth in events if auth)
 
 
+def test_the_daily_proposals_email_is_a_schedule_of_the_reprice_function_with_its_input() -> None:
+    import json
+
+    from shopflow.pricing.digest import DIGEST_INPUT
+
+    events = TEMPLATE.function_properties("PricingRepriceFunction")["Events"]
+    inputs = [e["Properties"].get("Input") for e in events.values() if e["Type"] == "Schedule"]
+
+    # The handler tells the digest from a reprice tick by it.
+    assert DIGEST_INPUT in [json.loads(given) for given in inputs if given]
+
+
 def _attribute_types(props: dict[str, Any]) -> dict[str, str]:
     return {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
 
