@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopflow.pricing.engine import Pricer
-from shopflow.pricing.model import CENT, ZERO, Channel, PriceDecision, text
+from shopflow.pricing.model import CENT, ZERO, Channel, CompetitorObservation, PriceDecision, text
 from shopflow.pricing.recorded import (
     DailySales,
     Described,
@@ -192,24 +192,24 @@ def opening_state(
     return replace(state, channels=opened)
 
 
-def _moves(state: SkuPrices, entry: Logged, last_run: datetime | None, max_age: timedelta) -> bool:
-    """Whether `entry` can change a decision taken at `last_run` (a re-observed, unchanged, still
-    fresh offer cannot)."""
-    if last_run is None or isinstance(entry, LoggedInputs):
-        return True
-    seen = entry.observation
-    known = state.competitors.get(seen.competitor)
+def _moves(
+    known: CompetitorObservation | None,
+    seen: CompetitorObservation,
+    last_run: datetime | None,
+    max_age: timedelta,
+) -> bool:
+    """Whether offer `seen` can change a decision taken at `last_run` (a re-observed, unchanged,
+    still fresh offer cannot)."""
     return (
-        known is None
+        last_run is None
+        or known is None
         or known.observed_at < last_run - max_age  # it was stale: the engine had dropped it
         or (known.price, known.currency, known.in_stock, known.shipping, known.rating)
         != (seen.price, seen.currency, seen.in_stock, seen.shipping, seen.rating)
     )
 
 
-def _apply(state: SkuPrices, entry: Logged) -> SkuPrices:
-    if isinstance(entry, LoggedObservation):
-        return state.observed(entry.observation) or state
+def _apply(state: SkuPrices, entry: LoggedInputs) -> SkuPrices:
     after = entry.after
     if after.currency is None or after.cost is None:
         return _described(state, after, entry.at)
@@ -269,13 +269,25 @@ def replay_sku(
     wake: datetime | None = None
     while tick is not None and tick < end:
         moved = last_run is None or tick == wake
+        seen_now: dict[str, CompetitorObservation] = {}  # the tick's offers, applied at once
         while index < len(events) and events[index].at <= tick:
             entry = events[index]
-            moved = moved or _moves(state, entry, last_run, max_age)
-            state = _apply(state, entry)
-            if isinstance(entry, LoggedInputs):
-                costs.append((entry.at, state.cost, state.currency))
             index += 1
+            if isinstance(entry, LoggedObservation):
+                seen = entry.observation
+                known = seen_now.get(seen.competitor) or state.competitors.get(seen.competitor)
+                if known is None or known.observed_at < seen.observed_at:  # as `SkuPrices.observed`
+                    moved = moved or _moves(known, seen, last_run, max_age)
+                    seen_now[seen.competitor] = seen
+                continue
+            if seen_now:
+                state = replace(state, competitors={**state.competitors, **seen_now})
+                seen_now = {}
+            moved = True
+            state = _apply(state, entry)
+            costs.append((entry.at, state.cost, state.currency))
+        if seen_now:
+            state = replace(state, competitors={**state.competitors, **seen_now})
         if moved:
             outcome = reprice(state, pricer, stock=None, now=tick)
             result.evaluations += 1
