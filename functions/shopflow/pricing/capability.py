@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 from shopflow.kernel.capability import Capability, Intake, IntakeHandler, OrderWrites
 from shopflow.kernel.messages import MessageFlow, MessageKind
-from shopflow.pricing.settings import OFF, SETTINGS, STRATEGY_SETTINGS, enabled, margin_problems
+from shopflow.pricing.settings import (
+    NO_SHOP_CURRENCY,
+    OFF,
+    SETTINGS,
+    STRATEGY_SETTINGS,
+    enabled,
+    margin_problems,
+    shop_currency,
+)
 
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
@@ -23,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
-    from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedPricingInputs
+    from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedCost, ReceivedPricingInputs
 
     def record_inputs(received: ReceivedPricingInputs, settings: Settings) -> Intake:
         from shopflow.pricing.service import record_inputs  # cold start: only these inputs load it
@@ -39,7 +47,21 @@ def intake(runtime: Runtime) -> Mapping[type, IntakeHandler]:
             return Intake("ignored", {"sku": received.sku}, OFF)
         return record_observation(received, runtime.pricing)
 
-    return {ReceivedPricingInputs: record_inputs, ReceivedCompetitorPrice: record_observation}
+    def record_cost(received: ReceivedCost, settings: Settings) -> Intake:
+        from shopflow.pricing.service import record_cost
+
+        if not enabled(settings):
+            return Intake("ignored", {"sku": received.sku}, OFF)
+        currency = shop_currency(settings, "shopify")
+        if currency is None:  # Shopify's cost is in the shop's currency, which only the channel names
+            return Intake("ignored", {"sku": received.sku}, NO_SHOP_CURRENCY)
+        return record_cost(received, currency, runtime.pricing)
+
+    return {
+        ReceivedPricingInputs: record_inputs,
+        ReceivedCompetitorPrice: record_observation,
+        ReceivedCost: record_cost,
+    }
 
 
 def order_writes(runtime: Runtime, settings: Settings) -> Sequence[OrderWrites]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the api loads these inputs; the engine only where prices are decided
@@ -30,6 +31,18 @@ class ReceivedCompetitorPrice:
     event_id: str
     sku: str
     observation: CompetitorObservation
+    via: str
+
+
+@dataclass(frozen=True)
+class ReceivedCost:
+    """A SKU's unit cost from a platform (Shopify `inventory_items/update`), in the shop's
+    currency: it changes the cost only, bounds and group stay as the ERP described them."""
+
+    event_id: str
+    sku: str
+    cost: Decimal
+    at: datetime  # when the platform changed it: an older one changes nothing
     via: str
 
 

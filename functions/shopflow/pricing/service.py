@@ -24,6 +24,7 @@ from shopflow.pricing.ports import (
     PricesConflict,
     PricingStore,
     ReceivedCompetitorPrice,
+    ReceivedCost,
     ReceivedPricingInputs,
 )
 from shopflow.pricing.recorded import Described, Logged, LoggedInputs, LoggedObservation, RecordingStore
@@ -152,6 +153,23 @@ def record_observation(
         lambda state: state.observed(seen),
         lambda state, after: LoggedObservation(received.sku, seen),
         f"an observation of {seen.competitor} as recent is kept",
+        sleep,
+    )
+
+
+def record_cost(
+    received: ReceivedCost, currency: str, store: RecordingStore, sleep: Sleep = time.sleep
+) -> Intake:
+    """A platform's cost (Shopify's, in the shop's `currency`): the cost only; bounds and group
+    stay as the ERP described them, and a SKU the ERP prices in another currency keeps its cost."""
+    return _record(
+        received.sku,
+        store,
+        lambda state: state.costed(received.cost, currency, received.at),
+        lambda state, after: LoggedInputs(
+            received.sku, received.at, Described.of(state), Described.of(after)
+        ),
+        f"a cost as recent is kept, or the SKU is priced in another currency than {currency}",
         sleep,
     )
 

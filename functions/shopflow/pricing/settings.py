@@ -63,6 +63,24 @@ def enabled(settings: Settings) -> bool:
     return settings.get("pricing.enabled") is True
 
 
+NO_SHOP_CURRENCY = (
+    "the Shopify shop's currency is not known: set channels.<name>.currency on its channel (one currency)"
+)
+
+
+def shop_currency(settings: Settings, kind: str) -> str | None:
+    """The currency of the owner's channels of `kind` (a platform's costs are in it); None when
+    none names one, or they name different ones."""
+    from shopflow.channels.capability import CHANNEL_SETTINGS
+
+    currencies = {
+        settings.get(f"channels.{name}.currency")
+        for name in settings.group_names(CHANNEL_SETTINGS)
+        if settings.get(f"channels.{name}.kind") == kind
+    } - {None}
+    return str(currencies.pop()) if len(currencies) == 1 else None
+
+
 def margin_problems(values: Mapping[str, Any]) -> list[str]:
     """Each priced channel whose commission and a strategy's min_margin leave no price: their sum
     is 1 or more (`(cost + fee) / (1 - commission - min_margin)` has no positive answer)."""

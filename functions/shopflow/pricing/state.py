@@ -272,6 +272,14 @@ class SkuPrices:
             inputs_at=inputs.at,
         )
 
+    def costed(self, cost: Decimal, currency: str, at: datetime) -> SkuPrices | None:
+        """With a platform's cost (its bounds and group kept); None when as recent a one is kept."""
+        if self.inputs_at is not None and self.inputs_at >= at:
+            return None
+        if self.currency is not None and self.currency != currency:
+            return None  # the ERP prices it in another currency: its cost stands
+        return replace(self, cost=cost, currency=currency, inputs_at=at)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "sku": self.sku,

@@ -21,7 +21,7 @@ from shopflow.channels.listings import ReceivedListing
 from shopflow.kernel.money import AMOUNT_PLACES
 from shopflow.orders.model import MAX_TEXT_CHARS
 from shopflow.orders.ports import ReceivedChange
-from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedPricingInputs
+from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedCost, ReceivedPricingInputs
 from shopflow.stock.ports import ReceivedInventoryLevel, ReceivedStockChange
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -55,6 +55,7 @@ Received = (
     | ReceivedUnsubscription
     | ReceivedPricingInputs
     | ReceivedCompetitorPrice
+    | ReceivedCost
 )
 
 

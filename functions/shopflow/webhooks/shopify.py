@@ -31,7 +31,8 @@ from shopflow.orders.model import (
     order_id_for,
 )
 from shopflow.orders.ports import ReceivedChange
-from shopflow.stock.model import MAX_ON_HAND
+from shopflow.pricing.ports import ReceivedCost
+from shopflow.stock.model import MAX_ON_HAND, MAX_SKU_LENGTH
 from shopflow.stock.ports import ReceivedInventoryLevel
 from shopflow.webhooks.common import (
     Ignored,
@@ -60,6 +61,7 @@ CHECKOUT_TOPICS = frozenset({"checkouts/create", "checkouts/update"})
 CHECKOUT_DELETE = "checkouts/delete"
 PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
 INVENTORY_LEVEL_TOPIC = "inventory_levels/update"
+INVENTORY_ITEM_TOPIC = "inventory_items/update"  # carries the item's `cost` (pricing)
 MAX_VARIANTS = 2048  # Shopify's own limit per product
 HANDLED_TOPICS = (
     ORDER_TOPICS
@@ -68,7 +70,7 @@ HANDLED_TOPICS = (
     | CHECKOUT_TOPICS
     | {CHECKOUT_DELETE}
     | PRODUCT_TOPICS
-    | {INVENTORY_LEVEL_TOPIC}
+    | {INVENTORY_LEVEL_TOPIC, INVENTORY_ITEM_TOPIC}
 )
 MAX_TAGS_CHARS = 250 * 256  # Shopify: up to 250 tags of 255 characters
 
@@ -240,6 +242,8 @@ def receive(
     dedup_keys = [f"shopify:event:{topic}:{event_id}" if event_id else f"shopify:webhook:{webhook_id}"]
     if topic == INVENTORY_LEVEL_TOPIC:
         return normalize_inventory_level(data, event_id=dedup_keys[0])
+    if topic == INVENTORY_ITEM_TOPIC:
+        return normalize_inventory_item(data, event_id=dedup_keys[0])
     if topic in CHECKOUT_TOPICS or topic == CHECKOUT_DELETE:
         return ReceivedCartChange(
             dedup_keys=tuple(dedup_keys), change=normalize_checkout(topic, data, now), via=f"shopify {topic}"
@@ -487,6 +491,28 @@ class _InventoryLevel(_In):
     location_id: PlatformId
     available: Annotated[int, Field(strict=True, ge=-MAX_ON_HAND, le=MAX_ON_HAND)] | None
     updated_at: Moment
+
+
+class _InventoryItem(_In):
+    id: PlatformId
+    sku: Annotated[str, Field(max_length=MAX_SKU_LENGTH)] | None = None
+    cost: Amount | None = None  # the unit cost, in the shop's currency; null: not set
+    updated_at: Moment
+
+
+def normalize_inventory_item(data: Mapping[str, Any], *, event_id: str) -> ReceivedCost | Ignored:
+    """`inventory_items/update`: {id, sku, cost, updated_at, ...} (the REST resource wraps it in
+    `inventory_item`; both are taken): the SKU's cost, for pricing."""
+    wrapped = data.get("inventory_item")
+    item = validate(_InventoryItem, wrapped if isinstance(wrapped, Mapping) else data)
+    sku = (item.sku or "").strip()
+    if not sku:
+        return Ignored("inventory item has no SKU")
+    if item.cost is None:
+        return Ignored("inventory item has no cost set")
+    return ReceivedCost(
+        event_id, sku, item.cost, as_utc(item.updated_at), via="shopify inventory_items/update"
+    )
 
 
 def normalize_inventory_level(data: Mapping[str, Any], *, event_id: str) -> ReceivedInventoryLevel | Ignored:
