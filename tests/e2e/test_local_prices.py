@@ -187,3 +187,27 @@ def test_a_sku_without_cost_is_not_repriced_and_prices_show_says_why(instance: I
     assert plain.returncode == 0 and "not repriced: no cost" in plain.stdout
     unknown = instance.cli("prices", "show", "NO-SUCH-SKU")
     assert unknown.returncode == 1 and "no pricing record" in unknown.stderr
+
+
+def test_prices_simulate_replays_the_recorded_day_and_changes_nothing(
+    instance: Instance, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A day after the first test left the SKU at its floors, the rival comes back at 24.00:
+    `prices simulate` replays that day through "beat by a cent" next to the current strategy."""
+    storefront = Storefront(instance)
+    moved = instance.cli_plain("local", "advance", "25h")
+    assert moved.returncode == 0, moved.stderr
+    rival(instance, storefront, "24.00")
+    after_the_cool_down(instance)
+    strategy = tmp_path_factory.mktemp("simulate") / "beat.json"
+    strategy.write_text('{"action": "beat", "amount": "0.01", "approve_pct": 60}')
+    before = (cli_json(instance, "prices", "show", SKU), cli_json(instance, "prices", "history", SKU))
+
+    result = cli_json(instance, "prices", "simulate", "--strategy", str(strategy), "--days", "1")
+
+    assert result["skus"] >= 1 and result["channels"] == ["shop", "woo"]
+    # the shop follows the rival up from its floor 23.53: to 24.00 matching, to 23.99 beating
+    assert result["current"]["prices_changed"] >= 1 and result["proposed"]["prices_changed"] >= 1
+    assert (cli_json(instance, "prices", "show", SKU), cli_json(instance, "prices", "history", SKU)) == before
+    plain = instance.cli("prices", "simulate", "--strategy", str(strategy), "--days", "1")
+    assert plain.returncode == 0 and "nothing changed" in plain.stdout
