@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from shopflow.local.shared import SharedClock, SharedMemory, WriteCount
+from shopflow.local.shared import SettingsOnWrite, SharedClock, SharedMemory, WriteCount
 
 _READ_IN_A_CHILD = (
     "import json, sys; from shopflow.local.shared import SharedClock, SharedMemory, WriteCount;"
@@ -55,4 +57,40 @@ def test_a_clock_that_runs_fast_runs_fast_in_every_process() -> None:
     assert seen > start + timedelta(minutes=1)  # a child process takes more than 1/60 s to start
     assert abs(seen - clock.now()) < timedelta(hours=1)
     clock.memory.close()
+    writes.memory.close()
+
+
+class CountingSsm:
+    """An SSM client with one parameter, slow to answer, that counts its reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def get_parameters_by_path(self, **request: Any) -> dict[str, Any]:
+        self.reads += 1
+        threading.Event().wait(0.2)  # long enough for every caller to arrive meanwhile
+        return {"Parameters": [{"Name": "/shopflow/local/notify/email/sender", "Value": "a@b.example"}]}
+
+
+def test_requests_arriving_together_after_a_write_read_the_parameters_once() -> None:
+    writes = WriteCount(SharedMemory())
+    ssm = CountingSsm()
+    settings = SettingsOnWrite("local", ssm, writes)
+    settings.load()
+    writes.bump()  # `config set --local`: the next load reads again
+    together = threading.Barrier(8)
+    loaded: list[object] = []
+
+    def request() -> None:
+        together.wait()
+        loaded.append(settings.load())
+
+    callers = [threading.Thread(target=request) for _ in range(8)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(10)
+
+    assert ssm.reads == 2  # the first load, then one for all eight
+    assert len(loaded) == 8 and all(each is loaded[0] for each in loaded)
     writes.memory.close()

@@ -171,10 +171,11 @@ class OutboxCheck:
 
     def _wait_for_live_stream(self) -> None:
         # An item the scan found may have been written since this start: once the live stream
-        # has read to its end after the scan, it has seen every such item.
+        # has read to its end after the scan, it has seen every such item. The third such read
+        # from now began after the scan even when its read was shared (streams.SharedStream).
         seen = self.live.empty_reads()
         deadline = time.monotonic() + self.catch_up_seconds
-        while self.live.empty_reads() < seen + 2 and time.monotonic() < deadline:
+        while self.live.empty_reads() < seen + 3 and time.monotonic() < deadline:
             if self.stopping.wait(0.05):
                 return
 

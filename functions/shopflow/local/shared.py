@@ -162,12 +162,19 @@ class SettingsOnWrite(SettingsLoader):
         super().__init__(stage, ssm_client=ssm_client, max_age_seconds=0)
         self._writes = writes
         self._read: tuple[int, Settings] | None = None
+        # One thread reads, the others take what it read: after a write, a burst's 16 requests
+        # each read every parameter at once (96 requests to moto before the first answer).
+        self._reading = threading.Lock()
 
     def load(self) -> Settings:
-        writes = self._writes()  # before reading: a write during the read makes the next load read again
         read = self._read
-        if read is not None and read[0] == writes:
+        if read is not None and read[0] == self._writes():
             return read[1]
-        settings = super().load()
-        self._read = (writes, settings)
-        return settings
+        with self._reading:
+            writes = self._writes()  # before reading: a write during the read makes the next load read again
+            read = self._read
+            if read is not None and read[0] == writes:
+                return read[1]  # another thread read it meanwhile
+            settings = super().load()
+            self._read = (writes, settings)
+            return settings

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopflow.clock import ScaledClock
-from shopflow.local.streams import StreamReader, lambda_event
+from shopflow.local.streams import StreamReader, StreamView, lambda_event
 
 Handler = Callable[[dict[str, Any], Any], Any]
 Report = Callable[[str], None]
@@ -54,6 +54,12 @@ class Source(threading.Thread):
         self._stopping = threading.Event()
         self.report = report
         self.errors = 0
+        # While this says so (the API is busy), a source that just ran its function waits as long
+        # as the function took before its next poll: messages take at most half of what the
+        # machine gives this process then, and DynamoDB Local, which serves both, serves the API's
+        # requests first (decision 76).
+        self.yield_to: Callable[[], bool] = lambda: False
+        self._handled_seconds = 0.0  # wall time in the function since the last poll
 
     def stop(self) -> None:
         self._stopping.set()
@@ -69,8 +75,20 @@ class Source(threading.Thread):
                 self._stopping.wait(1.0)
                 continue
             pause = self.pause_after(busy)
-            if pause > 0:
+            handled, self._handled_seconds = self._handled_seconds, 0.0
+            if handled > pause and self.yield_to():
+                self.give_way(handled)
+            elif pause > 0:
                 self._stopping.wait(pause)
+
+    def give_way(self, seconds: float) -> None:
+        """Wait up to `seconds`: less once `yield_to` says the API is idle (its backlog drains)."""
+        ends = time.monotonic() + seconds
+        while not self._stopping.is_set() and self.yield_to():
+            left = ends - time.monotonic()
+            if left <= 0:
+                return
+            self._stopping.wait(min(left, 0.1))
 
     def poll(self) -> bool:
         """Do one round of work; True when there was something to do."""
@@ -134,6 +152,28 @@ def _receiving(queue_url: str) -> AbstractContextManager[object]:
         return _FIFO_RECEIVES.setdefault(queue_url, threading.Lock())
 
 
+class PollerDemand:
+    """How many of one queue's pollers are running its function now. Lambda adds pollers to a
+    queue while its messages keep the ones it has busy; locally poller n (n > 1) polls only while
+    the n - 1 before it are running the function, so an idle queue costs one long poll a second,
+    not four (each a request moto serves)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+
+    def wanted(self, poller: int) -> bool:
+        return self.running >= poller - 1
+
+    def started(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def ended(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
 class QueueSource(Source):
     receive_wait_seconds = 1  # a long poll, as Lambda's pollers do
     # A FIFO message behind its group's message in flight is visible but cannot be handed out;
@@ -159,6 +199,7 @@ class QueueSource(Source):
         timeout_seconds: int = 30,
         poller: int = 1,  # of the queue's pollers (they share its messages, as Lambda's do)
         wait_while: Callable[[], bool] = lambda: False,  # skip polls while this says so
+        demand: PollerDemand | None = None,  # shared by the queue's pollers: when poller n polls
     ) -> None:
         name = f"{function_name} <- {queue_arn.rsplit(':', 1)[-1]}"
         super().__init__(name if poller == 1 else f"{name} #{poller}", report)
@@ -175,13 +216,15 @@ class QueueSource(Source):
         self._on_outcome = on_outcome
         self._timeout = timeout_seconds
         self._wait_while = wait_while
+        self._demand = demand
+        self._poller = poller
         self.invocations = 0
         self._receiving = _receiving(queue_url)
         self._fifo = queue_url.endswith(".fifo")
         self.blocked = False  # the last poll found only messages their groups hold back
 
     def poll(self) -> bool:
-        if self._wait_while():
+        if self._wait_while() or (self._demand is not None and not self._demand.wanted(self._poller)):
             return False
         with self._receiving:
             received = self._sqs.receive_message(
@@ -197,6 +240,9 @@ class QueueSource(Source):
         event = {"Records": [lambda_sqs_record(message, self.queue_arn) for message in received]}
         failed: dict[str, str] = {}
         self.invocations += 1
+        if self._demand is not None:
+            self._demand.started()
+        began = time.monotonic()
         try:
             answer = self._handler(event, lambda_context(self.function_name, self._timeout))
         except Exception as exc:
@@ -205,6 +251,10 @@ class QueueSource(Source):
             if self._report_item_failures and isinstance(answer, dict):
                 for failure in answer.get("batchItemFailures") or ():
                     failed[str(failure["itemIdentifier"])] = "reported in batchItemFailures"
+        finally:
+            self._handled_seconds += time.monotonic() - began
+            if self._demand is not None:
+                self._demand.ended()
         outcome = QueueOutcome()
         for message in received:
             message_id = message["MessageId"]
@@ -212,10 +262,25 @@ class QueueSource(Source):
                 outcome.kept.append((message_id, failed[message_id]))
                 self._keep(message, failed[message_id])
             else:
-                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 outcome.completed.append((message_id, message))
+        self._delete_completed([message for _, message in outcome.completed])
         self._on_outcome(outcome)
         return True
+
+    def _delete_completed(self, messages: list[dict[str, Any]]) -> None:
+        """The completed messages in one DeleteMessageBatch, as Lambda deletes them."""
+        if not messages:
+            return
+        answer = self._sqs.delete_message_batch(
+            QueueUrl=self.queue_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+        for failure in answer.get("Failed") or ():
+            message = messages[int(failure["Id"])]
+            self.report(
+                f"{self.name}: message {message['MessageId']} was handled but could not be deleted "
+                f"({failure.get('Code')}: {failure.get('Message')}): it comes back"
+            )
 
     def pause_after(self, busy: bool) -> float:
         return self.blocked_pause if self.blocked and not busy else super().pause_after(busy)
@@ -254,7 +319,7 @@ class StreamSource(Source):
         *,
         function_name: str,
         handler: Handler,
-        reader: StreamReader,
+        reader: StreamReader | StreamView,
         patterns: list[dict[str, Any]],
         batch_size: int,
         maximum_retry_attempts: int,
@@ -305,7 +370,7 @@ class StreamSource(Source):
         limit = limit or self.batch_size
         read = self._reader.poll(limit=limit)
         self._read_full = len(read) >= limit
-        if not read:
+        if not read and getattr(self._reader, "read_the_stream", True):  # a test's reader: it did
             self.empty_reads += 1
         records: list[dict[str, Any]] = lambda_event(read, self._patterns)["Records"]
         return records
@@ -323,7 +388,7 @@ class StreamSource(Source):
         while batch and not self._stopping.is_set():
             self.invocations += 1
             try:
-                answer = self._handler({"Records": batch}, lambda_context(self.function_name, self._timeout))
+                answer = self._invoke({"Records": batch})
             except Exception as exc:
                 first_failed, why = 0, f"{type(exc).__name__}: {exc}"
             else:
@@ -346,6 +411,13 @@ class StreamSource(Source):
                 return
             self.report(f"{self.name}: {len(batch)} record(s) failed ({why}); retry {retries}")
             self._stopping.wait(self._retry_pause)
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        began = time.monotonic()
+        try:
+            return self._handler(event, lambda_context(self.function_name, self._timeout))
+        finally:
+            self._handled_seconds += time.monotonic() - began
 
     def _failure_metadata(self, batch: list[dict[str, Any]], why: str) -> dict[str, Any]:
         # The shape Lambda sends to an on-failure destination for a stream batch.

@@ -43,6 +43,7 @@ from shopflow.local.shared import (
     wait_for_child,
 )
 from shopflow.local.sources import (
+    PollerDemand,
     QueueOutcome,
     QueueSource,
     Schedule,
@@ -51,14 +52,15 @@ from shopflow.local.sources import (
     StreamSource,
     stop_all,
 )
-from shopflow.local.streams import StreamReader, filter_patterns
+from shopflow.local.streams import SharedStream, StreamReader, filter_patterns
 from shopflow.local.template import Template
 
 JOURNAL_FILE = "journal.jsonl"
 # Lambda reads a standard queue with several pollers at once (five at first), each invoking the
 # function with its own batch; one poller left a burst's emails waiting on one thread's calls.
 # All but the first wait while the API is busy: DynamoDB Local serves both, and in a burst the
-# API comes first (decision 52).
+# API comes first (decision 52); and poller n polls only while the n - 1 before it are running
+# the function (`PollerDemand`): an idle queue is one long poll a second.
 POLLERS_PER_QUEUE = 4
 # Below the API's priority (0): during a burst the API is served first, messages right after.
 WORKER_NICENESS = 10
@@ -185,6 +187,7 @@ class EventSources:
         self.api = ApiActivity(SharedMemory(int(plan["api_fd"])))
         self.sources: list[Source] = []
         self.outbox_check: OutboxCheck | None = None
+        self._streams: dict[str, SharedStream] = {}
 
     def start(self) -> None:
         from shopflow import bootstrap
@@ -209,8 +212,11 @@ class EventSources:
                     most = int(
                         (props.get("ScalingConfig") or {}).get("MaximumConcurrency", POLLERS_PER_QUEUE)
                     )
+                    demand = PollerDemand()
                     for poller in range(1, min(most, POLLERS_PER_QUEUE) + 1):
-                        queue = self._queue_source(logical_id, handler, timeout, props, journal, poller)
+                        queue = self._queue_source(
+                            logical_id, handler, timeout, props, journal, poller, demand
+                        )
                         consumers[queue.queue_url] = queue
                         self.sources.append(queue)
                 elif kind == "DynamoDB":
@@ -232,6 +238,8 @@ class EventSources:
                     )
                 elif kind != "Api":
                     raise WorkerError(f"{logical_id}.{event_name}: event type {kind} is not run locally yet")
+        for source in self.sources:
+            source.yield_to = self.api.busy  # messages after the API (decision 76)
         for stream in stream_sources:
             stream.open()  # from here on: what was written before is the outbox check's
         self.outbox_check = self._outbox_check(journal, consumers, stream_sources, live)
@@ -247,7 +255,14 @@ class EventSources:
         stop_all(self.sources)
 
     def _queue_source(
-        self, function: str, handler: Any, timeout: int, props: dict[str, Any], journal: Journal, poller: int
+        self,
+        function: str,
+        handler: Any,
+        timeout: int,
+        props: dict[str, Any],
+        journal: Journal,
+        poller: int,
+        demand: PollerDemand,
     ) -> QueueSource:
         queue_id = props["Queue"]["Fn::GetAtt"][0]
         queue_props = self.template.resources[queue_id].get("Properties", {})
@@ -275,6 +290,7 @@ class EventSources:
             timeout_seconds=timeout,
             poller=poller,
             wait_while=self.api.busy if poller > 1 else lambda: False,
+            demand=demand,
         )
 
     def _stream_source(
@@ -299,8 +315,7 @@ class EventSources:
         return StreamSource(
             function_name=function,
             handler=seen_then_handled,
-            # From now on only: what was written before is the outbox check's (module doc).
-            reader=StreamReader(_client("dynamodbstreams"), str(stream_arn), start="LATEST"),
+            reader=self._shared_stream(str(stream_arn)).view(),
             patterns=filter_patterns(props),
             batch_size=int(props.get("BatchSize", 100)),
             maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 10)),
@@ -310,6 +325,14 @@ class EventSources:
             timeout_seconds=timeout,
             batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
         )
+
+    def _shared_stream(self, stream_arn: str) -> SharedStream:
+        """The table's stream, read once for all the functions it triggers."""
+        if stream_arn not in self._streams:
+            # From now on only: what was written before is the outbox check's (module doc).
+            reader = StreamReader(_client("dynamodbstreams"), stream_arn, start="LATEST")
+            self._streams[stream_arn] = SharedStream(reader)
+        return self._streams[stream_arn]
 
     def _outbox_check(
         self,
