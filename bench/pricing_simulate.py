@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
@@ -135,6 +136,67 @@ class ShardAtATime(SyntheticReads):
         return super().pages(shard)
 
 
+def measure_reads(skus: int, start: datetime, args: argparse.Namespace) -> None:
+    """Write `skus` SKUs' window into DynamoDB Local, then read it back as the CLI does (a shard
+    at a time through `DynamoPricingStore`): the read rate, to scale to the full window."""
+    import os
+
+    import boto3
+
+    from shopflow.local.dynamodb_local import DynamoDBLocal
+    from shopflow.pricing.simulate import read_window
+    from shopflow.store import pricing as stored
+    from shopflow.store.models import PriceLogItem, PriceRecordItem, PriceSalesItem, bind_table
+
+    synthetic = SyntheticReads(skus, start, args)
+    records = [state for shard in range(SHARDS) for page in synthetic.pages(shard) for state in page]
+    items: list[Any] = []
+    for state in records:
+        pk, sk = stored._record_key(state.sku)
+        text, packed = stored._document(state)
+        items.append(PriceRecordItem(pk, sk, item_type="PRICES", version=1, document=text, document_z=packed))
+    for entry in (entry for day in synthetic.logs.values() for entry in day):
+        pk, sk = stored._log_key(entry)
+        items.append(PriceLogItem(pk, sk, item_type="PRICELOG", document=json.dumps(log_document(entry))))
+    for sold in (sold for day in synthetic.sold.values() for sold in day):
+        pk, sk = stored._sales_key(sold)
+        items.append(PriceSalesItem(pk, sk, item_type="PRICESALES", units=sold.units, revenue=sold.revenue))
+    key_schema = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    attributes = [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    with DynamoDBLocal() as db:
+        os.environ.update(
+            AWS_ENDPOINT_URL_DYNAMODB=db.endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+        )  # fmt: skip
+        boto3.client("dynamodb").create_table(
+            TableName="bench-simulate", KeySchema=key_schema, AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
+        )  # fmt: skip
+        bind_table("bench-simulate", region="us-east-1")
+        began = time.perf_counter()
+        for model in (PriceRecordItem, PriceLogItem, PriceSalesItem):
+            with model.batch_write() as batch:
+                for item in items:
+                    if type(item) is model:
+                        batch.save(item)
+        write_seconds = time.perf_counter() - began
+        store = stored.DynamoPricingStore(None)  # type: ignore[arg-type]  # reads need no order store
+        began = time.perf_counter()
+        read = 0
+        for shard in range(SHARDS):
+            window = read_window(store, start, END, shards=(shard,))
+            read += len(window.records) + len(window.log) + len(window.sales)
+        seconds = time.perf_counter() - began
+    print(
+        f"  DynamoDB Local, {skus} SKUs: {len(items):,} items written in {write_seconds:.0f} s; read back "
+        f"as the CLI reads them: {read:,} items in {seconds:.1f} s ({read / seconds:,.0f} items/s); at that "
+        f"rate 10,000 SKUs' window takes ~{seconds * 10_000 / skus:,.0f} s to read"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -144,6 +206,10 @@ def main() -> None:
     parser.add_argument("--competitors", type=int, default=3)
     parser.add_argument("--per-day", type=int, default=3)
     parser.add_argument("--change", type=float, default=0.3, help="share of observations that move a price")
+    parser.add_argument(
+        "--dynamodb-local", type=int, default=0, metavar="N",
+        help="also write N SKUs' window to DynamoDB Local and time reading it back",
+    )  # fmt: skip
     args = parser.parse_args()
     start = END - timedelta(days=args.days)
     reads = ShardAtATime(args.skus, start, args)
@@ -185,6 +251,8 @@ def main() -> None:
         f"{requests:,} Query pages (16 shards x days, 1 MB a page) plus {record_pages} record pages: "
         f"~{rcu:,.0f} read units"
     )
+    if args.dynamodb_local:
+        measure_reads(args.dynamodb_local, start, args)
 
 
 if __name__ == "__main__":
