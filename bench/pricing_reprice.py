@@ -98,15 +98,21 @@ SETTINGS = {
 SEED_CHUNK = 500  # SKUs a seeding task builds, settles and writes
 
 calls: Counter[str] = Counter()
+waited: dict[str, float] = {}  # seconds spent in each kind of request (the answer parsed)
 _calls_lock = threading.Lock()
 _real_call = botocore.client.BaseClient._make_api_call
 
 
 def _counting_call(self: Any, operation: str, params: Any) -> Any:
-    if self.meta.service_model.service_name == "dynamodb":
+    if self.meta.service_model.service_name != "dynamodb":
+        return _real_call(self, operation, params)
+    started = time.perf_counter()
+    try:
+        return _real_call(self, operation, params)
+    finally:
         with _calls_lock:
             calls[operation] += 1
-    return _real_call(self, operation, params)
+            waited[operation] = waited.get(operation, 0.0) + time.perf_counter() - started
 
 
 def sku_name(number: int) -> str:
@@ -240,6 +246,7 @@ def _listed(counted: Counter[str]) -> str:
 
 def measured_run(title: str, runtime: Any, setup: PricingSetup, now: datetime, count: int) -> RepriceReport:
     calls.clear()
+    waited.clear()
     reset = _peak_rss_reset()
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -255,6 +262,11 @@ def measured_run(title: str, runtime: Any, setup: PricingSetup, now: datetime, c
         f" ({report.skus / wall:,.0f} SKUs/s)"
     )
     print(f"  DynamoDB requests: {sum(calls.values()):,} ({_listed(calls)})")
+    print(
+        f"    time in them: {sum(waited.values()):,.1f} s ("
+        + ", ".join(f"{name} {seconds:,.1f} s" for name, seconds in sorted(waited.items()))
+        + ")"
+    )
     reads = calls["Query"] + calls["BatchGetItem"]
     print(
         f"    reads: {calls['Query']:,} Query pages + {calls['BatchGetItem']:,} BatchGetItem for "
