@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -144,7 +144,7 @@ def sales_of(before: Order | None, after: Order, now: datetime) -> tuple[DailySa
     until now), on the day it was placed; nothing otherwise (a later change, a redelivery)."""
     if after.status.value not in SOLD or (before is not None and before.status.value in SOLD):
         return ()
-    day = (after.placed_at or now).date()
+    day = (after.placed_at or now).astimezone(UTC).date()  # the days a replay reads are UTC's
     units: dict[str, int] = {}
     revenue: dict[str, Decimal] = {}
     for line in after.lines:
