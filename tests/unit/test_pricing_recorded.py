@@ -4,7 +4,7 @@ often it is delivered (pricing/recorded.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
 from shopflow.orders.ports import ReceivedChange
@@ -38,7 +38,9 @@ class Orders:
         self.pricing = InMemoryPricingStore()
         self.deliveries = 0
 
-    def deliver(self, external_id: str, status: str, lines: tuple[tuple[str, int], ...] = ()) -> str:
+    def deliver(
+        self, external_id: str, status: str, lines: tuple[tuple[str, int], ...] = (), placed: str = ""
+    ) -> str:
         self.deliveries += 1
         at = (NOW + timedelta(minutes=self.deliveries)).isoformat()
         data: dict[str, object] = {
@@ -51,7 +53,7 @@ class Orders:
             data |= {
                 "currency": "EUR",
                 "total": "1.00",
-                "placed_at": NOW.isoformat(),
+                "placed_at": placed or NOW.isoformat(),
                 "lines": [{"sku": s, "name": s, "quantity": q, "unit_price": "2.50"} for s, q in lines],
                 "customer": {"email": "ann@example.com"},
             }
@@ -61,8 +63,8 @@ class Orders:
         writes = (OrderSalesWrites(self.pricing),)
         return record_delivery(delivery, self.orders, now=NOW, writes=writes, sleep=lambda _: None).status
 
-    def units(self, sku: str) -> tuple[int, D] | None:
-        found = {s.sku: (s.units, s.revenue) for s in self.pricing.sales(shard_of(sku), NOW.date())}
+    def units(self, sku: str, day: date | None = None) -> tuple[int, D] | None:
+        found = {s.sku: (s.units, s.revenue) for s in self.pricing.sales(shard_of(sku), day or NOW.date())}
         return found.get(sku)
 
 
@@ -77,3 +79,11 @@ def test_an_order_counts_once_when_it_is_first_sold_however_often_it_is_delivere
     shop.deliver("2", "paid", (("MUG-1", 1),))
 
     assert shop.units("MUG-1") == (4, D("10.00"))
+
+
+def test_an_order_placed_late_in_the_evening_east_of_utc_counts_on_its_utc_day() -> None:
+    shop = Orders()
+
+    shop.deliver("1", "paid", (("MUG-1", 1),), placed="2026-11-29T00:30:00+02:00")
+
+    assert shop.units("MUG-1", date(2026, 11, 28)) == (1, D("2.50"))
