@@ -13,10 +13,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shopflow.cli.table import print_table
+from shopflow.cli.target_time import target_runtime
 from shopflow.target import Target, add_target_arguments, target_from_args
 
 if TYPE_CHECKING:
@@ -73,26 +73,6 @@ def register(commands: Any) -> None:
 # --- the target ---------------------------------------------------------------------------------
 
 
-def _now(target: Target) -> datetime:
-    """The target's time: a local instance's clock runs fast or was advanced (its /status says)."""
-    if target.local is None:
-        return datetime.now(UTC)
-    import urllib.request
-
-    status = target.local.control_url + "/status"
-    with urllib.request.urlopen(status, timeout=10) as answer:  # noqa: S310 - our own local control endpoint
-        return datetime.fromisoformat(str(json.loads(answer.read())["now"]))
-
-
-def _runtime(target: Target) -> Runtime:
-    from shopflow.bootstrap import Runtime
-    from shopflow.clock import FakeClock
-
-    target.bind_table()
-    # One command is one moment of the target's time, as one invocation of a function is.
-    return Runtime(stage=target.stage, table_name=target.table, clock=FakeClock(_now(target)))
-
-
 def _setup(target: Target) -> PricingSetup:
     """Pricers from the target's settings (SSM), as the functions read them."""
     from shopflow.cli.config import _aws_errors
@@ -110,7 +90,7 @@ def _setup(target: Target) -> PricingSetup:
 
 
 def _proposals(args: argparse.Namespace) -> int:
-    runtime = _runtime(target_from_args(args))
+    runtime = target_runtime(target_from_args(args))
     waiting = [proposal.as_dict() for proposal in runtime.pricing.proposals()]
     if args.json:
         print(json.dumps(waiting, indent=2))
@@ -159,7 +139,7 @@ def _approve(args: argparse.Namespace) -> int:
     from shopflow.pricing.service import approve_proposal
 
     target = target_from_args(args)
-    runtime, setup = _runtime(target), _setup(target)
+    runtime, setup = target_runtime(target), _setup(target)
     chosen = _chosen(args, runtime)
     if chosen is None:
         return 2
@@ -184,7 +164,7 @@ def _reject(args: argparse.Namespace) -> int:
     from shopflow.pricing.reprice import ProposalRefused
     from shopflow.pricing.service import reject_proposal
 
-    runtime = _runtime(target_from_args(args))
+    runtime = target_runtime(target_from_args(args))
     chosen = _chosen(args, runtime)
     if chosen is None:
         return 2
@@ -206,7 +186,7 @@ def _reprice(args: argparse.Namespace) -> int:
     from shopflow.pricing.service import reprice_all
 
     target = target_from_args(args)
-    runtime, setup = _runtime(target), _setup(target)
+    runtime, setup = target_runtime(target), _setup(target)
     if not setup.channels:
         print(f"{PREFIX}: no channel is priced: set channels.<name>.currency", file=sys.stderr)
         return 1
@@ -227,7 +207,7 @@ def _reprice(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     target = target_from_args(args)
-    runtime = _runtime(target)
+    runtime = target_runtime(target)
     state = runtime.pricing.get(args.sku)
     if state is None:
         print(f"{PREFIX}: {args.sku} has no pricing record (no product.pricing_updated yet)", file=sys.stderr)
@@ -295,7 +275,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    runtime = _runtime(target_from_args(args))
+    runtime = target_runtime(target_from_args(args))
     changes = [change.as_dict() for change in runtime.pricing.history(args.sku, args.limit)]
     if args.json:
         print(json.dumps(changes, indent=2))

@@ -65,7 +65,7 @@ def _settings(target: Any) -> Settings:
 def run(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from shopflow.cli.prices import _now, _runtime
+    from shopflow.cli.target_time import target_now, target_runtime
     from shopflow.pricing.engine import Pricer
     from shopflow.pricing.recorded import MAX_REPLAY_DAYS
     from shopflow.pricing.service import pricing_setup
@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
             return source
         return next((name for name, kind in sorted(kinds.items()) if kind == source), None)
 
-    runtime = _runtime(target)
-    end = _now(target)
+    runtime = target_runtime(target)
+    end = target_now(target)
     start = end - timedelta(days=args.days)
     result = simulate_stored(
         runtime.pricing, current, proposed, start, end, keep=in_group, channel_of=channel_of
