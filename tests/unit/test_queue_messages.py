@@ -133,4 +133,5 @@ def test_notify_routes_every_body_its_queue_carries() -> None:
         "replenishment",
         "StockOversold",
         "ChannelAlert",
+        "PriceProposalsWaiting",
     }
