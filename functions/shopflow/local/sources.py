@@ -57,7 +57,7 @@ class Source(threading.Thread):
         # While this says so (the API is busy), a source that just ran its function waits as long
         # as the function took before its next poll: messages take at most half of what the
         # machine gives this process then, and DynamoDB Local, which serves both, serves the API's
-        # requests first (decision 76).
+        # requests first (decision 81).
         self.yield_to: Callable[[], bool] = lambda: False
         self._handled_seconds = 0.0  # wall time in the function since the last poll
 

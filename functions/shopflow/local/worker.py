@@ -4,8 +4,9 @@ With the API, the handlers of every queue and the stream reader in one process, 
 webhooks waited on the one GIL while notify rendered and sent the emails of the orders before
 them (bench/local_runtime.py --only load). Here the event sources (DynamoDB stream -> dispatch,
 each SQS queue -> its function, each schedule) run with their journal and the outbox check, at a
-lower CPU priority than the API: during a burst the API takes the machine and messages catch up
-right after it, as a queue's backlog does on AWS (decision 52).
+lower CPU priority than the API, and give way to it while it is busy: during a burst the API
+takes the machine and messages catch up right after it, as a queue's backlog does on AWS
+(decisions 52 and 81).
 
 The runtime starts it with its environment (endpoints, the functions' variables), hands it a
 plan as the first line on stdin (template, resources, the shared clock and SSM write count) and
@@ -239,7 +240,7 @@ class EventSources:
                 elif kind != "Api":
                     raise WorkerError(f"{logical_id}.{event_name}: event type {kind} is not run locally yet")
         for source in self.sources:
-            source.yield_to = self.api.busy  # messages after the API (decision 76)
+            source.yield_to = self.api.busy  # messages after the API (decision 81)
         for stream in stream_sources:
             stream.open()  # from here on: what was written before is the outbox check's
         self.outbox_check = self._outbox_check(journal, consumers, stream_sources, live)
