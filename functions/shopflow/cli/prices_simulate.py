@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from shopflow.pricing.recorded import MAX_REPLAY_DAYS
     from shopflow.pricing.service import pricing_setup
     from shopflow.pricing.simulate import simulate_stored
-    from shopflow.pricing.state import DEFAULT_GROUP
+    from shopflow.pricing.state import DEFAULT_GROUP, SHARDS
     from shopflow.pricing.strategy import parse_strategy
 
     if not 1 <= args.days <= MAX_REPLAY_DAYS:
@@ -117,9 +117,14 @@ def run(args: argparse.Namespace) -> int:
     runtime = target_runtime(target)
     end = target_now(target)
     start = end - timedelta(days=args.days)
+
+    def progress(shard: int) -> None:  # stderr: --json's output stays one object
+        print(f"replaying shard {shard + 1} of {SHARDS}...", file=sys.stderr, flush=True)
+
     result = simulate_stored(
-        runtime.pricing, current, proposed, start, end, keep=in_group, channel_of=channel_of
-    )
+        runtime.pricing, current, proposed, start, end,
+        keep=in_group, channel_of=channel_of, on_shard=progress,
+    )  # fmt: skip
     document = {**result.as_dict(), "group": args.group, "channels": [c.name for c in channels]}
     if args.json:
         print(json.dumps(document, indent=2))

@@ -438,10 +438,13 @@ def simulate_stored(
     keep: Callable[[SkuPrices], bool] = lambda _: True,
     channel_of: Callable[[str], str | None] = lambda source: source,
     every: timedelta = EVERY,
+    on_shard: Callable[[int], None] = lambda shard: None,
 ) -> Simulation:
-    """`simulate` over what the store keeps, one shard at a time (a shard's window in memory)."""
+    """`simulate` over what the store keeps, one shard at a time (a shard's window in memory);
+    `on_shard(n)` before each (a long replay says how far it is)."""
     total = Simulation(start, end, 0, StrategyResult(), StrategyResult())
     for shard in range(SHARDS):
+        on_shard(shard)
         window = read_window(reads, start, end, keep, (shard,))
         part = simulate(
             window.records, window.log, window.sales, current, proposed, start, end,
