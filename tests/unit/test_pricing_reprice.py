@@ -256,3 +256,25 @@ def test_a_bad_strategy_reaching_ssm_is_logged_and_the_previous_one_kept(
     # a fresh process never saw a good one: the group waits rather than take a default
     fresh = pricing_setup(SettingsLoader("test", fetch=lambda: dict(stored)).load())
     assert fresh.pricer_for("default") is None
+
+
+def test_the_last_weeks_sales_feed_the_sales_goal() -> None:
+    from shopflow.pricing.recorded import DailySales
+    from shopflow.pricing.state import shard_of
+
+    def sold_per_day(store: InMemoryPricingStore, units: int) -> None:
+        for back in range(1, 8):
+            day = (START - timedelta(days=back)).date()
+            sales = DailySales("MUG-1", day, "shopify", units, D(20) * units, "EUR")
+            store.sold.setdefault(f"PRICESALES#{shard_of('MUG-1'):02d}#{day.isoformat()}", {})[
+                "MUG-1#shopify"
+            ] = sales
+
+    results = []
+    for units in (4, 1):  # 4 a day meets a goal of 3; 1 a day does not: 5% under the rival
+        store = priced_store("20.00")
+        sold_per_day(store, units)
+        observe(store, "19.00", START - timedelta(hours=1))
+        reprice_all(store, setup_of(SHOP, sales_goal_per_day="3"), no_stock, START, never_sleep)  # type: ignore[arg-type]
+        results.append(store.records["MUG-1"].channels["shop"].price)
+    assert results == [D("19.00"), D("18.05")]

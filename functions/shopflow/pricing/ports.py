@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the api loads these inputs; the engine only where prices are decided
     from shopflow.pricing.model import CompetitorObservation
+    from shopflow.pricing.recorded import DailySales
     from shopflow.pricing.reprice import PriceChange, Repriced
     from shopflow.pricing.state import PricingInputs, Proposal, SkuPrices
 
@@ -52,6 +53,10 @@ class PricesConflict(Exception):
 
 class PricingStore(Protocol):
     def get(self, sku: str) -> SkuPrices | None: ...
+
+    def sales(self, shard: int, day: date) -> Sequence[DailySales]:
+        """What orders sold of the shard's SKUs on one (UTC) day, per SKU and source."""
+        ...
 
     def get_many(self, skus: Sequence[str]) -> Mapping[str, SkuPrices]:
         """The records of `skus` that exist (reads in batches of 100)."""

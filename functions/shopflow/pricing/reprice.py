@@ -132,6 +132,7 @@ def reprice(
     stock: int | None,
     now: datetime,
     actor: str = "reprice",
+    sales_per_day: Decimal | None = None,
 ) -> Repriced:
     """Run the engine on the SKU for every channel of `pricer`; what changes, channel by channel."""
     listings = {
@@ -140,7 +141,9 @@ def reprice(
         )
         for terms in pricer.terms
     }
-    decisions = pricer.evaluate(state.pricing(stock), state.competitors.values(), listings, now)
+    decisions = pricer.evaluate(
+        state.pricing(stock, sales_per_day), state.competitors.values(), listings, now
+    )
     after = state
     applied: list[PriceChange] = []
     opened: list[Proposal] = []
@@ -197,7 +200,15 @@ def find_proposal(state: SkuPrices, wanted: str) -> tuple[str, Proposal] | None:
     return None
 
 
-def approve(state: SkuPrices, wanted: str, pricer: Pricer, *, stock: int | None, now: datetime) -> Repriced:
+def approve(
+    state: SkuPrices,
+    wanted: str,
+    pricer: Pricer,
+    *,
+    stock: int | None,
+    now: datetime,
+    sales_per_day: Decimal | None = None,
+) -> Repriced:
     """Apply proposal `wanted` if the engine, run now, wants the same price from the same inputs.
     Raises `ProposalRefused` with the reason otherwise (the caller closes the proposal)."""
     found = find_proposal(state, wanted)
@@ -205,7 +216,9 @@ def approve(state: SkuPrices, wanted: str, pricer: Pricer, *, stock: int | None,
         raise ProposalRefused(f"{wanted}: no such proposal waits (approved, rejected or expired already)")
     name, proposal = found
     listings = {name: state.channel(name, proposal.currency).listing(name, now)}
-    decisions = pricer.evaluate(state.pricing(stock), state.competitors.values(), listings, now)
+    decisions = pricer.evaluate(
+        state.pricing(stock, sales_per_day), state.competitors.values(), listings, now
+    )
     decision = decisions[0] if decisions else None
     if decision is None:
         raise ProposalRefused(f"{wanted}: channel {name} is no longer priced (see `shopflow config show`)")

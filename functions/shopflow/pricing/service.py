@@ -11,7 +11,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from shopflow.channels.capability import CHANNEL_SETTINGS
@@ -30,12 +31,14 @@ from shopflow.pricing.ports import (
 from shopflow.pricing.recorded import Described, Logged, LoggedInputs, LoggedObservation, RecordingStore
 from shopflow.pricing.reprice import ProposalRefused, Repriced, approve, expire, reject, reprice
 from shopflow.pricing.settings import STRATEGY_SETTINGS
-from shopflow.pricing.state import DEFAULT_GROUP, SHARDS, Proposal, SkuPrices
+from shopflow.pricing.state import DEFAULT_GROUP, SHARDS, Proposal, SkuPrices, shard_of
 from shopflow.pricing.strategy import DEFAULT_PLAN, parse_strategy
 
 if TYPE_CHECKING:
     from shopflow.config.settings import Settings
 
+DEMAND_DAYS = 7  # a SKU's sales a day: the average of the last week (days of cover, sales goal)
+ZERO = Decimal(0)
 Sleep = Callable[[float], None]
 StockOf = Callable[[Sequence[str]], Mapping[str, int | None]]  # SKUs -> units available
 
@@ -208,16 +211,27 @@ class RepriceReport:
         }
 
 
+def sales_per_day(store: PricingStore, shard: int, now: datetime) -> dict[str, Decimal]:
+    """Units a day each SKU of `shard` sold over the last `DEMAND_DAYS` full UTC days, from the
+    daily sales orders record (one Query a day); a SKU that sold nothing is not in it."""
+    today = now.astimezone(UTC).date()
+    units: dict[str, int] = {}
+    for back in range(1, DEMAND_DAYS + 1):
+        for sold in store.sales(shard, today - timedelta(days=back)):
+            units[sold.sku] = units.get(sold.sku, 0) + sold.units
+    return {sku: Decimal(count) / DEMAND_DAYS for sku, count in units.items()}
+
+
 def _reprice_one(
-    state: SkuPrices, setup: PricingSetup, stock: int | None, now: datetime, store: PricingStore,
-    report: RepriceReport, sleep: Sleep,
+    state: SkuPrices, setup: PricingSetup, stock: int | None, sold: Decimal, now: datetime,
+    store: PricingStore, report: RepriceReport, sleep: Sleep,
 ) -> None:  # fmt: skip
     for attempt in range(MAX_ATTEMPTS):
         pricer = setup.pricer_for(state.group)
         if pricer is None:
             report.waiting[state.group] += 1
             return
-        outcome = reprice(state, pricer, stock=stock, now=now)
+        outcome = reprice(state, pricer, stock=stock, now=now, sales_per_day=sold)
         try:
             store.save(outcome)
         except PricesConflict:
@@ -247,11 +261,13 @@ def reprice_shard(
     """Every SKU of `shard`, a page of 100 at a time: one read of the page, one of its stock,
     writes only for records that changed."""
     report = RepriceReport()
+    sold = sales_per_day(store, shard, now)
     for page in store.pages(shard):
         stock = stock_of([state.sku for state in page])
         for state in page:
             report.skus += 1
-            _reprice_one(state, setup, stock.get(state.sku), now, store, report, sleep)
+            sku_sold = sold.get(state.sku, ZERO)
+            _reprice_one(state, setup, stock.get(state.sku), sku_sold, now, store, report, sleep)
     return report
 
 
@@ -286,7 +302,14 @@ def approve_proposal(
     if pricer is None:
         raise ProposalRefused(f"{wanted}: {setup.refused[state.group]}")
     try:
-        outcome = approve(state, wanted, pricer, stock=stock_of([state.sku]).get(state.sku), now=now)
+        outcome = approve(
+            state,
+            wanted,
+            pricer,
+            stock=stock_of([state.sku]).get(state.sku),
+            now=now,
+            sales_per_day=sales_per_day(store, shard_of(state.sku), now).get(state.sku, ZERO),
+        )
     except ProposalRefused:
         store.save(expire(state, wanted))
         raise

@@ -233,7 +233,7 @@ class SkuPrices:
     channels: Mapping[str, ChannelPrice] = field(default_factory=dict)
     version: int = 0
 
-    def pricing(self, stock: int | None = None) -> SkuPricing:
+    def pricing(self, stock: int | None = None, sales_per_day: Decimal | None = None) -> SkuPricing:
         """The engine's view of the SKU (without cost, or currency, it is not repriced)."""
         return SkuPricing(
             sku=self.sku,
@@ -242,6 +242,7 @@ class SkuPrices:
             min_price=self.min_price,
             max_price=self.max_price,
             stock=stock,
+            sales_per_day=sales_per_day,
         )
 
     def channel(self, name: str, currency: str) -> ChannelPrice:
