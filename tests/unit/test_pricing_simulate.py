@@ -138,3 +138,22 @@ def test_the_cost_in_force_at_the_start_is_the_one_a_later_change_replaced() -> 
     # back (a 7.5% rise) and holds it there (a cost of 17.00 from the start would change nothing)
     assert result.current.changes == 4
     assert result.current.as_dict()["largest_change_pct"] == "7.5"
+
+
+def test_a_sales_goal_sees_the_weeks_recorded_sales_as_the_live_reprice_does() -> None:
+    store = shop()  # 2 units a day; the week before the window sold 2 a day too
+    for back in range(1, 8):
+        work = InMemoryUnitOfWork()
+        store.stage_sales(
+            DailySales("MUG-1", (START - timedelta(days=back)).date(), "erp", 2, D("38"), "EUR"), work
+        )
+        work.commit()
+    window = read_window(store, START, END)
+    behind = pricer(action="match", sales_goal_per_day="5", sales_goal_pct=5)  # under goal: 5% off
+    ahead = pricer(action="match", sales_goal_per_day="1", sales_goal_pct=5)  # over goal: as is
+
+    result = simulate(window.records, window.log, window.sales, ahead, behind, START, END)
+
+    assert result.current.units == result.proposed.units == 14  # the week before is not margin
+    assert result.current.changes == 5
+    assert D(result.proposed.as_dict()["margin"]["EUR"]) < D(result.current.as_dict()["margin"]["EUR"])  # type: ignore[index]

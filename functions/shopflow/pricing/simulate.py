@@ -17,7 +17,9 @@ How a SKU is replayed (docs/pricing.md, "What-if"):
 - `reprice.reprice` decides, exactly as the scheduled run: bands, cool-down, rounding, floors.
   Applied prices are counted as changes; proposals are counted and never approved (the owner's
   answers are not part of the what-if), so the price they would set is not shown.
-- Stock is not logged: the days-of-cover and sales-goal steps see no stock in the replay.
+- The engine gets the week's sales as the live reprice does (units a day over the 7 full days
+  before, from the recorded sales; the window's reads start a week early for it). Stock is not
+  logged: the days-of-cover steps see no stock in the replay.
 - Margin: each day's recorded units x (the strategy's price on the sale's channel, averaged over
   the hours of that day - cost x fx - fixed fee - the larger of commission x price and min fee),
   converted back to the base currency. A sale's channel is the channel its order's `source`
@@ -47,6 +49,7 @@ from shopflow.pricing.recorded import (
     ReplayReads,
 )
 from shopflow.pricing.reprice import reprice
+from shopflow.pricing.service import DEMAND_DAYS
 from shopflow.pricing.state import SHARDS, ChannelPrice, PricePoint, PricingInputs, SkuPrices
 
 EVERY = timedelta(minutes=15)
@@ -220,10 +223,18 @@ def _apply(state: SkuPrices, entry: LoggedInputs) -> SkuPrices:
 
 
 def _wake(
-    state: SkuPrices, decisions: Iterable[PriceDecision], now: datetime, every: timedelta, max_age: timedelta
+    state: SkuPrices,
+    decisions: Iterable[PriceDecision],
+    now: datetime,
+    every: timedelta,
+    max_age: timedelta,
+    daily: bool,
 ) -> datetime | None:
-    """When, with no new input, a later tick could decide otherwise."""
+    """When, with no new input, a later tick could decide otherwise (`daily`: the strategy reads
+    the week's sales, which move at midnight)."""
     wakes: list[datetime] = []
+    if daily:
+        wakes.append(datetime.combine(now.date() + DAY, time(), UTC))
     for decision in decisions:
         if decision.status == "skipped" and decision.reason == "cool-down":
             wakes.append(now + every)
@@ -234,6 +245,13 @@ def _wake(
         if stale_at >= now:
             wakes.append(stale_at + timedelta(microseconds=1))
     return min(wakes) if wakes else None
+
+
+def _demand(sold: Mapping[date, int], now: datetime) -> Decimal:
+    """Units a day over the `DEMAND_DAYS` full UTC days before `now`, as `service.sales_per_day`."""
+    today = now.astimezone(UTC).date()
+    units = sum(sold.get(today - timedelta(days=back), 0) for back in range(1, DEMAND_DAYS + 1))
+    return Decimal(units) / DEMAND_DAYS
 
 
 @dataclass
@@ -252,9 +270,13 @@ def replay_sku(
     end: datetime,
     result: StrategyResult,
     every: timedelta = EVERY,
+    sold: Mapping[date, int] | None = None,
 ) -> _Replayed:
-    """Run the reprice over the window for one SKU; count into `result`."""
+    """Run the reprice over the window for one SKU; count into `result`. `sold`: its units per
+    day (all sources), for the week's average the live reprice hands the engine."""
+    sold = sold or {}
     max_age = timedelta(seconds=pricer.plan.max_age_seconds)
+    daily = pricer.plan.sales_goal_per_day is not None
     events = [entry for entry in log if start < entry.at < end]
     state = opening
     prices = {
@@ -289,7 +311,7 @@ def replay_sku(
         if seen_now:
             state = replace(state, competitors={**state.competitors, **seen_now})
         if moved:
-            outcome = reprice(state, pricer, stock=None, now=tick)
+            outcome = reprice(state, pricer, stock=None, now=tick, sales_per_day=_demand(sold, tick))
             result.evaluations += 1
             for change in outcome.applied:
                 result.changed(change.old, change.price)
@@ -297,7 +319,7 @@ def replay_sku(
             result.proposals += len(outcome.opened)
             state = outcome.after
             last_run = tick
-            wake = _wake(state, outcome.decisions, tick, every, max_age)
+            wake = _wake(state, outcome.decisions, tick, every, max_age, daily)
             if wake is not None:
                 wake = _tick_at_or_after(wake, start, every)
         next_input = _tick_at_or_after(events[index].at, start, every) if index < len(events) else None
@@ -341,7 +363,10 @@ def margin_of(
 ) -> None:
     """Add the margin the strategy's prices earn on the recorded sales into `result`."""
     priced = [name for name in channels if name in replayed.prices]
+    first_day = start.astimezone(UTC).date()
     for sold in sales:
+        if sold.day < first_day:  # read for the week's average before the window, not sold in it
+            continue
         name = channel_of(sold.source)
         if name is None or name not in channels:
             name = priced[0] if priced else None
@@ -379,6 +404,9 @@ def simulate(
     sold: dict[str, list[DailySales]] = defaultdict(list)
     for day in sales:
         sold[day.sku].append(day)
+    units: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for day in sales:
+        units[day.sku][day.day] += day.units
     channels = {terms.channel.name: terms.channel for terms in current.terms}
     ordered = list(channels.values())
     report = Simulation(start, end, 0, StrategyResult(), StrategyResult())
@@ -387,7 +415,7 @@ def simulate(
         mine = sorted(logs.get(record.sku, ()), key=lambda entry: entry.at)
         opening = opening_state(record, mine, start, ordered)
         for pricer, result in ((current, report.current), (proposed, report.proposed)):
-            replayed = replay_sku(opening, mine, pricer, start, end, result, every)
+            replayed = replay_sku(opening, mine, pricer, start, end, result, every, units.get(record.sku))
             margin_of(replayed, sold.get(record.sku, ()), channels, channel_of, start, end, result)
     return report
 
@@ -414,7 +442,7 @@ def read_window(
     log: list[Logged] = []
     sales: list[DailySales] = []
     log_days = days_of(start - DAY, end)
-    sale_days = days_of(start, end)
+    sale_days = days_of(start - timedelta(days=DEMAND_DAYS), end)  # the week's average before it
     for shard in shards:
         kept = [state for page in reads.pages(shard) for state in page if keep(state)]
         records.extend(kept)
