@@ -121,3 +121,19 @@ def test_pricing_inputs_are_ignored_while_pricing_is_off(stack: Stack) -> None:
         "pricing is off: set pricing.enabled to true",
     )
     assert record("MUG-1") is None
+
+
+def test_the_shops_own_prices_come_from_its_product_webhooks(shop: Stack) -> None:
+    product = {
+        "id": 632910392,
+        "title": "Mug",
+        "tags": "",
+        "updated_at": shop.clock.now().isoformat(),
+        "variants": [
+            {"id": 808950810, "sku": "MUG-1", "inventory_item_id": 39072856, "price": "24.90"},
+            {"id": 808950811, "sku": "MUG-2", "inventory_item_id": 39072857},
+        ],
+    }
+    post_shopify(shop, "products/update", product)
+    found = bootstrap.runtime().catalog.variants_of_skus("shopify", ["MUG-1", "MUG-2", "MUG-3"])
+    assert {sku: variant.price for sku, variant in found.items()} == {"MUG-1": D("24.90"), "MUG-2": None}

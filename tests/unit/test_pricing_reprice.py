@@ -278,3 +278,31 @@ def test_the_last_weeks_sales_feed_the_sales_goal() -> None:
         reprice_all(store, setup_of(SHOP, sales_goal_per_day="3"), no_stock, START, never_sleep)  # type: ignore[arg-type]
         results.append(store.records["MUG-1"].channels["shop"].price)
     assert results == [D("19.00"), D("18.05")]
+
+
+def test_a_sku_not_yet_priced_starts_from_the_shops_own_price() -> None:
+    from shopflow.pricing.service import PricingSetup
+
+    store = InMemoryPricingStore()
+    inputs = PricingInputs("MUG-1", D("10.00"), "EUR", None, None, None, START - timedelta(days=1))
+    record_inputs(ReceivedPricingInputs("ev-in", inputs, "test"), store)
+    observe(store, "19.00", START - timedelta(hours=1))
+    setup = PricingSetup(
+        {"default": Pricer(Strategy().plan(), [SHOP])},
+        channels=("shop",),
+        currencies={"shop": "EUR"},
+        kinds={"shop": "shopify"},
+    )
+    asked: list[list[str]] = []
+
+    def shop_prices(skus: object) -> dict[str, dict[str, D]]:
+        asked.append(list(skus))  # type: ignore[call-overload]
+        return {"shop": {"MUG-1": D("20.00")}}
+
+    report = reprice_all(store, setup, no_stock, START, never_sleep, shop_prices)  # type: ignore[arg-type]
+    # -5% from the shop's own 20.00: within the auto band, applied (no proposal for a first price)
+    assert (report.applied, report.opened) == (1, 0)
+    [change] = store.history("MUG-1")
+    assert (change.old, change.price, change.was) == (D("20.00"), D("19.00"), None)  # no 30-day record before
+    reprice_all(store, setup, no_stock, START + timedelta(hours=2), never_sleep, shop_prices)  # type: ignore[arg-type]
+    assert asked == [["MUG-1"]]  # priced now: the catalog is not read again

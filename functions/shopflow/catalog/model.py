@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +23,9 @@ class Variant(BaseModel):
     variant_id: str
     sku: str | None = None
     inventory_item_id: str | None = None
+    price: Decimal | None = (
+        None  # what the platform sells it for (Shopify `price`, WooCommerce `regular_price`)
+    )
 
 
 class Product(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from shopflow.catalog.model import Product
@@ -18,6 +19,7 @@ class SkuVariant:
     product_id: str
     variant_id: str
     inventory_item_id: str | None
+    price: Decimal | None = None  # the platform's selling price, as its product last described it
 
 
 @dataclass(frozen=True)

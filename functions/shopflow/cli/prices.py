@@ -182,7 +182,7 @@ def _reject(args: argparse.Namespace) -> int:
 
 
 def _reprice(args: argparse.Namespace) -> int:
-    from shopflow.pricing.handlers import stock_reader
+    from shopflow.pricing.handlers import shop_price_reader, stock_reader
     from shopflow.pricing.service import reprice_all
 
     target = target_from_args(args)
@@ -190,7 +190,10 @@ def _reprice(args: argparse.Namespace) -> int:
     if not setup.channels:
         print(f"{PREFIX}: no channel is priced: set channels.<name>.currency", file=sys.stderr)
         return 1
-    report = reprice_all(runtime.pricing, setup, stock_reader(runtime), runtime.clock.now())
+    now = runtime.clock.now()
+    report = reprice_all(
+        runtime.pricing, setup, stock_reader(runtime), now, shop_prices=shop_price_reader(runtime, setup)
+    )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0

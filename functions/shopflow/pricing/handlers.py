@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shopflow.channels.capability import channels
@@ -30,7 +31,7 @@ from shopflow.channels.ports import (
 )
 from shopflow.observability import logger
 from shopflow.pricing.digest import DIGEST_INPUT, announce_waiting
-from shopflow.pricing.service import RepriceReport, pricing_setup, reprice_shard
+from shopflow.pricing.service import PricingSetup, RepriceReport, ShopPrices, pricing_setup, reprice_shard
 from shopflow.pricing.settings import enabled
 from shopflow.pricing.state import SHARDS
 
@@ -48,6 +49,24 @@ def stock_reader(runtime: Runtime) -> Callable[[Sequence[str]], dict[str, int | 
         return {sku: item.atp for sku, item in runtime.stock.items(list(skus)).items()}
 
     return stock_of
+
+
+def shop_price_reader(runtime: Runtime, setup: PricingSetup) -> ShopPrices:
+    """SKUs -> the shop's own price on each priced Shopify and WooCommerce channel, from the
+    catalog (their products' webhooks): one batch read per platform and page."""
+
+    def shop_prices(skus: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+        by_platform = {
+            kind: runtime.catalog.variants_of_skus(kind, skus)
+            for kind in set(setup.kinds.values()) & {"shopify", "woocommerce"}
+        }
+        return {
+            channel: {sku: found.price for sku, found in by_platform[kind].items() if found.price is not None}
+            for channel, kind in setup.kinds.items()
+            if kind in by_platform
+        }
+
+    return shop_prices
 
 
 class Repricer:
@@ -101,9 +120,14 @@ class Repricer:
 
     def reprice(self, shard: int) -> RepriceReport:
         runtime = self._runtime
-        settings = runtime.settings.load()
+        setup = pricing_setup(runtime.settings.load())
         report = reprice_shard(
-            shard, runtime.pricing, pricing_setup(settings), stock_reader(runtime), runtime.clock.now()
+            shard,
+            runtime.pricing,
+            setup,
+            stock_reader(runtime),
+            runtime.clock.now(),
+            shop_prices=shop_price_reader(runtime, setup),
         )
         logger.info("shard repriced", extra={"shard": shard, **report.as_dict()})
         return report

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 DEMAND_DAYS = 7  # a SKU's sales a day: the average of the last week (days of cover, sales goal)
 ZERO = Decimal(0)
 Sleep = Callable[[float], None]
+# SKUs not yet priced on some channel -> {channel: {sku: the shop's own price there}} (its catalog)
+ShopPrices = Callable[[Sequence[str]], Mapping[str, Mapping[str, Decimal]]]
 StockOf = Callable[[Sequence[str]], Mapping[str, int | None]]  # SKUs -> units available
 
 
@@ -72,6 +74,8 @@ class PricingSetup:
     pricers: Mapping[str, Pricer]
     refused: Mapping[str, str] = field(default_factory=dict)  # group -> why its SKUs wait
     channels: tuple[str, ...] = ()
+    currencies: Mapping[str, str] = field(default_factory=dict)  # channel -> its currency
+    kinds: Mapping[str, str] = field(default_factory=dict)  # channel -> shopify, woocommerce, webhook
 
     def pricer_for(self, group: str) -> Pricer | None:
         if group in self.pricers:
@@ -102,7 +106,13 @@ def pricing_setup(settings: Settings) -> PricingSetup:
         text = settings.get(key)
         plan = parse_strategy(text, group).plan() if isinstance(text, str) else DEFAULT_PLAN
         pricers[group] = Pricer(plan, channels)
-    return PricingSetup(pricers, refused, tuple(channel.name for channel in channels))
+    return PricingSetup(
+        pricers,
+        refused,
+        tuple(channel.name for channel in channels),
+        {channel.name: channel.currency for channel in channels},
+        {channel.name: str(settings.get(f"channels.{channel.name}.kind")) for channel in channels},
+    )
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -257,26 +267,51 @@ def reprice_shard(
     stock_of: StockOf,
     now: datetime,
     sleep: Sleep = time.sleep,
+    shop_prices: ShopPrices | None = None,
 ) -> RepriceReport:
     """Every SKU of `shard`, a page of 100 at a time: one read of the page, one of its stock,
-    writes only for records that changed."""
+    writes only for records that changed. A SKU shopflow has not priced on a channel yet starts
+    from the shop's own price there (`shop_prices`, one batch read of the catalog per page)."""
     report = RepriceReport()
     sold = sales_per_day(store, shard, now)
     for page in store.pages(shard):
         stock = stock_of([state.sku for state in page])
+        unpriced = [state.sku for state in page if _unpriced(state, setup)]
+        shop = shop_prices(unpriced) if shop_prices is not None and unpriced else {}
         for state in page:
             report.skus += 1
+            if shop and state.sku in unpriced:
+                state = state.with_shop_prices(_shop_prices_of(state.sku, shop, setup), now)
             sku_sold = sold.get(state.sku, ZERO)
             _reprice_one(state, setup, stock.get(state.sku), sku_sold, now, store, report, sleep)
     return report
 
 
+def _unpriced(state: SkuPrices, setup: PricingSetup) -> bool:
+    return any((known := state.channels.get(name)) is None or known.price is None for name in setup.channels)
+
+
+def _shop_prices_of(
+    sku: str, shop: Mapping[str, Mapping[str, Decimal]], setup: PricingSetup
+) -> dict[str, tuple[Decimal, str]]:
+    return {
+        channel: (prices[sku], setup.currencies[channel])
+        for channel, prices in shop.items()
+        if sku in prices and channel in setup.currencies
+    }
+
+
 def reprice_all(
-    store: PricingStore, setup: PricingSetup, stock_of: StockOf, now: datetime, sleep: Sleep = time.sleep
+    store: PricingStore,
+    setup: PricingSetup,
+    stock_of: StockOf,
+    now: datetime,
+    sleep: Sleep = time.sleep,
+    shop_prices: ShopPrices | None = None,
 ) -> RepriceReport:
     report = RepriceReport()
     for shard in range(SHARDS):
-        report.add(reprice_shard(shard, store, setup, stock_of, now, sleep))
+        report.add(reprice_shard(shard, store, setup, stock_of, now, sleep, shop_prices))
     return report
 
 

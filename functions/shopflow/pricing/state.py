@@ -245,6 +245,17 @@ class SkuPrices:
             sales_per_day=sales_per_day,
         )
 
+    def with_shop_prices(self, prices: Mapping[str, tuple[Decimal, str]], now: datetime) -> SkuPrices:
+        """With the shop's own price (channel -> (price, currency), from its catalog) on each channel
+        shopflow has not priced yet: the price its decisions start from, in force from `now`."""
+        seeded = dict(self.channels)
+        for name, (price, currency) in prices.items():
+            known = seeded.get(name)
+            if known is None or known.price is None:
+                base = known or ChannelPrice(currency=currency)
+                seeded[name] = replace(base, price=price, points=(PricePoint(now, price),))
+        return replace(self, channels=seeded) if seeded != self.channels else self
+
     def channel(self, name: str, currency: str) -> ChannelPrice:
         return self.channels.get(name) or ChannelPrice(currency=currency)
 

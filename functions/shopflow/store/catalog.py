@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from pynamodb.exceptions import PutError
 
@@ -23,6 +24,11 @@ def inventory_item_pk(source: str, inventory_item_id: str) -> str:
 
 def sku_variant_pk(source: str, sku: str) -> str:
     return f"SKUVARIANT#{source}:{sku}"
+
+
+def _variant(source: str, link: InventoryItemLink) -> SkuVariant:
+    price = None if link.price is None else Decimal(link.price)
+    return SkuVariant(source, link.sku, link.product_id, link.variant_id, link.inventory_item_id, price)
 
 
 class DynamoCatalog:
@@ -61,6 +67,7 @@ class DynamoCatalog:
                                 product_id=product.product_id,
                                 variant_id=variant.variant_id,
                                 inventory_item_id=variant.inventory_item_id,
+                                price=None if variant.price is None else str(variant.price),
                             )
                         )
         return True
@@ -77,7 +84,17 @@ class DynamoCatalog:
             link = InventoryItemLink.get(sku_variant_pk(source, sku), "VARIANT")
         except InventoryItemLink.DoesNotExist:
             return None
-        return SkuVariant(source, link.sku, link.product_id, link.variant_id, link.inventory_item_id)
+        return _variant(source, link)
+
+    def variants_of_skus(self, source: str, skus: Iterable[str]) -> dict[str, SkuVariant]:
+        """The SKUs' variants on `source` that the catalog knows, in batches of 100 (BatchGetItem)."""
+        wanted = sorted(set(skus))
+        found: dict[str, SkuVariant] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [(sku_variant_pk(source, sku), "VARIANT") for sku in wanted[start : start + 100]]
+            for link in InventoryItemLink.batch_get(keys):
+                found[link.sku] = _variant(source, link)
+        return found
 
     def tags(self, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
         wanted = sorted(set(keys))
@@ -116,6 +133,14 @@ class InMemoryCatalog:
             for variant in product.variants:
                 if product.source == source and variant.sku == sku:
                     return SkuVariant(
-                        source, sku, product.product_id, variant.variant_id, variant.inventory_item_id
+                        source,
+                        sku,
+                        product.product_id,
+                        variant.variant_id,
+                        variant.inventory_item_id,
+                        variant.price,
                     )
         return None
+
+    def variants_of_skus(self, source: str, skus: Iterable[str]) -> dict[str, SkuVariant]:
+        return {sku: found for sku in skus if (found := self.variant_of_sku(source, sku)) is not None}

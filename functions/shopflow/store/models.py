@@ -168,6 +168,7 @@ class InventoryItemLink(_Item):
     product_id = UnicodeAttribute()
     variant_id = UnicodeAttribute()
     inventory_item_id = UnicodeAttribute(null=True)
+    price = UnicodeAttribute(null=True)  # the platform's selling price, a decimal string
 
 
 class ListingItem(_Item):

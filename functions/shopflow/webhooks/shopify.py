@@ -460,6 +460,7 @@ class _Variant(_In):
     id: PlatformId
     sku: Text | None = None
     inventory_item_id: PlatformId | None = None
+    price: Amount | None = None
 
 
 class _Product(_In):
@@ -479,7 +480,7 @@ def normalize_product(data: Mapping[str, Any]) -> Product:
         title=product.title,
         tags=normalize_tags(product.tags.split(",")),
         variants=tuple(
-            Variant(variant_id=v.id, sku=v.sku or None, inventory_item_id=v.inventory_item_id)
+            Variant(variant_id=v.id, sku=v.sku or None, inventory_item_id=v.inventory_item_id, price=v.price)
             for v in product.variants
         ),
         updated_at=as_utc(product.updated_at),

@@ -121,8 +121,18 @@ class _Product(_In):
     name: ProductName | None = None
     sku: Text = ""
     type: str = "simple"
+    regular_price: str = ""  # a decimal string; "" when the product has no price
     tags: list[_Tag] = []
     date_modified_gmt: Moment
+
+
+def _price(text: str) -> Decimal | None:
+    """WooCommerce's `regular_price`: a decimal string, "" (no price) or anything else: none."""
+    try:
+        price = Decimal(text.strip())
+    except ArithmeticError:
+        return None
+    return price if price.is_finite() and price >= 0 else None
 
 
 def normalize_product(data: Mapping[str, object]) -> Product:
@@ -135,7 +145,7 @@ def normalize_product(data: Mapping[str, object]) -> Product:
         tags=normalize_tags([t.name for t in product.tags] + [t.slug for t in product.tags]),
         # A simple product is its own variant (its stock is the product's); a variable product's
         # variations carry their SKUs only in their own resource, not in this webhook.
-        variants=(Variant(variant_id=product.id, sku=product.sku),)
+        variants=(Variant(variant_id=product.id, sku=product.sku, price=_price(product.regular_price)),)
         if product.sku.strip() and product.type == "simple"
         else (),
         updated_at=as_utc(product.date_modified_gmt),
