@@ -49,9 +49,7 @@ from shopflow.orders.model import (
     order_id_for,
 )
 from shopflow.orders.ports import ReceivedChange
-from shopflow.pricing.model import CompetitorObservation
 from shopflow.pricing.ports import ReceivedCompetitorPrice, ReceivedPricingInputs
-from shopflow.pricing.state import PricingInputs
 from shopflow.stock.model import (
     MAX_ON_HAND,
     MAX_SKU_LENGTH,
@@ -541,6 +539,10 @@ def to_stock_change(event: InventorySetBody | InventoryAdjustedBody) -> StockCha
 def to_pricing_input(
     event_id: str, event: ProductPricingUpdatedBody | CompetitorPriceObservedBody
 ) -> ReceivedPricingInputs | ReceivedCompetitorPrice:
+    # Cold start: the pricing models load only when a pricing input arrives.
+    from shopflow.pricing.model import CompetitorObservation
+    from shopflow.pricing.state import PricingInputs
+
     data = event.data
     via = f"events {event.type}"
     if isinstance(data, ProductPricingUpdatedData):
