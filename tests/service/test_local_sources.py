@@ -253,6 +253,23 @@ def test_a_schedule_fires_on_the_local_clock_and_once_after_a_jump() -> None:
     assert source.next_due == datetime(2026, 11, 22, 10, 11, tzinfo=UTC)
 
 
+def test_a_schedule_with_an_input_hands_the_function_that_input_as_eventbridge_does() -> None:
+    clock = ScaledClock(speed=1, start=datetime(2026, 11, 22, 6, 59, 30, tzinfo=UTC))
+    events: list[dict[str, Any]] = []
+    source = ScheduleSource(
+        function_name="PricingRepriceFunction",
+        handler=lambda event, context: events.append(event),
+        schedule=Schedule("cron(0 7 * * ? *)"),
+        rule_name="PricingRepriceFunction-DailyProposals",
+        clock=clock,
+        report=lambda line: None,
+        constant_input='{"digest": "price_proposals"}',
+    )
+    clock.advance(timedelta(minutes=1))
+    assert source.poll() is True
+    assert events == [{"digest": "price_proposals"}]
+
+
 def _count(sqs: Any, url: str) -> str:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]

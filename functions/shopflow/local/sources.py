@@ -561,11 +561,14 @@ class ScheduleSource(Source):
         clock: ScaledClock,
         report: Report,
         timeout_seconds: int = 30,
+        constant_input: str | None = None,
     ) -> None:
         super().__init__(f"{function_name} <- {schedule.expression}", report)
         self.function_name = function_name
         self._handler = handler
         self.schedule = schedule
+        # The rule's `Input`: EventBridge hands the function this JSON instead of the event.
+        self._input: dict[str, Any] | None = None if constant_input is None else json.loads(constant_input)
         self._rule = rule_name
         self._clock = clock
         self._timeout = timeout_seconds
@@ -585,6 +588,8 @@ class ScheduleSource(Source):
         return True
 
     def event(self, due: datetime) -> dict[str, Any]:
+        if self._input is not None:
+            return dict(self._input)
         return {
             "version": "0",
             "id": str(uuid.uuid4()),

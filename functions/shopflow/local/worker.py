@@ -235,6 +235,7 @@ class EventSources:
                             clock=self.clock,
                             report=self.say.line,
                             timeout_seconds=timeout,
+                            constant_input=props.get("Input"),
                         )
                     )
                 elif kind != "Api":
