@@ -211,3 +211,42 @@ def test_prices_simulate_replays_the_recorded_day_and_changes_nothing(
     assert (cli_json(instance, "prices", "show", SKU), cli_json(instance, "prices", "history", SKU)) == before
     plain = instance.cli("prices", "simulate", "--strategy", str(strategy), "--days", "1")
     assert plain.returncode == 0 and "nothing changed" in plain.stdout
+
+
+def test_the_owner_hears_of_waiting_proposals_by_email_at_seven(instance: Instance) -> None:
+    from datetime import datetime, timedelta
+
+    from tests.e2e.test_local import emails, text_of
+
+    storefront = Storefront(instance)
+    owner = instance.cli("config", "set", "shop.owner_email", "owner@shop.example")
+    assert owner.returncode == 0, owner.stderr
+    sku = "PR-DIGEST-1"
+    now = control(instance, "/status")["now"]
+    status, answer = storefront.event(
+        "product.pricing_updated", {"sku": sku, "cost": "5.00", "currency": "USD"}
+    )
+    assert (status, answer["status"]) == (200, "accepted"), answer
+    seen = {"sku": sku, "competitor": "rival", "price": "12.00", "currency": "USD", "in_stock": True}
+    status, answer = storefront.event("competitor_price.observed", {**seen, "observed_at": now})
+    assert status == 200, answer
+    reprice(instance)  # not listed on a shop shopflow knows the price of: its first prices wait
+    waiting = {
+        proposal["id"] for proposal in cli_json(instance, "prices", "proposals") if proposal["sku"] == sku
+    }
+    assert waiting
+    before = len(emails(instance, timeout=0))
+    moment = datetime.fromisoformat(control(instance, "/status")["now"])
+    seven = (moment + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
+    if seven - moment > timedelta(days=1):
+        seven -= timedelta(days=1)
+    minutes = int((seven - moment).total_seconds() // 60) + 1
+    moved = instance.cli_plain("local", "advance", f"{minutes}m")
+    assert moved.returncode == 0, moved.stderr
+    sent = emails(instance, before + 1, timeout=60)[before:]
+    digests = [message for message in sent if "for your approval" in str(message["Subject"])]
+    assert digests, [str(message["Subject"]) for message in sent]
+    [digest] = digests
+    assert digest["To"] == "owner@shop.example"
+    body = text_of(digest)
+    assert sku in body and all(proposal_id in body for proposal_id in waiting)
