@@ -70,6 +70,18 @@ class CompetitorObservation:
     shipping: Decimal = ZERO
     rating: Decimal | None = None
 
+    def as_data(self) -> dict[str, Any]:
+        """As `from_data` reads it: money and rating as strings, `observed_at` ISO 8601."""
+        return {
+            "competitor": self.competitor,
+            "price": text(self.price),
+            "currency": self.currency,
+            "in_stock": self.in_stock,
+            "observed_at": self.observed_at.isoformat(),
+            "shipping": text(self.shipping),
+            "rating": None if self.rating is None else str(self.rating),
+        }
+
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> CompetitorObservation:
         """From the event's data: money and rating as strings, `observed_at` ISO 8601 with a zone."""

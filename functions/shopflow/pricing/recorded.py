@@ -94,18 +94,7 @@ Logged = LoggedObservation | LoggedInputs
 
 def log_document(entry: Logged) -> dict[str, Any]:
     if isinstance(entry, LoggedObservation):
-        seen = entry.observation
-        return {
-            "kind": "observation",
-            "sku": entry.sku,
-            "competitor": seen.competitor,
-            "price": text(seen.price),
-            "currency": seen.currency,
-            "in_stock": seen.in_stock,
-            "observed_at": seen.observed_at.isoformat(),
-            "shipping": text(seen.shipping),
-            "rating": None if seen.rating is None else str(seen.rating),
-        }
+        return {"kind": "observation", "sku": entry.sku, **entry.observation.as_data()}
     return {
         "kind": "inputs",
         "sku": entry.sku,

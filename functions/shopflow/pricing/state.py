@@ -301,17 +301,7 @@ class SkuPrices:
             "min_price": text(self.min_price),
             "max_price": text(self.max_price),
             "inputs_at": _stamp(self.inputs_at),
-            "competitors": {
-                name: {
-                    "price": text(seen.price),
-                    "currency": seen.currency,
-                    "in_stock": seen.in_stock,
-                    "observed_at": seen.observed_at.isoformat(),
-                    "shipping": text(seen.shipping),
-                    "rating": None if seen.rating is None else str(seen.rating),
-                }
-                for name, seen in sorted(self.competitors.items())
-            },
+            "competitors": {name: seen.as_data() for name, seen in sorted(self.competitors.items())},
             "channels": {name: price.as_dict() for name, price in sorted(self.channels.items())},
         }
 
