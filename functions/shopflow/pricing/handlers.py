@@ -38,7 +38,6 @@ from shopflow.pricing.state import SHARDS
 if TYPE_CHECKING:
     from shopflow.bootstrap import Runtime
 
-SCHEDULE_MINUTES = 5  # the template's rate: `pricing.every_minutes` is honoured on this tick
 _SEND_BATCH = 10  # SendMessageBatch's limit
 
 
@@ -114,7 +113,7 @@ class Repricer:
             answer = self._sqs().send_message_batch(
                 QueueUrl=self._queue_url, Entries=entries[start : start + _SEND_BATCH]
             )
-            if answer.get("Failed"):  # the schedule fails and the next tick claims a new run
+            if answer.get("Failed"):  # this tick fails (logged); the run after comes every_minutes later
                 raise RuntimeError(f"reprice shards not queued: {answer['Failed']}")
         return {"started": True, "shards": SHARDS}
 
