@@ -26,7 +26,7 @@ from shopflow.kernel.outbox import OutboxMessage, outbox_id
 from shopflow.kernel.queue_messages import EventMessage
 from shopflow.kernel.skip import Skip
 from shopflow.orders.model import Customer
-from shopflow.pricing.model import text
+from shopflow.pricing.model import amount_of, text
 from shopflow.stock.flow import NO_OWNER_ADDRESS, owner_of
 
 if TYPE_CHECKING:
@@ -138,10 +138,6 @@ def waiting_message(proposals: Sequence[Proposal], now: datetime) -> OutboxMessa
     )
 
 
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def waiting_from_event(event: Mapping[str, Any]) -> WaitingProposals:
     """The proposals a PriceProposalsWaiting event lists (what `waiting_message` wrote)."""
     try:
@@ -151,7 +147,7 @@ def waiting_from_event(event: Mapping[str, Any]) -> WaitingProposals:
                 sku=str(line["sku"]),
                 channel=str(line["channel"]),
                 currency=str(line["currency"]),
-                old=_amount(line.get("old")),
+                old=amount_of(line.get("old")),
                 new=Decimal(str(line["new"])),
                 rule=str(line["rule"]),
                 reason=str(line["reason"]),

@@ -49,6 +49,11 @@ def cents_down(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_FLOOR)
 
 
+def amount_of(value: object) -> Decimal | None:
+    """Money back from where shopflow stored it as text ("19.90"); None stays None."""
+    return None if value is None else Decimal(str(value))
+
+
 def text(amount: Decimal | None) -> str | None:
     """Money out: two decimals at least ("19.9" -> "19.90"), never an exponent."""
     if amount is None:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shopflow.pricing.model import CompetitorObservation, text
+from shopflow.pricing.model import CompetitorObservation, amount_of, text
 from shopflow.pricing.state import SkuPrices
 
 if TYPE_CHECKING:
@@ -28,10 +28,6 @@ LOG_RETENTION = timedelta(days=40)  # a 30-day replay plus the day before it (of
 MAX_REPLAY_DAYS = 30
 # Statuses in which an order's units are sold (a pending order may never be paid).
 SOLD = frozenset({"paid", "processing", "shipped", "delivered"})
-
-
-def _amount(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +57,9 @@ class Described:
     def from_dict(cls, data: Mapping[str, Any]) -> Described:
         return cls(
             data.get("currency"),
-            _amount(data.get("cost")),
-            _amount(data.get("min_price")),
-            _amount(data.get("max_price")),
+            amount_of(data.get("cost")),
+            amount_of(data.get("min_price")),
+            amount_of(data.get("max_price")),
             str(data.get("group") or "default"),
         )
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopflow.pricing.engine import Pricer
-from shopflow.pricing.model import PriceDecision, text
+from shopflow.pricing.model import PriceDecision, amount_of, text
 from shopflow.pricing.state import ChannelPrice, Proposal, SkuPrices, decision_digest, proposal_id
 
 
@@ -56,8 +56,7 @@ class PriceChange:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PriceChange:
         def amount(key: str) -> Decimal | None:
-            value = data.get(key)
-            return None if value is None else Decimal(str(value))
+            return amount_of(data.get(key))
 
         price = amount("price")
         assert price is not None

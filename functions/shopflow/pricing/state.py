@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shopflow.pricing.model import CompetitorObservation, ListingPrice, PriceDecision, SkuPricing, text
+from shopflow.pricing.model import (
+    CompetitorObservation,
+    ListingPrice,
+    PriceDecision,
+    SkuPricing,
+    amount_of,
+    text,
+)
 
 SHARDS = 16  # a reprice runs shard by shard (one queue message each); 100,000 SKUs: 6,250 a shard
 OMNIBUS_DAYS = 30  # art. 6a of Directive 98/6/EC: the lowest price of the 30 days before a cut
@@ -32,10 +39,6 @@ def _moment(value: str | None) -> datetime | None:
 
 def _stamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _amount(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,7 @@ class Proposal:
             sku=str(data["sku"]),
             channel=str(data["channel"]),
             currency=str(data["currency"]),
-            old=_amount(data.get("old")),
+            old=amount_of(data.get("old")),
             new=Decimal(str(data["new"])),
             rule=str(data["rule"]),
             reason=str(data["reason"]),
@@ -189,12 +192,12 @@ class ChannelPrice:
         proposal = data.get("proposal")
         return cls(
             currency=str(data["currency"]),
-            price=_amount(data.get("price")),
-            was=_amount(data.get("was")),
+            price=amount_of(data.get("price")),
+            was=amount_of(data.get("was")),
             sequence=int(data.get("sequence", 0)),
             changed_at=_moment(data.get("changed_at")),
             day=data.get("day"),
-            day_start=_amount(data.get("day_start")),
+            day_start=amount_of(data.get("day_start")),
             points=tuple(
                 PricePoint(datetime.fromisoformat(at), Decimal(price)) for at, price in data.get("points", ())
             ),
@@ -311,9 +314,9 @@ class SkuPrices:
             sku=str(data["sku"]),
             group=str(data.get("group") or DEFAULT_GROUP),
             currency=data.get("currency"),
-            cost=_amount(data.get("cost")),
-            min_price=_amount(data.get("min_price")),
-            max_price=_amount(data.get("max_price")),
+            cost=amount_of(data.get("cost")),
+            min_price=amount_of(data.get("min_price")),
+            max_price=amount_of(data.get("max_price")),
             inputs_at=_moment(data.get("inputs_at")),
             competitors={
                 name: CompetitorObservation.from_data({**seen, "competitor": name})
