@@ -23,11 +23,15 @@ from typing import Any  # noqa: E402
 
 from chalice.app import Chalice, IAMAuthorizer, Response  # noqa: E402
 
-from shopflow import bootstrap  # noqa: E402
+from shopflow import bootstrap, snapstart  # noqa: E402
 
 # Chalice's own logger is logging.getLogger("shopflow"), the one Powertools writes structured
 # JSON through: Chalice must not add its handler or change its level.
 app = Chalice(app_name="shopflow", configure_logs=False)
+
+# Under SnapStart (the api's published versions), what the snapshot holds is primed before it is
+# taken and a restore renews what must not be shared (shopflow/snapstart.py, decision 82).
+snapstart.register_hooks()
 
 JSON = ["application/json"]
 

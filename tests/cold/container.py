@@ -12,8 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -26,16 +31,8 @@ FUNCTIONS_DIR = REPO / "functions"  # Lambda's task root: CodeUri in template.ya
 REGION = "us-east-1"
 _ANSWER = "cold-answer: "
 
-# Runs in the fresh interpreter: reads the event, then times importing the handler's module
-# and its first call (`module.attr`), or only the import of a bare module (`boto3`).
-PROBE = f"""
-import json, sys, time
-event = json.loads(sys.stdin.read())
-started, started_cpu = time.perf_counter(), time.process_time()
-import importlib
-module, _, attr = sys.argv[1].partition(".")
-loaded = importlib.import_module(module)
-
+# The Lambda context a probe hands the handler (sys.argv[2] names the function).
+_CONTEXT = f"""
 class Context:
     function_name = sys.argv[2]
     function_version = "$LATEST"
@@ -46,7 +43,19 @@ class Context:
     log_stream_name = "cold"
     def get_remaining_time_in_millis(self):
         return 10000
+"""
 
+# Runs in the fresh interpreter: reads the event, then times importing the handler's module
+# and its first call (`module.attr`), or only the import of a bare module (`boto3`).
+PROBE = f"""
+import json, sys, time
+event = json.loads(sys.stdin.read())
+started, started_cpu = time.perf_counter(), time.process_time()
+import importlib
+module, _, attr = sys.argv[1].partition(".")
+loaded = importlib.import_module(module)
+
+{_CONTEXT}
 answer = getattr(loaded, attr)(event, Context()) if attr else None
 seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
 answered = {{"answer": answer, "seconds": seconds, "cpu": cpu, "answered_at": time.time()}}
@@ -131,7 +140,18 @@ class ColdStack:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{properties['Runtime']}",
+            "_HANDLER": properties["Handler"],
         }
+
+    def snapstart_environment(self, function: str, credentials: ContainerCredentials) -> dict[str, str]:
+        """`container_environment(function)` as Lambda gives it under SnapStart: the credentials
+        come from the container credentials endpoint, not from variables (a snapshot outlives them)."""
+        environment = {
+            name: value
+            for name, value in self.container_environment(function).items()
+            if name not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        }
+        return {**environment, **credentials.variables(), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
 
     def put_setting(self, name: str, value: str, *, secure: bool = False) -> None:
         self.client("ssm").put_parameter(
@@ -144,6 +164,160 @@ class ColdStack:
     def invoke_cold(self, function: str, event: dict[str, Any]) -> Invocation:
         """`function`'s handler called once in a fresh interpreter, as a cold container would."""
         return run_probe(self.handler(function), event, self.container_environment(function), function)
+
+
+class ContainerCredentials:
+    """Lambda's container credentials endpoint, as botocore's container provider reads it: a GET
+    with the token in Authorization, answered with temporary keys; each answer new keys that
+    expire in `lifetime` (under 10 minutes, botocore fetches again before every use)."""
+
+    TOKEN = "container-token"
+
+    def __init__(self, lifetime: timedelta) -> None:
+        self.lifetime = lifetime
+        self.handed_out: list[str] = []  # the access key ids, in order
+        self._server: ThreadingHTTPServer | None = None
+
+    @contextmanager
+    def serving(self) -> Iterator[ContainerCredentials]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.headers.get("Authorization") != owner.TOKEN:
+                    self.send_response(403)
+                    self.end_headers()
+                    return
+                key = f"ASIA{uuid.uuid4().hex[:16].upper()}"
+                owner.handed_out.append(key)
+                expires = (datetime.now(UTC) + owner.lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
+                body = json.dumps(
+                    {"AccessKeyId": key, "SecretAccessKey": "secret", "Token": "token", "Expiration": expires}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def variables(self) -> dict[str, str]:
+        assert self._server is not None, "serving() first"
+        host, port = self._server.server_address[:2]
+        return {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://{host}:{port}/2021-04-23/credentials",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": self.TOKEN,
+        }
+
+
+# Runs in the fresh interpreter: Lambda's init phase for a SnapStart version (import the handler's
+# module, run the before-snapshot hooks in reverse order of registration), then, for each event,
+# a container restored from that snapshot: a fork (the memory as the snapshot holds it) that runs
+# the after-restore hooks in order and answers the event. Lambda restores a copy of the memory,
+# not a fork: the time it takes to bring the memory back is Lambda's, outside this process.
+SNAPSTART_PROBE = f"""
+import json, os, sys, time
+events = json.loads(sys.stdin.read())
+import importlib
+import snapshot_restore_py as hooks
+module, _, attr = sys.argv[1].partition(".")
+started_cpu = time.process_time()
+loaded = importlib.import_module(module)
+for function, args, kwargs in reversed(hooks._before_snapshot_registry):
+    function(*args, **kwargs)
+init_cpu = time.process_time() - started_cpu
+snapshot_modules = set(sys.modules)
+
+def unbuilt_models():
+    # shopflow's pydantic models not built yet (pydantic builds a deferred one on first use)
+    if "pydantic" not in sys.modules:
+        return set()
+    pending, unbuilt = list(sys.modules["pydantic"].BaseModel.__subclasses__()), set()
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("shopflow") and not model.__pydantic_complete__:
+            unbuilt.add(model.__module__ + "." + model.__qualname__)
+    return unbuilt
+
+{_CONTEXT}
+restored = []
+for event in events:
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(reader)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        for function, args, kwargs in hooks._after_restore_registry:
+            function(*args, **kwargs)
+        unbuilt = unbuilt_models()
+        answer = getattr(loaded, attr)(event, Context())
+        seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        result = {{"answer": answer, "seconds": seconds, "cpu": cpu, "answered_at": time.time(),
+                   "imported": sorted(set(sys.modules) - snapshot_modules),
+                   "built": sorted(unbuilt - unbuilt_models())}}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(writer, json.dumps(result, default=str).encode())
+        os._exit(0)
+    os.close(writer)
+    chunks = []
+    while chunk := os.read(reader, 1 << 16):
+        chunks.append(chunk)
+    os.close(reader)
+    os.waitpid(child, 0)
+    restored.append(json.loads(b"".join(chunks)))
+print("\\n{_ANSWER}" + json.dumps({{"init_cpu": init_cpu, "restored": restored}}, default=str), flush=True)
+"""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """One container restored from the snapshot, and its first answer."""
+
+    invocation: Invocation
+    imported: list[str]  # modules its first answer imported that the snapshot did not hold
+    built: list[str]  # shopflow's pydantic models its first answer built
+
+
+def run_snapstart_probe(
+    target: str, events: list[dict[str, Any]], environment: dict[str, str], name: str = "probe"
+) -> tuple[float, list[Restored]]:
+    """Init `target`'s module with its before-snapshot hooks in a fresh interpreter, then answer
+    each event in a container restored from that snapshot: (init CPU seconds, each restored one)."""
+    finished = subprocess.run(
+        [sys.executable, "-c", SNAPSTART_PROBE, target, name],
+        cwd=FUNCTIONS_DIR,
+        env=environment,
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = finished.stdout + finished.stderr
+    if finished.returncode != 0 or _ANSWER not in finished.stdout:
+        raise AssertionError(f"{name} ({target}) failed under SnapStart:\n{output[-4000:]}")
+    result = json.loads(finished.stdout.rsplit(_ANSWER, 1)[1])
+    return result["init_cpu"], [
+        Restored(
+            Invocation(r["answer"], r["seconds"], r["cpu"], r["answered_at"], output),
+            r["imported"],
+            r["built"],
+        )
+        for r in result["restored"]
+    ]
 
 
 def run_probe(
