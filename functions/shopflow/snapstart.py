@@ -28,29 +28,29 @@ from shopflow import bootstrap
 HANDLER_VARIABLE = "_HANDLER"
 API_HANDLER = "app.app"
 
-# What the api's answers import inside their functions, beyond what priming the wiring reaches:
-# the three senders' normalizers and the checkout's reservations, and what records each input.
-_API_MODULES = (
+# What the api's routes import inside their functions: the three senders' normalizers and the
+# checkout's reservations (with the stock service they call). What records each input comes
+# from the capabilities (`Capability.intake_modules`).
+_ROUTE_MODULES = (
     "shopflow.webhooks.http",
     "shopflow.webhooks.shopify",
     "shopflow.webhooks.woocommerce",
     "shopflow.webhooks.events",
     "shopflow.webhooks.reservations",
-    "shopflow.orders.service",
-    "shopflow.stock.inputs",
     "shopflow.stock.service",
 )
 
 
 def prime_api(runtime: bootstrap.Runtime) -> None:
     """Load and build what the api's first answers use, without reading a setting or sending a
-    request: imports, pydantic models, every capability's intake and order wiring (as if every
-    capability were on), the stores and the SSM and DynamoDB clients."""
+    request: the routes' and the intake's modules, pydantic models, every capability's intake and
+    order wiring (as if every capability were on), the stores and the SSM and DynamoDB clients."""
+    from shopflow.capabilities import CAPABILITIES
     from shopflow.config import Settings
     from shopflow.config.spec import SETTINGS
     from shopflow.store.models import OrderItem
 
-    for module in _API_MODULES:
+    for module in (*_ROUTE_MODULES, *(m for c in CAPABILITIES for m in c.intake_modules)):
         importlib.import_module(module)
     bootstrap.build_models()
     every_capability_on = Settings({s.key: True for s in SETTINGS if s.key.endswith(".enabled")})

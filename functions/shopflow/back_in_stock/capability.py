@@ -153,6 +153,7 @@ CAPABILITY = Capability(
     settings=SETTINGS,
     kinds=KINDS,
     intake=intake,
+    intake_modules=("shopflow.back_in_stock.service",),
     timer_actions=timer_actions,
     message_flows=message_flows,
 )

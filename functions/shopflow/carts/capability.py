@@ -112,6 +112,7 @@ CAPABILITY = Capability(
     settings=SETTINGS,
     kinds=KINDS,
     intake=intake,
+    intake_modules=("shopflow.carts.reminders", "shopflow.carts.service"),
     message_flows=message_flows,
     timer_actions=timer_actions,
 )

@@ -71,6 +71,9 @@ class Capability:
     # The inputs it records: a received input's type (what the webhook normalizers make of a
     # delivery) -> what records it, for the api function.
     intake: Callable[[Runtime], Mapping[type, IntakeHandler]] = lambda runtime: {}
+    # The modules its intake handlers import on their first call (cold start: only that input
+    # loads them); the api's SnapStart snapshot loads them before it is taken (shopflow/snapstart.py).
+    intake_modules: tuple[str, ...] = ()
     # Timers an order's commit arms (a late-order check, a review request), for the intake;
     # given the settings of the request, once per delivery.
     order_timers: Callable[[Runtime, Any], Sequence[OrderTimers]] = lambda runtime, settings: ()

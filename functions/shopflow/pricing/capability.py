@@ -89,6 +89,7 @@ CAPABILITY = Capability(
     setting_groups=(STRATEGY_SETTINGS,),
     settings_checks=(margin_problems,),
     intake=intake,
+    intake_modules=("shopflow.pricing.service",),
     kinds=MESSAGE_KINDS,
     events={"PriceChanged": ("price-push",), "PriceProposalsWaiting": ("notify",)},
     message_flows=message_flows,

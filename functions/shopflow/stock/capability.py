@@ -164,5 +164,6 @@ CAPABILITY = Capability(
     message_flows=message_flows,
     timer_actions=timer_actions,
     intake=intake,
+    intake_modules=("shopflow.stock.inputs",),
     order_writes=order_writes,
 )
