@@ -17,8 +17,9 @@ its final collections take longer than the whole import of boto3).
 
 Then the same first webhook under SnapStart, as template.yaml deploys the api (decision 82): in
 each run, one fresh interpreter with ApiFunction's SnapStart environment (credentials from a
-container endpoint whose keys expire within botocore's refresh margin, as a snapshot's have by
-the time it is restored) imports app and runs the before-snapshot hooks; then `--restores`
+container endpoint whose first keys expire within botocore's refresh margin, as a snapshot's have
+by the time it is restored, so each restored container fetches new ones) imports app and runs
+the before-snapshot hooks; then `--restores`
 containers restored from it (forks) each run the after-restore hooks and answer one new order.
 Printed: the init (paid once per published version), and each restored container's first answer
 against the same `import boto3`. Lambda's own restore of the memory is not in these figures:
@@ -107,7 +108,7 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
 
         snapstart: dict[str, list[float]] = {"boto3 in": [], "boto3 cpu": [], "init": [], "in": [], "cpu": []}
-        with ContainerCredentials(lifetime=timedelta(minutes=5)).serving() as credentials:
+        with ContainerCredentials(first_lifetime=timedelta(minutes=5)).serving() as credentials:
             restored_environment = stack.snapstart_environment(API, credentials)
             for n in range(runs):
                 boto3_import = bare_boto3()

@@ -168,13 +168,15 @@ class ColdStack:
 
 class ContainerCredentials:
     """Lambda's container credentials endpoint, as botocore's container provider reads it: a GET
-    with the token in Authorization, answered with temporary keys; each answer new keys that
-    expire in `lifetime` (under 10 minutes, botocore fetches again before every use)."""
+    with the token in Authorization, answered with new temporary keys each time. The first keys
+    expire in `first_lifetime` (under 10 minutes, botocore fetches new ones before their next use:
+    a snapshot's keys, old by the time it is restored), later ones in `renewed_lifetime`."""
 
     TOKEN = "container-token"
 
-    def __init__(self, lifetime: timedelta) -> None:
-        self.lifetime = lifetime
+    def __init__(self, first_lifetime: timedelta, renewed_lifetime: timedelta = timedelta(hours=6)) -> None:
+        self.first_lifetime = first_lifetime
+        self.renewed_lifetime = renewed_lifetime
         self.handed_out: list[str] = []  # the access key ids, in order
         self._server: ThreadingHTTPServer | None = None
 
@@ -189,8 +191,9 @@ class ContainerCredentials:
                     self.end_headers()
                     return
                 key = f"ASIA{uuid.uuid4().hex[:16].upper()}"
+                lifetime = owner.renewed_lifetime if owner.handed_out else owner.first_lifetime
                 owner.handed_out.append(key)
-                expires = (datetime.now(UTC) + owner.lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
+                expires = (datetime.now(UTC) + lifetime).strftime("%Y-%m-%dT%H:%M:%SZ")
                 body = json.dumps(
                     {"AccessKeyId": key, "SecretAccessKey": "secret", "Token": "token", "Expiration": expires}
                 ).encode()

@@ -54,9 +54,9 @@ def stack(endpoint: str) -> ColdStack:
 
 @pytest.fixture
 def credentials() -> Iterator[ContainerCredentials]:
-    # Keys that expire within botocore's 10-minute margin: each use fetches new ones, as a
-    # container restored long after its snapshot must.
-    with ContainerCredentials(lifetime=timedelta(minutes=5)).serving() as served:
+    # The snapshot's keys expire within botocore's 10-minute margin: a container restored from it
+    # must fetch new ones, as one restored hours after its snapshot must.
+    with ContainerCredentials(first_lifetime=timedelta(minutes=5)).serving() as served:
         yield served
 
 
