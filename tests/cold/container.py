@@ -294,16 +294,14 @@ class Restored:
     built: list[str]  # shopflow's pydantic models its first answer built
 
 
-def run_snapstart_probe(
-    target: str, events: list[dict[str, Any]], environment: dict[str, str], name: str = "probe"
-) -> tuple[float, list[Restored]]:
-    """Init `target`'s module with its before-snapshot hooks in a fresh interpreter, then answer
-    each event in a container restored from that snapshot: (init CPU seconds, each restored one)."""
+def _run_fresh(probe: str, target: str, given: Any, environment: dict[str, str], name: str, how: str) -> Any:
+    """Run `probe` in a fresh interpreter (Lambda's task root, exactly `environment`), `given` as
+    JSON on its stdin: what it printed after its marker, and everything it wrote as "output"."""
     finished = subprocess.run(
-        [sys.executable, "-c", SNAPSTART_PROBE, target, name],
+        [sys.executable, "-c", probe, target, name],
         cwd=FUNCTIONS_DIR,
         env=environment,
-        input=json.dumps(events),
+        input=json.dumps(given),
         capture_output=True,
         text=True,
         timeout=120,
@@ -311,11 +309,19 @@ def run_snapstart_probe(
     )
     output = finished.stdout + finished.stderr
     if finished.returncode != 0 or _ANSWER not in finished.stdout:
-        raise AssertionError(f"{name} ({target}) failed under SnapStart:\n{output[-4000:]}")
-    result = json.loads(finished.stdout.rsplit(_ANSWER, 1)[1])
+        raise AssertionError(f"{name} ({target}) failed {how}:\n{output[-4000:]}")
+    return {**json.loads(finished.stdout.rsplit(_ANSWER, 1)[1]), "output": output}
+
+
+def run_snapstart_probe(
+    target: str, events: list[dict[str, Any]], environment: dict[str, str], name: str = "probe"
+) -> tuple[float, list[Restored]]:
+    """Init `target`'s module with its before-snapshot hooks in a fresh interpreter, then answer
+    each event in a container restored from that snapshot: (init CPU seconds, each restored one)."""
+    result = _run_fresh(SNAPSTART_PROBE, target, events, environment, name, "under SnapStart")
     return result["init_cpu"], [
         Restored(
-            Invocation(r["answer"], r["seconds"], r["cpu"], r["answered_at"], output),
+            Invocation(r["answer"], r["seconds"], r["cpu"], r["answered_at"], result["output"]),
             r["imported"],
             r["built"],
         )
@@ -327,21 +333,8 @@ def run_probe(
     target: str, event: dict[str, Any], environment: dict[str, str], name: str = "probe"
 ) -> Invocation:
     """Import `target`'s module (and call `module.attr(event, context)`) in a fresh interpreter."""
-    finished = subprocess.run(
-        [sys.executable, "-c", PROBE, target, name],
-        cwd=FUNCTIONS_DIR,
-        env=environment,
-        input=json.dumps(event),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = finished.stdout + finished.stderr
-    if finished.returncode != 0 or _ANSWER not in finished.stdout:
-        raise AssertionError(f"{name} ({target}) failed in a fresh interpreter:\n{output[-4000:]}")
-    result = json.loads(finished.stdout.rsplit(_ANSWER, 1)[1])
-    return Invocation(result["answer"], result["seconds"], result["cpu"], result["answered_at"], output)
+    r = _run_fresh(PROBE, target, event, environment, name, "in a fresh interpreter")
+    return Invocation(r["answer"], r["seconds"], r["cpu"], r["answered_at"], r["output"])
 
 
 def rest_api_event(path: str, headers: dict[str, str], body: bytes, *, stage: str = "dev") -> dict[str, Any]:
