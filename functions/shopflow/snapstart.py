@@ -77,7 +77,7 @@ def before_snapshot() -> None:
 
 
 def after_restore() -> None:
-    import random
+    import random  # cold start: app.py imports this module for every function, the api's hooks only
 
     random.seed()  # from os.urandom: each restored container its own sequence
 
