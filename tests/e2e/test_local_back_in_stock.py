@@ -146,6 +146,7 @@ def test_a_restock_sold_out_within_its_batch_window_alerts_nobody(shop: Shoppers
 
     shop.advance("1m")
 
-    assert until(lambda: shop.waiting(sku)["next_batch_at"] is None)
+    # Once seen to time out in CI under load (not reproduced alone): the runtime's lines say why.
+    assert until(lambda: shop.waiting(sku)["next_batch_at"] is None), "\n".join(shop.instance.lines[-80:])
     assert shop.alerted(sku) == []
     assert shop.waiting(sku)["waiting"] == 4
