@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from shopflow.store.models import bind_table
 from tests.cold.container import (
     ColdStack,
     ContainerCredentials,
@@ -108,7 +107,6 @@ def test_the_snapshot_is_taken_without_reading_a_setting_or_the_table(
     """Nothing the owner may change, and no connection, goes into the snapshot: with AWS out of
     reach the init phase and its hooks still complete, with the clients made."""
     environment = {**stack.snapstart_environment(API, credentials), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    bind_table(stack.table_name)
 
     init_cpu, restored = run_snapstart_probe(stack.handler(API), [], environment, API)
 
